@@ -1,0 +1,51 @@
+"""Celery settings, derived from Django settings so there is one source of configuration."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+broker_url = settings.CELERY_BROKER_URL
+broker_connection_retry_on_startup = True
+broker_transport_options: dict[str, object] = {
+    # Longer than the longest task, so Redis never re-delivers work that is still running.
+    "visibility_timeout": 3600,
+}
+if broker_url.startswith("filesystem://"):
+    folder = settings.BROKER_DATA_DIR
+    for sub in ("queue", "processed"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    broker_transport_options.update(
+        {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    )
+
+task_serializer = "json"
+accept_content = ["json"]
+task_ignore_result = True
+result_backend = None
+task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+task_eager_propagates = True
+
+# At-least-once delivery; every stage is idempotent, and our own attempt counter caps a message
+# that keeps killing its worker.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+worker_cancel_long_running_tasks_on_connection_loss = True
+worker_max_memory_per_child = None
+
+task_default_queue = settings.CPU_QUEUE_NAME
+task_routes = {
+    "inspection.infer_image": {"queue": settings.INFERENCE_QUEUE_NAME},
+}
+
+beat_schedule = {
+    "sweep-stalled-images": {
+        "task": "inspection.sweep_stalled",
+        "schedule": float(settings.PIPELINE_SWEEP_INTERVAL_SECONDS),
+    },
+}

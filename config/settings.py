@@ -1,0 +1,237 @@
+"""Settings, read from the environment through small typed helpers.
+
+With no DATABASE_URL and no broker configured, the service runs on embedded defaults that need
+no server: SQLite (WAL) under var/ and Kombu's filesystem broker under var/broker/.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("INSPECTION_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+# The embedded default key is only for local runs; production sets SECRET_KEY.
+SECRET_KEY = env_str("SECRET_KEY", "insecure-local-only-key-set-SECRET_KEY-in-production")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "inspection",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    # Several worker processes write at once: WAL plus IMMEDIATE transactions and a long busy
+    # timeout turn SQLite's "database is locked" into short waits.
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "inspection.sqlite3",
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+# Serve static files from the app directories without a collectstatic step in dev and tests.
+WHITENOISE_USE_FINDERS = True
+
+# --- Storage (content-addressed originals, preprocessed arrays) ------------------------------
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+STORAGES = {
+    "default": {"BACKEND": STORAGE_BACKEND},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if STORAGE_BACKEND.startswith("storages.backends.s3"):
+    # S3-compatible object storage through django-storages (installed separately).
+    STORAGES["default"]["OPTIONS"] = {
+        "bucket_name": env_str("S3_BUCKET"),
+        "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
+        "access_key": env_str("S3_ACCESS_KEY_ID"),
+        "secret_key": env_str("S3_SECRET_ACCESS_KEY"),
+        "default_acl": "private",
+        "querystring_auth": True,
+    }
+
+# --- Upload limits ---------------------------------------------------------------------------
+MAX_FILES_PER_BATCH = env_int("MAX_FILES_PER_BATCH", 200)
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
+MAX_BATCH_BYTES = env_int("MAX_BATCH_BYTES", 512 * 1024 * 1024)
+MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000)
+MIN_IMAGE_SIDE = env_int("MIN_IMAGE_SIDE", 32)
+ALLOWED_IMAGE_FORMATS = env_list("ALLOWED_IMAGE_FORMATS", "JPEG,PNG,WEBP,BMP,TIFF,GIF,MPO")
+# Overload protection: above this many unfinished images the API answers 503 + Retry-After.
+MAX_PENDING_IMAGES = env_int("MAX_PENDING_IMAGES", 20_000)
+# Django refuses multipart bodies with more parts than this before our own limits can speak.
+DATA_UPLOAD_MAX_NUMBER_FILES = MAX_FILES_PER_BATCH + 1
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Preprocessing and quality ---------------------------------------------------------------
+PREPROCESS_NORMALIZE_LIGHTING = env_bool("PREPROCESS_NORMALIZE_LIGHTING", False)
+# Flags route an image to review; "fail" limits end it as unusable.
+QUALITY_DARK_BRIGHTNESS = env_float("QUALITY_DARK_BRIGHTNESS", 50.0)
+QUALITY_FAIL_DARK_BRIGHTNESS = env_float("QUALITY_FAIL_DARK_BRIGHTNESS", 12.0)
+QUALITY_BRIGHT_BRIGHTNESS = env_float("QUALITY_BRIGHT_BRIGHTNESS", 215.0)
+QUALITY_FAIL_BRIGHT_BRIGHTNESS = env_float("QUALITY_FAIL_BRIGHT_BRIGHTNESS", 250.0)
+QUALITY_BLUR_VARIANCE = env_float("QUALITY_BLUR_VARIANCE", 60.0)
+QUALITY_LOW_CONTRAST = env_float("QUALITY_LOW_CONTRAST", 18.0)
+QUALITY_FAIL_LOW_CONTRAST = env_float("QUALITY_FAIL_LOW_CONTRAST", 3.0)
+QUALITY_MIN_JPEG_QUALITY = env_int("QUALITY_MIN_JPEG_QUALITY", 40)
+
+# --- Inference -------------------------------------------------------------------------------
+INFERENCE_DEVICE = env_str("INFERENCE_DEVICE", "auto")  # auto | cpu | cuda | cuda:N
+INFERENCE_BATCH_SIZE = env_int("INFERENCE_BATCH_SIZE", 8)
+INFERENCE_MAX_WAIT_MS = env_int("INFERENCE_MAX_WAIT_MS", 50)
+# 0 = let the worker pick (all cores on CPU); ultralytics silently drops to 1 thread otherwise.
+INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0)
+MODEL_DIR = Path(env_str("MODEL_DIR", str(BASE_DIR / "models")))
+DEFAULT_MODEL_PATH = Path(env_str("DEFAULT_MODEL_PATH", str(MODEL_DIR / "default.pt")))
+YOLO_CONFIG_DIR = env_str("YOLO_CONFIG_DIR", str(VAR_DIR / "ultralytics"))
+# ultralytics reads these at import time: never download, never phone home.
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_AUTOINSTALL", "0")
+os.environ.setdefault("YOLO_CONFIG_DIR", YOLO_CONFIG_DIR)
+
+# --- Pipeline reliability --------------------------------------------------------------------
+PIPELINE_MAX_ATTEMPTS = env_int("PIPELINE_MAX_ATTEMPTS", 3)
+PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 120)
+# A waiting image whose message may have been lost is re-enqueued after this long.
+PIPELINE_STALL_SECONDS = env_int("PIPELINE_STALL_SECONDS", 300)
+PIPELINE_SWEEP_INTERVAL_SECONDS = env_int("PIPELINE_SWEEP_INTERVAL_SECONDS", 30)
+PIPELINE_RETRY_BACKOFF_SECONDS = env_int("PIPELINE_RETRY_BACKOFF_SECONDS", 2)
+PIPELINE_MAX_RETRIES = env_int("PIPELINE_MAX_RETRIES", 5)
+
+# --- Celery ----------------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+BROKER_DATA_DIR = VAR_DIR / "broker"
+CPU_QUEUE_NAME = env_str("CPU_QUEUE_NAME", "cpu")
+INFERENCE_QUEUE_NAME = env_str("INFERENCE_QUEUE_NAME", "gpu")
+# Tests run task bodies in-process when true (eager); the pipeline tests use real workers.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# --- REST API --------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["inspection.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["inspection.api.auth.HasApiKey"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "inspection.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Inspection API",
+    "DESCRIPTION": "Submit package photos for inspection and collect the results.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the vendored sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Logging ---------------------------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"ultralytics": {"level": "WARNING"}},
+}
+
+# The partial unique index "one active policy per facility and model" exists on PostgreSQL;
+# SQLite (embedded runs) cannot express NULLS NOT DISTINCT and relies on the service's checks.
+SILENCED_SYSTEM_CHECKS = ["models.W047"]

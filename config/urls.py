@@ -1,0 +1,9 @@
+"""Top-level URLs: the REST API under /api/v1/ and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("inspection.api.urls")),
+]

@@ -1,0 +1,41 @@
+"""Publishing stage messages. Messages carry ids only, are sent after the database commit, and
+use deterministic task ids; duplicates are harmless because every stage claims its work with a
+conditional update."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+
+PREPROCESS_TASK = "inspection.preprocess_image"
+INFER_TASK = "inspection.infer_image"
+VALIDATE_TASK = "inspection.validate_image"
+
+
+def _send(task_name: str, queue: str, image_ids: list[str]) -> None:
+    from config.celery_app import app
+
+    for image_id in image_ids:
+        stage = task_name.rsplit(".", 1)[-1]
+        app.send_task(task_name, args=[image_id], queue=queue, task_id=f"{stage}:{image_id}")
+
+
+def _after_commit(task_name: str, queue: str, image_ids: Iterable[object]) -> None:
+    ids = [str(image_id) for image_id in image_ids]
+    if ids:
+        transaction.on_commit(partial(_send, task_name, queue, ids))
+
+
+def enqueue_preprocess(image_ids: Iterable[object]) -> None:
+    _after_commit(PREPROCESS_TASK, settings.CPU_QUEUE_NAME, image_ids)
+
+
+def enqueue_infer(image_ids: Iterable[object]) -> None:
+    _after_commit(INFER_TASK, settings.INFERENCE_QUEUE_NAME, image_ids)
+
+
+def enqueue_validate(image_ids: Iterable[object]) -> None:
+    _after_commit(VALIDATE_TASK, settings.CPU_QUEUE_NAME, image_ids)
