@@ -20,6 +20,8 @@ if broker_url.startswith("filesystem://"):
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
             "store_processed": False,
+            # The filesystem transport polls; the default 1 s per hop would dominate latency.
+            "polling_interval": 0.05,
         }
     )
 

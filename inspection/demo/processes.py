@@ -1,0 +1,128 @@
+"""Starting and stopping the service's processes (web, workers, beat, Flower) on one machine."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+CELERY = [sys.executable, "-m", "celery", "-A", "config"]
+
+
+def free_port(preferred: int) -> int:
+    """The preferred port when it is free, else any free port on 127.0.0.1."""
+    for port in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+def web_command(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "120",
+        "--access-logfile", "-",
+    ]
+
+
+def cpu_worker_command() -> list[str]:
+    return [
+        *CELERY, "worker", "-Q", settings.CPU_QUEUE_NAME, "-n", "cpu@%h",
+        "--concurrency", "1", "--without-mingle", "--without-gossip", "-l", "INFO",
+    ]
+
+
+def inference_worker_command() -> list[str]:
+    return [
+        *CELERY, "worker", "-Q", settings.INFERENCE_QUEUE_NAME, "-n", "inference@%h",
+        "--concurrency", "1", "--without-mingle", "--without-gossip", "-l", "INFO",
+    ]
+
+
+def beat_command() -> list[str]:
+    schedule = Path(settings.VAR_DIR) / "celerybeat-schedule"
+    return [*CELERY, "beat", "-s", str(schedule), "-l", "INFO"]
+
+
+def flower_command(port: int) -> list[str]:
+    return [*CELERY, "flower", f"--port={port}", "--address=127.0.0.1"]
+
+
+@dataclass
+class ProcessGroup:
+    """Child processes that share a log folder and stop together."""
+
+    log_dir: Path
+    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, command: list[str], extra_env: dict[str, str] | None = None) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the child
+        env = {**os.environ, **(extra_env or {})}
+        self.children[name] = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+
+    def dead(self) -> list[str]:
+        return [name for name, child in self.children.items() if child.poll() is not None]
+
+    def stop(self, timeout: float = 15.0) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for child in self.children.values():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+
+    def log_tail(self, name: str, lines: int = 20) -> str:
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_for_port(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def start_service(
+    group: ProcessGroup, web_port: int, with_beat_and_flower: bool, flower_port: int = 5555
+) -> None:
+    """Web, a CPU worker and an inference worker; beat (the sweeper) and Flower when asked."""
+    group.start("web", web_command(web_port))
+    group.start("cpu-worker", cpu_worker_command())
+    group.start(
+        "inference-worker", inference_worker_command(), {"INSPECTION_WORKER_ROLE": "inference"}
+    )
+    if with_beat_and_flower:
+        group.start("beat", beat_command())
+        group.start("flower", flower_command(flower_port))
+
+
+def wait_until_interrupted(group: ProcessGroup) -> list[str]:
+    """Block until Ctrl-C or until a child exits; return the names of exited children."""
+    try:
+        while not (dead := group.dead()):
+            time.sleep(1)
+        return dead
+    except KeyboardInterrupt:
+        return []

@@ -1,0 +1,37 @@
+"""`manage.py serve` (`make up`): web, CPU worker, inference worker, beat and Flower."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from inspection.demo import processes
+
+
+class Command(BaseCommand):
+    help = "Run the long-lived service on this machine until Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--flower-port", type=int, default=5555)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", verbosity=0)
+        group = processes.ProcessGroup(Path(settings.VAR_DIR) / "logs")
+        port, flower_port = options["port"], options["flower_port"]
+        processes.start_service(group, port, with_beat_and_flower=True, flower_port=flower_port)
+        self.stdout.write(
+            f"Web      http://127.0.0.1:{port}/  (API docs /api/v1/docs/, admin /admin/)\n"
+            f"Flower   http://127.0.0.1:{flower_port}/\n"
+            f"Logs     {group.log_dir}\nCtrl-C stops everything.\n"
+        )
+        try:
+            dead = processes.wait_until_interrupted(group)
+        finally:
+            group.stop()
+        if dead:
+            raise CommandError(f"{dead} exited:\n{group.log_tail(dead[0])}")
