@@ -1,0 +1,1 @@
+"""Model registry (register, activate, build a dev model) and the per-process inference runtime."""

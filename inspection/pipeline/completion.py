@@ -1,0 +1,82 @@
+"""Ending images as failed, and completing batches from what the database says."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from inspection import storage
+from inspection.models import Batch, Image
+from inspection.pipeline.claims import Claim
+from inspection.pipeline.logs import image_log
+
+logger = logging.getLogger(__name__)
+
+DETAIL_LENGTH = 500
+
+
+def fail_claimed(claim: Claim, reason: str, detail: str = "") -> bool:
+    """Fail an image under a claim (only while the claim still holds)."""
+    return _fail(claim.fence(), claim.image_id, claim.batch_id, reason, detail, claim.stage.task)
+
+
+def fail_image(image_id: Any, reason: str, detail: str = "", task: str = "", where: Q | None = None) -> bool:
+    """Fail an image that is not terminal yet (optionally only when `where` holds too)."""
+    batch_id = Image.objects.filter(id=image_id).values_list("batch_id", flat=True).first()
+    if batch_id is None:
+        return False
+    condition = Q(id=image_id) & ~Q(status__in=Image.TERMINAL) & (where or Q())
+    return _fail(condition, image_id, batch_id, reason, detail, task)
+
+
+def _fail(condition: Q, image_id: Any, batch_id: Any, reason: str, detail: str, task: str) -> bool:
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Image.objects.filter(condition).update(
+            status=Image.Status.FAILED,
+            reason=reason,
+            reason_detail=detail[:DETAIL_LENGTH],
+            lease_expires_at=None,
+            finished_at=now,
+            updated_at=now,
+        )
+        if changed:
+            transaction.on_commit(partial(storage.delete, storage.preprocessed_key(image_id)))
+    if changed:
+        image_log(logger, task, image_id, batch_id).info("image failed: %s %s", reason, detail[:200])
+        complete_batch_if_done(batch_id)
+    return changed == 1
+
+
+def unfinished_images() -> Exists:
+    return Exists(Image.objects.filter(batch_id=OuterRef("pk")).exclude(status__in=Image.TERMINAL))
+
+
+def complete_batch_if_done(batch_id: Any) -> bool:
+    """Mark the batch completed when no image of it is left unfinished (a conditional UPDATE,
+    run after the image's own commit so the last finisher always sees every other one)."""
+    now = timezone.now()
+    changed = (
+        Batch.objects.filter(id=batch_id, status=Batch.Status.PROCESSING)
+        .exclude(unfinished_images())
+        .update(status=Batch.Status.COMPLETED, completed_at=now, updated_at=now)
+    )
+    if changed:
+        logger.info("batch completed [batch_id=%s]", batch_id, extra={"batch_id": str(batch_id)})
+    return changed == 1
+
+
+def complete_finished_batches() -> int:
+    """The sweeper's safety net: a worker that died between an image's commit and the batch
+    check would otherwise leave the batch processing forever."""
+    ids = list(
+        Batch.objects.filter(status=Batch.Status.PROCESSING)
+        .exclude(unfinished_images())
+        .values_list("id", flat=True)[:500]
+    )
+    return sum(complete_batch_if_done(batch_id) for batch_id in ids)

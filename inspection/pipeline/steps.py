@@ -1,0 +1,55 @@
+"""The uniform shape of a stage: claim, run the body, end the claim.
+
+A body takes the claim and a logger and either finishes the stage itself (claims.finish) or raises:
+StageFailed ends the image `failed` with its reason; a transient error releases the claim (the
+task retries with backoff); anything else is a bug or a bad input: the image fails with the
+stage's error reason, the worker lives on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from inspection.pipeline import claims
+from inspection.pipeline.claims import Claim, Stage
+from inspection.pipeline.completion import fail_claimed
+from inspection.pipeline.errors import TRANSIENT_ERRORS, StageFailed
+from inspection.pipeline.logs import ImageLog, image_log
+
+logger = logging.getLogger("inspection.pipeline")
+
+Body = Callable[[Claim, ImageLog], None]
+
+
+def run_stage(stage: Stage, image_id: Any, body: Body, error_reason: str) -> bool:
+    """Run one stage for one image; False when there was nothing to claim (a no-op)."""
+    claim = claims.claim(stage, image_id)
+    if claim is None:
+        image_log(logger, stage.task, image_id).debug("nothing to claim")
+        return False
+    log = image_log(logger, stage.task, image_id, claim.batch_id)
+    if claims.over_attempt_cap(claim):
+        fail_claimed(claim, "attempts_exhausted", f"{claim.attempt - 1} attempts at {stage.name}")
+        return True
+    try:
+        body(claim, log)
+    except StageFailed as stop:
+        fail_claimed(claim, stop.reason, stop.detail)
+    except TRANSIENT_ERRORS:
+        release_quietly(claim, log, refund=True)
+        raise
+    except Exception as exc:
+        log.exception("%s failed unexpectedly", stage.name)
+        fail_claimed(claim, error_reason, repr(exc))
+    return True
+
+
+def release_quietly(claim: Claim, log: ImageLog, refund: bool) -> None:
+    """Best effort: when the database itself is down, the lease expires and the sweeper
+    re-enqueues the image instead."""
+    try:
+        claims.release(claim, refund=refund)
+    except Exception:
+        log.warning("could not release the claim; the sweeper will pick it up after the lease")
