@@ -1,5 +1,32 @@
-"""REST API v1 routes."""
+"""REST API v1 routes, plus its OpenAPI schema and Swagger UI (public, served from vendored
+assets)."""
 
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 
-urlpatterns: list = []
+from inspection.api import schema  # noqa: F401  (registers the API-key security scheme)
+from inspection.api import views
+
+app_name = "api"
+
+# The schema and docs take no key, and ignore a bad one rather than answer 401.
+PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
+
+urlpatterns = [
+    path("batches/", views.BatchListCreateView.as_view(), name="batch-list"),
+    path("batches/<str:batch_id>/", views.BatchDetailView.as_view(), name="batch-detail"),
+    path("batches/<str:batch_id>/images/", views.BatchImagesView.as_view(), name="batch-images"),
+    path(
+        "batches/<str:batch_id>/results.json",
+        views.BatchResultsJsonView.as_view(),
+        name="batch-results-json",
+    ),
+    path(
+        "batches/<str:batch_id>/results.csv",
+        views.BatchResultsCsvView.as_view(),
+        name="batch-results-csv",
+    ),
+    path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", **PUBLIC), name="docs"),
+]

@@ -1,0 +1,148 @@
+"""Explicit input and output serializers. Inputs validate what the client sent; outputs shape
+what we answer. Neither holds logic."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from inspection.models import Batch, Image
+
+# --- Inputs -----------------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadField(serializers.FileField):
+    """A file part of a multipart body (documented as binary, so Swagger UI offers a picker)."""
+
+
+class BatchSubmitInput(serializers.Serializer):
+    facility = serializers.SlugField(max_length=64, help_text="Slug of the facility.")
+    images = serializers.ListField(
+        # Empty files are accepted here and fail in the pipeline, reported per image.
+        child=UploadField(allow_empty_file=True, use_url=False),
+        required=False,
+        default=list,
+        help_text="One or more image files, in order (repeat the field).",
+    )
+    camera = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+
+
+class IdempotencyKeyInput(serializers.Serializer):
+    idempotency_key = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class BatchFilterInput(serializers.Serializer):
+    facility = serializers.SlugField(required=False)
+    status = serializers.ChoiceField(choices=Batch.Status.choices, required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+
+
+class ImageFilterInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Image.Status.choices, required=False)
+
+
+# --- Outputs ----------------------------------------------------------------------------------
+
+
+class BatchCountsOutput(serializers.Serializer):
+    total = serializers.IntegerField(source="count_total")
+    queued = serializers.IntegerField(source="count_queued")
+    processing = serializers.IntegerField(source="count_processing")
+    accepted = serializers.IntegerField(source="count_accepted")
+    needs_review = serializers.IntegerField(source="count_needs_review")
+    failed = serializers.IntegerField(source="count_failed")
+
+
+class BatchUrlsOutput(serializers.Serializer):
+    self = serializers.SerializerMethodField()
+    images = serializers.SerializerMethodField()
+    results_json = serializers.SerializerMethodField()
+    results_csv = serializers.SerializerMethodField()
+
+    def _url(self, name: str, batch: Batch) -> str:
+        request = self.context.get("request")
+        return reverse(name, kwargs={"batch_id": batch.pk}, request=request)
+
+    def get_self(self, batch: Batch) -> str:
+        return self._url("api:batch-detail", batch)
+
+    def get_images(self, batch: Batch) -> str:
+        return self._url("api:batch-images", batch)
+
+    def get_results_json(self, batch: Batch) -> str:
+        return self._url("api:batch-results-json", batch)
+
+    def get_results_csv(self, batch: Batch) -> str:
+        return self._url("api:batch-results-csv", batch)
+
+
+class BatchOutput(serializers.Serializer):
+    """A batch loaded through `selectors.batches_for` (which annotates the counts)."""
+
+    id = serializers.UUIDField()
+    facility = serializers.CharField(source="facility.slug")
+    status = serializers.ChoiceField(choices=Batch.Status.choices)
+    camera = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    counts = BatchCountsOutput(source="*")
+    urls = BatchUrlsOutput(source="*")
+
+
+class DetectionOutput(serializers.Serializer):
+    class_id = serializers.IntegerField()
+    class_name = serializers.CharField()
+    confidence = serializers.FloatField()
+    box = serializers.ListField(
+        child=serializers.FloatField(), source="as_box", help_text="[x1, y1, x2, y2] in pixels."
+    )
+    accepted = serializers.BooleanField(allow_null=True)
+
+
+class ImageOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    position = serializers.IntegerField()
+    original_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=Image.Status.choices)
+    reason = serializers.CharField()
+    reason_detail = serializers.CharField()
+    review_reasons = serializers.JSONField()
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    format = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    content_hash = serializers.CharField()
+    quality = serializers.JSONField()
+    quality_flags = serializers.JSONField()
+    timings = serializers.JSONField(help_text="Milliseconds per stage.")
+    attempts = serializers.IntegerField()
+    model_version = serializers.StringRelatedField(help_text="`name:version`, or null.")
+    detections = DetectionOutput(many=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ResultRowOutput(serializers.Serializer):
+    """One row of a results export: one detection, or an image with none."""
+
+    image_id = serializers.UUIDField()
+    position = serializers.IntegerField()
+    original_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=Image.Status.choices)
+    reason = serializers.CharField()
+    class_id = serializers.IntegerField(allow_null=True)
+    class_name = serializers.CharField()
+    confidence = serializers.FloatField(allow_null=True)
+    accepted = serializers.BooleanField(allow_null=True)
+    box = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+
+
+class BatchResultsOutput(serializers.Serializer):
+    """`{"batch": <Batch>, "rows": [<ResultRow>, ...]}`."""
+
+    batch = BatchOutput()
+    rows = ResultRowOutput(many=True)

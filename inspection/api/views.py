@@ -1,0 +1,149 @@
+"""REST API v1 endpoints: thin. Each validates its input with a serializer, calls one selector
+or service scoped to the caller's facilities, and shapes the answer with an output serializer.
+Errors are translated in `inspection.api.errors`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
+
+from inspection import selectors
+from inspection.api import serializers as s
+from inspection.api.auth import caller_facilities
+from inspection.api.exports import render_csv
+from inspection.api.pagination import Pagination
+from inspection.models import Batch
+from inspection.services.submission import SubmissionRequest, submit_batch
+
+BATCH_ID = OpenApiParameter("batch_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        "Repeating a submission with the same key (per facility) returns the first batch "
+        "(200) and creates nothing; the same key with different content answers 409."
+    ),
+)
+ERROR = OpenApiResponse(description='`{"code": ..., "detail": ...}`')
+
+
+def _batch_for(request: Request, batch_id: str) -> Batch:
+    return selectors.batch_for(caller_facilities(request), batch_id)
+
+
+def _valid(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class BatchListCreateView(GenericAPIView):
+    parser_classes = [MultiPartParser, FormParser]
+    pagination_class = Pagination
+    serializer_class = s.BatchOutput
+
+    @extend_schema(
+        operation_id="batches_list",
+        parameters=[s.BatchFilterInput],
+        responses={200: s.BatchOutput(many=True), 400: ERROR},
+    )
+    def get(self, request: Request) -> Response:
+        filters = _valid(s.BatchFilterInput, request.query_params)
+        batches = selectors.batches_for(caller_facilities(request))
+        page = self.paginate_queryset(selectors.filter_batches(batches, **filters))
+        data = s.BatchOutput(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        operation_id="batches_create",
+        request={"multipart/form-data": s.BatchSubmitInput},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            202: s.BatchOutput,
+            200: OpenApiResponse(s.BatchOutput, description="Idempotent repeat: the first batch."),
+            400: ERROR,
+            404: ERROR,
+            409: ERROR,
+            413: ERROR,
+            422: ERROR,
+            503: ERROR,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Store the files and answer 202 at once; processing happens in the pipeline."""
+        body = _valid(s.BatchSubmitInput, request.data)
+        headers = {"idempotency_key": request.headers.get("Idempotency-Key", "")}
+        key = _valid(s.IdempotencyKeyInput, headers)["idempotency_key"].strip()
+        facilities = caller_facilities(request)
+        submission = submit_batch(
+            SubmissionRequest(
+                facility=selectors.facility_for(facilities, body["facility"]),
+                files=body["images"],
+                camera=body["camera"],
+                idempotency_key=key or None,
+                api_key=request.auth,
+            )
+        )
+        batch = selectors.batch_for(facilities, submission.batch.pk)
+        answer = status.HTTP_202_ACCEPTED if submission.created else status.HTTP_200_OK
+        data = s.BatchOutput(batch, context={"request": request}).data
+        location = reverse("api:batch-detail", kwargs={"batch_id": batch.pk}, request=request)
+        return Response(data, status=answer, headers={"Location": location})
+
+
+class BatchDetailView(APIView):
+    @extend_schema(parameters=[BATCH_ID], responses={200: s.BatchOutput, 404: ERROR})
+    def get(self, request: Request, batch_id: str) -> Response:
+        batch = _batch_for(request, batch_id)
+        return Response(s.BatchOutput(batch, context={"request": request}).data)
+
+
+class BatchImagesView(GenericAPIView):
+    pagination_class = Pagination
+    serializer_class = s.ImageOutput
+
+    @extend_schema(
+        parameters=[BATCH_ID, s.ImageFilterInput],
+        responses={200: s.ImageOutput(many=True), 400: ERROR, 404: ERROR},
+    )
+    def get(self, request: Request, batch_id: str) -> Response:
+        filters = _valid(s.ImageFilterInput, request.query_params)
+        batch = _batch_for(request, batch_id)
+        page = self.paginate_queryset(selectors.images_of(batch, **filters))
+        return self.get_paginated_response(s.ImageOutput(page, many=True).data)
+
+
+class BatchResultsJsonView(APIView):
+    @extend_schema(parameters=[BATCH_ID], responses={200: s.BatchResultsOutput, 404: ERROR})
+    def get(self, request: Request, batch_id: str) -> Response:
+        """Every detection of the batch (an image without one is a row of its own)."""
+        batch = _batch_for(request, batch_id)
+        results = {"batch": batch, "rows": list(selectors.result_rows(batch))}
+        return Response(s.BatchResultsOutput(results, context={"request": request}).data)
+
+
+class BatchResultsCsvView(APIView):
+    @extend_schema(
+        parameters=[BATCH_ID],
+        responses={(200, "text/csv"): OpenApiTypes.STR, 404: ERROR},
+    )
+    def get(self, request: Request, batch_id: str) -> HttpResponse:
+        """The same rows as results.json, one CSV line each, safe to open in a spreadsheet."""
+        batch = _batch_for(request, batch_id)
+        response = HttpResponse(
+            render_csv(selectors.result_rows(batch)), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-results.csv"'
+        return response

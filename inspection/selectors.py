@@ -1,0 +1,158 @@
+"""Reads shared by the API and the UI. Every batch or image query takes the caller's
+facilities (a queryset, used as a subquery) so nothing outside them can be reached; a foreign
+id and a missing id look the same (404)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from inspection.models import Batch, Facility, Image
+
+FacilityScope = QuerySet[Facility]
+
+PROCESSING_STATUSES = (
+    Image.Status.PREPROCESSING,
+    Image.Status.PREPROCESSED,
+    Image.Status.INFERRING,
+    Image.Status.INFERRED,
+    Image.Status.VALIDATING,
+)
+
+
+def _count_images(*statuses: str) -> Count:
+    return Count("images", filter=Q(images__status__in=statuses))
+
+
+# Counts are derived from the images at query time, so they are right at every moment.
+BATCH_COUNTS = {
+    "count_total": Count("images"),
+    "count_queued": _count_images(Image.Status.QUEUED),
+    "count_processing": _count_images(*PROCESSING_STATUSES),
+    "count_accepted": _count_images(Image.Status.ACCEPTED),
+    "count_needs_review": _count_images(Image.Status.NEEDS_REVIEW),
+    "count_failed": _count_images(Image.Status.FAILED),
+}
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    total: int
+    queued: int
+    processing: int
+    accepted: int
+    needs_review: int
+    failed: int
+
+
+def counts_of(batch: Batch) -> BatchCounts:
+    """The counts of a batch loaded through `batches_for`."""
+    return BatchCounts(**{name[len("count_") :]: getattr(batch, name) for name in BATCH_COUNTS})
+
+
+def facility_for(facilities: FacilityScope, slug: str) -> Facility:
+    return get_object_or_404(Facility.objects.filter(pk__in=facilities), slug=slug)
+
+
+def batches_for(facilities: FacilityScope) -> QuerySet[Batch]:
+    return (
+        Batch.objects.filter(facility__in=facilities)
+        .select_related("facility")
+        .annotate(**BATCH_COUNTS)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def batch_for(facilities: FacilityScope, batch_id: object) -> Batch:
+    """The access helper: the caller's batch with its counts, or 404."""
+    try:
+        pk = uuid.UUID(str(batch_id))
+    except ValueError:
+        raise Http404("Batch not found.") from None
+    return get_object_or_404(batches_for(facilities), pk=pk)
+
+
+def filter_batches(
+    batches: QuerySet[Batch],
+    *,
+    facility: str | None = None,
+    status: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> QuerySet[Batch]:
+    if facility:
+        batches = batches.filter(facility__slug=facility)
+    if status:
+        batches = batches.filter(status=status)
+    if created_after:
+        batches = batches.filter(created_at__gte=created_after)
+    if created_before:
+        batches = batches.filter(created_at__lt=created_before)
+    return batches
+
+
+def images_of(batch: Batch, status: str | None = None) -> QuerySet[Image]:
+    """A batch's images in upload order with what their representation needs, in a constant
+    number of queries."""
+    images = (
+        batch.images.select_related("model_version")
+        .prefetch_related("detections")
+        .order_by("position")
+    )
+    return images.filter(status=status) if status else images
+
+
+def pending_image_count() -> int:
+    """Images not yet in a terminal state, across all facilities (overload protection)."""
+    return Image.objects.exclude(status__in=Image.TERMINAL).count()
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One detection of an image, or the image alone when it has none."""
+
+    image_id: str
+    position: int
+    original_name: str
+    status: str
+    reason: str
+    class_id: int | None = None
+    class_name: str = ""
+    confidence: float | None = None
+    accepted: bool | None = None
+    box: list[float] | None = None
+
+
+def result_rows(batch: Batch) -> Iterator[ResultRow]:
+    for image in images_of(batch):
+        yield from _image_rows(image)
+
+
+def _image_rows(image: Image) -> Iterator[ResultRow]:
+    row = ResultRow(
+        image_id=str(image.id),
+        position=image.position,
+        original_name=image.original_name,
+        status=image.status,
+        reason=image.reason,
+    )
+    detections = list(image.detections.all())
+    if not detections:
+        yield row
+    for detection in detections:
+        yield replace(
+            row,
+            class_id=detection.class_id,
+            class_name=detection.class_name,
+            confidence=detection.confidence,
+            accepted=detection.accepted,
+            box=detection.as_box(),
+        )
+
+

@@ -1,0 +1,251 @@
+"""Ingest: check a submission against the limits, store its files content-addressed, create the
+batch and its images, and publish preprocessing after the commit. No image is decoded here: only
+declared header sizes are read, so a file that is not an image is accepted and fails in the
+pipeline with its own reason, where the integrator sees it per image."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, transaction
+
+from inspection import selectors
+from inspection.models import ApiKey, Batch, Facility, Image
+from inspection.pipeline.enqueue import enqueue_preprocess
+from inspection.preprocessing import ImageRejected, PreprocessConfig, inspect_header
+from inspection.services import DomainError
+from inspection.storage import content_hash, store_original
+
+# Header reasons that refuse the upload itself; every other reason (not an image, corrupt,
+# format not allowed) is left to the pipeline so it is reported per image.
+UPLOAD_REJECT_REASONS = frozenset({"too_many_pixels", "too_small"})
+FILE_TOO_LARGE = "file_too_large"
+MAX_NAME_LENGTH = 200
+# How long an overloaded API asks clients to wait: about the time a worker pool needs to drain
+# a few batches.
+OVERLOAD_RETRY_AFTER_SECONDS = 30
+
+
+class Limit(StrEnum):
+    """Which limit a submission broke; the API picks its status code from this."""
+
+    NO_FILES = "no_files"
+    TOO_MANY_FILES = "too_many_files"
+    BATCH_TOO_LARGE = "batch_too_large"
+    FILE_TOO_LARGE = "file_too_large"
+    PIXELS = "pixels"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    name: str
+    reason: str
+    detail: str
+
+
+class LimitsExceeded(DomainError):
+    code = "limits_exceeded"
+
+    def __init__(self, limit: Limit, detail: str, rejected: Sequence[Rejection] = ()) -> None:
+        super().__init__(detail)
+        self.limit = limit
+        self.rejected = list(rejected)
+
+
+class Overloaded(DomainError):
+    code = "overloaded"
+
+    def __init__(self, detail: str, retry_after: int = OVERLOAD_RETRY_AFTER_SECONDS) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class SubmissionRequest:
+    facility: Facility
+    files: Sequence[File]
+    camera: str = ""
+    idempotency_key: str | None = None
+    api_key: ApiKey | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    batch: Batch
+    created: bool  # False: an idempotent repeat answered with the batch created earlier
+
+
+@dataclass(frozen=True)
+class _CheckedFile:
+    name: str
+    size: int
+    sha256: str
+
+
+def submit_batch(request: SubmissionRequest) -> Submission:
+    """Create a batch from uploaded files, or return the earlier batch for a repeated
+    idempotency key. Raises LimitsExceeded, Overloaded or IdempotencyKeyReused; nothing is
+    stored when it raises."""
+    check_request_limits(request.files)
+    checked = check_files(request.files)
+    fingerprint = request_fingerprint(request.facility, request.camera, checked)
+    earlier = _earlier_batch(request)
+    if earlier is not None:
+        return _replay(earlier, fingerprint)
+    check_capacity(len(checked))
+    keys = [store_original(read_all(upload))[0] for upload in request.files]
+    try:
+        with transaction.atomic():
+            batch = _create_batch(request, fingerprint, checked, keys)
+    except IntegrityError:
+        # A concurrent request with the same idempotency key committed first: answer with it.
+        earlier = _earlier_batch(request)
+        if earlier is None:
+            raise
+        return _replay(earlier, fingerprint)
+    return Submission(batch, created=True)
+
+
+def check_request_limits(files: Sequence[File]) -> None:
+    if not files:
+        raise LimitsExceeded(Limit.NO_FILES, "No files were sent in the field 'images'.")
+    if len(files) > settings.MAX_FILES_PER_BATCH:
+        raise LimitsExceeded(
+            Limit.TOO_MANY_FILES,
+            f"{len(files)} files; at most {settings.MAX_FILES_PER_BATCH} per batch.",
+        )
+    total = sum(upload.size or 0 for upload in files)
+    if total > settings.MAX_BATCH_BYTES:
+        raise LimitsExceeded(
+            Limit.BATCH_TOO_LARGE,
+            f"{total} bytes in all; at most {settings.MAX_BATCH_BYTES} per batch.",
+        )
+
+
+def check_files(files: Sequence[File]) -> list[_CheckedFile]:
+    """Check every file, so one answer lists every rejected file, then hash the accepted ones."""
+    config = PreprocessConfig.from_settings()
+    checked: list[_CheckedFile] = []
+    rejected: list[Rejection] = []
+    for index, upload in enumerate(files):
+        item, rejection = _check_file(index, upload, config)
+        checked.append(item)
+        if rejection is not None:
+            rejected.append(rejection)
+    if rejected:
+        raise _limits_exceeded(rejected)
+    return checked
+
+
+def _check_file(
+    index: int, upload: File, config: PreprocessConfig
+) -> tuple[_CheckedFile, Rejection | None]:
+    name, size = sanitize_filename(upload.name), int(upload.size or 0)
+    if size > settings.MAX_UPLOAD_BYTES:
+        detail = f"{size} bytes; at most {settings.MAX_UPLOAD_BYTES} per file."
+        return _CheckedFile(name, size, ""), Rejection(index, name, FILE_TOO_LARGE, detail)
+    data = read_all(upload)
+    item = _CheckedFile(name, size, content_hash(data))
+    try:
+        inspect_header(data, config)
+    except ImageRejected as rejected:
+        if rejected.reason in UPLOAD_REJECT_REASONS:
+            return item, Rejection(index, name, rejected.reason, rejected.detail)
+    return item, None
+
+
+def _limits_exceeded(rejected: list[Rejection]) -> LimitsExceeded:
+    too_large = any(item.reason == FILE_TOO_LARGE for item in rejected)
+    limit = Limit.FILE_TOO_LARGE if too_large else Limit.PIXELS
+    return LimitsExceeded(limit, f"{len(rejected)} file(s) rejected; nothing was stored.", rejected)
+
+
+def check_capacity(incoming: int) -> None:
+    """Refuse work the system cannot finish soon: the bound holds after accepting the batch."""
+    pending = selectors.pending_image_count()
+    if pending + incoming > settings.MAX_PENDING_IMAGES:
+        raise Overloaded(f"{pending} images are waiting to be processed; retry later.")
+
+
+def request_fingerprint(facility: Facility, camera: str, files: Sequence[_CheckedFile]) -> str:
+    """What makes two submissions "the same request" for an idempotency key."""
+    parts = [facility.slug, camera, *(item.sha256 for item in files)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def sanitize_filename(name: str | None) -> str:
+    """The client's name for display only: basename, no control or format characters (which can
+    disguise an extension), capped in length with the extension kept."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if not unicodedata.category(ch).startswith("C")).strip()
+    if base in {".", ".."}:
+        return ""
+    if len(base) <= MAX_NAME_LENGTH:
+        return base
+    stem, dot, extension = base.rpartition(".")
+    if dot and stem and len(extension) <= 10:
+        return f"{stem[: MAX_NAME_LENGTH - len(extension) - 1]}.{extension}"
+    return base[:MAX_NAME_LENGTH]
+
+
+def read_all(upload: File) -> bytes:
+    return b"".join(upload.chunks())
+
+
+def _earlier_batch(request: SubmissionRequest) -> Batch | None:
+    if not request.idempotency_key:
+        return None
+    return Batch.objects.filter(
+        facility=request.facility, idempotency_key=request.idempotency_key
+    ).first()
+
+
+def _replay(batch: Batch, fingerprint: str) -> Submission:
+    if batch.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used for a different submission."
+        )
+    return Submission(batch, created=False)
+
+
+def _create_batch(
+    request: SubmissionRequest, fingerprint: str, files: Sequence[_CheckedFile], keys: list[str]
+) -> Batch:
+    batch = Batch.objects.create(
+        facility=request.facility,
+        api_key=request.api_key,
+        idempotency_key=request.idempotency_key or None,
+        request_fingerprint=fingerprint,
+        camera=request.camera,
+        total=len(files),
+    )
+    images = Image.objects.bulk_create(
+        _image_row(batch, position, item, key)
+        for position, (item, key) in enumerate(zip(files, keys, strict=True))
+    )
+    enqueue_preprocess(image.id for image in images)
+    return batch
+
+
+def _image_row(batch: Batch, position: int, item: _CheckedFile, storage_key: str) -> Image:
+    return Image(
+        batch=batch,
+        facility_id=batch.facility_id,
+        position=position,
+        original_name=item.name,
+        content_hash=item.sha256,
+        storage_key=storage_key,
+        size_bytes=item.size,
+        status=Image.Status.QUEUED,
+    )
