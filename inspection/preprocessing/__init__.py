@@ -5,12 +5,19 @@ so nothing here imports Django at module import time.
 """
 
 from .config import PreprocessConfig
+from .decode import NEUTRAL_BACKGROUND
 from .errors import ImageRejected
+from .geometry import boxes_to_original
 from .header import ImageHeader, inspect_header
+from .preprocessor import PreprocessResult, preprocess
 
 __all__ = [
+    "NEUTRAL_BACKGROUND",
     "ImageHeader",
     "ImageRejected",
     "PreprocessConfig",
+    "PreprocessResult",
+    "boxes_to_original",
     "inspect_header",
+    "preprocess",
 ]

@@ -43,7 +43,8 @@ class PreprocessConfig:
     @classmethod
     def from_settings(cls) -> PreprocessConfig:
         """Build from Django settings; unset names keep the defaults above."""
-        from django.conf import settings  # lazy: importing this package must not need Django
+        # Imported here: importing this package must not need Django.
+        from django.conf import settings
 
         values = {
             field: getattr(settings, name)
