@@ -30,9 +30,21 @@ def load_yolo(path: Path | str) -> Any:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"model not found: {path}")
-    from ultralytics import YOLO  # heavy import: only in processes that load models
+    return import_ultralytics().YOLO(str(path), task="detect")
 
-    return YOLO(str(path), task="detect")
+
+def import_ultralytics() -> Any:
+    """Import ultralytics (heavy: only in processes that load models) and undo its global
+    patch of PIL.Image.open: the patch turns an unidentifiable upload into an attempt to
+    install pi-heif, which changes how preprocessing in the same process rejects it."""
+    import PIL.Image
+    import ultralytics
+    from ultralytics.utils import patches
+
+    original_open = getattr(patches, "_image_open", None)
+    if original_open is not None and PIL.Image.open is getattr(patches, "image_open", None):
+        PIL.Image.open = original_open
+    return ultralytics
 
 
 def class_names(yolo: Any) -> list[str]:

@@ -71,7 +71,8 @@ def build_untrained_model(
 ) -> Path:
     """A yolov8n with random (seeded) weights and our class names: plumbing only, no downloads."""
     import torch
-    from ultralytics import YOLO
+
+    YOLO = loader.import_ultralytics().YOLO
     from ultralytics.nn.tasks import DetectionModel
 
     torch.manual_seed(seed)

@@ -162,8 +162,7 @@ def on_worker_start(worker: Any) -> None:
     if settings.INFERENCE_QUEUE_NAME in queues and not os.environ.get(ROLE_ENV):
         os.environ[ROLE_ENV] = INFERENCE_ROLE
     if is_inference_worker():
-        import ultralytics  # noqa: F401
-
+        loader.import_ultralytics()
         conf = worker.app.conf
         conf.worker_proc_alive_timeout = max(conf.worker_proc_alive_timeout or 0, PROCESS_START_SECONDS)
 

@@ -13,6 +13,11 @@ from inspection.models import Facility
 class Command(BaseCommand):
     help = "Register model weights; --activate-for SLUG makes it a facility's active model."
 
+    def add_base_argument(self, parser: Any, *args: Any, **kwargs: Any) -> None:
+        # --version names the model version here, not Django's version.
+        if "--version" not in args:
+            super().add_base_argument(parser, *args, **kwargs)
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--path", required=True)
         parser.add_argument("--name", required=True)

@@ -1,0 +1,242 @@
+"""Each stage's service run directly: results, idempotence, claims, leases and the attempt cap."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery.exceptions import Retry
+from django.core.files.storage import default_storage
+from django.db import OperationalError
+from django.utils import timezone
+
+from inspection.models import Batch, Facility, Image, ModelVersion, ReviewTask
+from inspection.pipeline import claims
+from inspection.pipeline.claims import PREPROCESS
+from inspection.pipeline.infer import infer_image
+from inspection.pipeline.preprocess import preprocess_image
+from inspection.pipeline.replay import replay_failed, replay_image
+from inspection.pipeline.validate import validate_image
+from tasks import pipeline as tasks
+from tests.workers import (  # noqa: F401  (fixtures)
+    accepting_policy,
+    add_image,
+    dev_model,
+    dev_model_file,
+    make_batch,
+    media_root,
+    photo_bytes,
+    reload,
+)
+
+pytestmark = pytest.mark.django_db
+Status = Image.Status
+
+
+@pytest.fixture
+def image(facility: Facility, dev_model: ModelVersion, media_root: Path) -> Image:
+    return add_image(make_batch(facility), photo_bytes(800, 450))
+
+
+def expire_lease(image: Image, status: str) -> None:
+    Image.objects.filter(pk=image.pk).update(status=status, lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+
+def run_to(image: Image, status: str) -> Image:
+    for stage, target in ((preprocess_image, Status.PREPROCESSED), (infer_image, Status.INFERRED), (validate_image, None)):
+        stage(image.pk)
+        if reload(image).status == status or target is None:
+            break
+    return image
+
+
+# --- preprocess ------------------------------------------------------------------------------
+
+
+def test_preprocess_stores_array_geometry_and_model(image: Image, dev_model: ModelVersion, django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks() as published:
+        assert preprocess_image(image.pk)
+    reload(image)
+    assert image.status == Status.PREPROCESSED
+    assert (image.width, image.height, image.format) == (800, 450, "JPEG")
+    assert image.scale == pytest.approx(320 / 800)
+    assert image.model_version == dev_model
+    assert image.attempts == 0 and image.lease_expires_at is None
+    assert default_storage.exists(image.preprocessed_key)
+    assert "preprocess_ms" in image.timings
+    assert len(published) == 1  # enqueue_infer, after commit
+
+
+def test_preprocess_twice_leaves_one_result(image: Image) -> None:
+    preprocess_image(image.pk)
+    first = reload(image).updated_at
+    assert not preprocess_image(image.pk)
+    assert reload(image).status == Status.PREPROCESSED
+    assert image.updated_at == first
+
+
+def test_no_active_model_fails(image: Image, facility: Facility) -> None:
+    Facility.objects.filter(pk=facility.pk).update(active_model=None)
+    preprocess_image(image.pk)
+    assert (reload(image).status, image.reason) == (Status.FAILED, "no_active_model")
+
+
+@pytest.mark.parametrize(("data", "reason"), [(b"", "empty_file"), (b"plain text, not a picture", "not_an_image")])
+def test_bad_upload_fails_with_its_reason(facility: Facility, dev_model: ModelVersion, media_root: Path, data: bytes, reason: str) -> None:
+    image = add_image(make_batch(facility), data, "bad.bin")
+    preprocess_image(image.pk)
+    assert (reload(image).status, image.reason) == (Status.FAILED, reason)
+    assert image.finished_at is not None
+    assert Batch.objects.get(pk=image.batch_id).status == Batch.Status.COMPLETED
+
+
+def test_unexpected_preprocess_error_fails_the_image_only(image: Image, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*args: Any, **kwargs: Any) -> None:
+        raise OSError("decoder bug")  # an OSError from the decoder is not a storage error
+
+    monkeypatch.setattr("inspection.pipeline.preprocess.preprocess", explode)
+    preprocess_image(image.pk)
+    assert (reload(image).status, image.reason) == (Status.FAILED, "preprocess_error")
+    assert "decoder bug" in image.reason_detail
+
+
+def test_missing_original_fails(image: Image) -> None:
+    default_storage.delete(image.storage_key)
+    preprocess_image(image.pk)
+    assert (reload(image).status, image.reason) == (Status.FAILED, "original_missing")
+
+
+# --- infer -----------------------------------------------------------------------------------
+
+
+def test_infer_stores_boxes_in_original_pixels(image: Image, facility: Facility) -> None:
+    accepting_policy(facility, min_confidence=0.001)  # random weights: many weak boxes
+    run_to(image, Status.INFERRED)
+    assert image.status == Status.INFERRED
+    detections = list(image.detections.all())
+    assert detections
+    for d in detections:
+        assert 0 <= d.x1 <= d.x2 <= image.width and 0 <= d.y1 <= d.y2 <= image.height
+        assert d.class_name in ("parcel", "label", "damage")
+    assert {"queue_wait_ms", "inference_ms", "batch_size", "preprocess_ms"} <= set(image.timings)
+
+
+def test_infer_rerun_replaces_detections(image: Image, facility: Facility) -> None:
+    accepting_policy(facility, min_confidence=0.001)
+    run_to(image, Status.INFERRED)
+    count = image.detections.count()
+    assert infer_image(image.pk) == 0  # already past inference: a no-op
+    expire_lease(image, Status.INFERRING)  # a worker died after writing: the sweeper re-runs it
+    assert infer_image(image.pk) == 1
+    assert reload(image).status == Status.INFERRED
+    assert image.detections.count() == count
+
+
+# --- validate --------------------------------------------------------------------------------
+
+
+def test_validate_accepts_and_completes_the_batch(image: Image, facility: Facility, django_capture_on_commit_callbacks: Any) -> None:
+    accepting_policy(facility)
+    run_to(image, Status.INFERRED)
+    with django_capture_on_commit_callbacks(execute=True):  # validate publishes nothing
+        validate_image(image.pk)
+    assert reload(image).status == Status.ACCEPTED
+    assert image.finished_at is not None and "total_ms" in image.timings
+    assert not default_storage.exists(image.preprocessed_key)  # deleted after commit
+    assert Batch.objects.get(pk=image.batch_id).status == Batch.Status.COMPLETED
+
+
+def test_validate_twice_leaves_one_review_task(image: Image, facility: Facility) -> None:
+    accepting_policy(facility, review_if_no_detections=True, min_confidence=0.9)
+    run_to(image, Status.INFERRED)
+    validate_image(image.pk)
+    assert (reload(image).status, image.review_reasons) == (Status.NEEDS_REVIEW, ["no_detections"])
+    assert not validate_image(image.pk)
+    expire_lease(image, Status.VALIDATING)
+    assert validate_image(image.pk)
+    assert reload(image).status == Status.NEEDS_REVIEW
+    assert ReviewTask.objects.filter(image=image).count() == 1
+
+
+def test_validate_drops_noise_and_marks_kept_detections(image: Image, facility: Facility) -> None:
+    policy = accepting_policy(facility, min_confidence=0.001)
+    run_to(image, Status.INFERRED)
+    confidences = sorted(image.detections.values_list("confidence", flat=True))
+    cut = confidences[len(confidences) // 2]
+    policy.min_confidence, policy.default_threshold = cut, 1.0
+    policy.save()
+    validate_image(image.pk)
+    assert reload(image).status == Status.NEEDS_REVIEW
+    kept = image.detections.all()
+    assert kept and all(d.confidence >= cut and d.accepted is False for d in kept)
+    assert image.review_task.min_confidence == pytest.approx(min(d.confidence for d in kept))
+
+
+# --- claims, leases, attempts -----------------------------------------------------------------
+
+
+def test_two_workers_claiming_one_image_one_wins(image: Image) -> None:
+    assert claims.claim(PREPROCESS, image.pk) is not None
+    assert claims.claim(PREPROCESS, image.pk) is None
+
+
+def test_expired_lease_is_reclaimed_and_fences_the_old_worker(image: Image) -> None:
+    old = claims.claim(PREPROCESS, image.pk)
+    assert old is not None
+    Image.objects.filter(pk=image.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    new = claims.claim(PREPROCESS, image.pk)
+    assert new is not None and new.attempt == 2
+    assert not claims.finish(old, Status.PREPROCESSED)  # the old worker lost its lease
+    assert claims.finish(new, Status.PREPROCESSED)
+
+
+def test_attempt_cap_fails_the_image(image: Image, settings: Any) -> None:
+    Image.objects.filter(pk=image.pk).update(attempts=settings.PIPELINE_MAX_ATTEMPTS)
+    expire_lease(image, Status.PREPROCESSING)
+    preprocess_image(image.pk)
+    assert (reload(image).status, image.reason) == (Status.FAILED, "attempts_exhausted")
+    assert Batch.objects.get(pk=image.batch_id).status == Batch.Status.COMPLETED
+
+
+# --- retries and replay ----------------------------------------------------------------------
+
+
+def test_transient_errors_retry_with_backoff_then_fail_and_replay(image: Image, monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    def database_down(key: str) -> bytes:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr("inspection.storage.read_bytes", database_down)
+    with pytest.raises(Retry) as retry:
+        tasks.preprocess_image.apply(args=[str(image.pk)], retries=2)
+    assert retry.value.when == settings.PIPELINE_RETRY_BACKOFF_SECONDS * 4
+    assert (reload(image).status, image.attempts) == (Status.QUEUED, 0)  # released, not counted
+    tasks.preprocess_image.apply(args=[str(image.pk)], retries=settings.PIPELINE_MAX_RETRIES)
+    assert (reload(image).status, image.reason) == (Status.FAILED, "retries_exhausted")
+    monkeypatch.undo()
+    assert replay_image(image.pk)
+    assert (reload(image).status, image.attempts, image.reason) == (Status.QUEUED, 0, "")
+    assert Batch.objects.get(pk=image.batch_id).status == Batch.Status.PROCESSING
+    run_to(image, Status.ACCEPTED)
+    assert image.status in (Status.ACCEPTED, Status.NEEDS_REVIEW)
+
+
+def test_a_transient_error_releases_the_claim(image: Image, monkeypatch: pytest.MonkeyPatch) -> None:
+    def storage_down(key: str) -> bytes:
+        raise ConnectionResetError("storage unreachable")
+
+    monkeypatch.setattr("inspection.storage.read_bytes", storage_down)
+    with pytest.raises(ConnectionResetError):
+        preprocess_image(image.pk)
+    assert (reload(image).status, image.attempts) == (Status.QUEUED, 0)
+
+
+def test_replay_failed_only_touches_failed_images(facility: Facility, dev_model: ModelVersion, media_root: Path) -> None:
+    batch = make_batch(facility)
+    bad = add_image(batch, b"", "empty")
+    good = add_image(batch, photo_bytes())
+    preprocess_image(bad.pk)
+    assert replay_failed(batch) == 1
+    assert reload(bad).status == Status.QUEUED
+    assert reload(good).status == Status.QUEUED and good.attempts == 0
