@@ -1,0 +1,145 @@
+"""Admin: configuration (facilities, keys, models, policies) is editable; pipeline results are
+read-only here because the pipeline owns them."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from inspection.models import (
+    ApiKey,
+    Batch,
+    Detection,
+    Facility,
+    FacilityMembership,
+    Image,
+    ModelVersion,
+    ReviewTask,
+    ThresholdPolicy,
+)
+
+IMAGE_PIPELINE_FIELDS = (
+    "batch",
+    "facility",
+    "position",
+    "original_name",
+    "content_hash",
+    "storage_key",
+    "size_bytes",
+    "format",
+    "width",
+    "height",
+    "status",
+    "reason",
+    "reason_detail",
+    "review_reasons",
+    "quality",
+    "quality_flags",
+    "timings",
+    "attempts",
+    "lease_expires_at",
+    "preprocessed_key",
+    "scale",
+    "model_version",
+    "created_at",
+    "updated_at",
+    "finished_at",
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = FacilityMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Facility)
+class FacilityAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "active_model", "created_at"]
+    search_fields = ["slug", "name"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["facilities"]
+    search_fields = ["name", "prefix"]
+    filter_horizontal = ["facilities"]
+    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # The raw key must be shown once to whoever creates it: `manage.py create_api_key`.
+        return False
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "format", "input_size", "created_at"]
+    search_fields = ["name", "version"]
+
+
+@admin.register(ThresholdPolicy)
+class ThresholdPolicyAdmin(admin.ModelAdmin):
+    list_display = ["facility", "model_version", "version", "is_active", "default_threshold"]
+    list_filter = ["is_active", "facility"]
+
+
+class ImageInline(admin.TabularInline):
+    model = Image
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["position", "original_name", "status", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Batch | None = None) -> bool:
+        return False
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ["id", "facility", "status", "total", "camera", "created_at", "completed_at"]
+    list_filter = ["status", "facility"]
+    search_fields = ["id", "idempotency_key", "camera"]
+    readonly_fields = ["api_key", "idempotency_key", "request_fingerprint", "total"]
+    inlines = [ImageInline]
+
+
+class DetectionInline(admin.TabularInline):
+    model = Detection
+    extra = 0
+    readonly_fields = ["model_version", "class_id", "class_name", "confidence", "accepted"]
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ["id", "batch", "position", "original_name", "status", "reason"]
+    list_filter = ["status", "facility"]
+    search_fields = ["id", "original_name", "content_hash"]
+    list_select_related = ["batch"]
+    readonly_fields = IMAGE_PIPELINE_FIELDS
+    inlines = [DetectionInline]
+
+
+@admin.register(Detection)
+class DetectionAdmin(admin.ModelAdmin):
+    list_display = ["image", "class_name", "confidence", "accepted", "model_version"]
+    list_filter = ["class_name", "accepted"]
+    raw_id_fields = ["image"]
+
+
+@admin.register(ReviewTask)
+class ReviewTaskAdmin(admin.ModelAdmin):
+    list_display = ["image", "facility", "status", "min_confidence", "created_at", "claimed_by"]
+    list_filter = ["status", "facility"]
+    raw_id_fields = ["image"]
