@@ -58,7 +58,7 @@ def run_with_retries(task: Task, service: Callable[[str], object], image_id: str
 
 
 @shared_task(
-    bind=True, name=PREPROCESS.task, queue=settings.CPU_QUEUE_NAME, max_retries=None,
+    bind=True, name=PREPROCESS.task, max_retries=None,
     soft_time_limit=PREPROCESS_LIMITS[0], time_limit=PREPROCESS_LIMITS[1],
 )
 def preprocess_image(self: Task, image_id: str) -> None:
@@ -66,7 +66,7 @@ def preprocess_image(self: Task, image_id: str) -> None:
 
 
 @shared_task(
-    bind=True, name=INFER.task, queue=settings.INFERENCE_QUEUE_NAME, max_retries=None,
+    bind=True, name=INFER.task, max_retries=None,
     soft_time_limit=INFER_LIMITS[0], time_limit=INFER_LIMITS[1],
 )
 def infer_image(self: Task, image_id: str) -> None:
@@ -74,7 +74,7 @@ def infer_image(self: Task, image_id: str) -> None:
 
 
 @shared_task(
-    bind=True, name=VALIDATE.task, queue=settings.CPU_QUEUE_NAME, max_retries=None,
+    bind=True, name=VALIDATE.task, max_retries=None,
     soft_time_limit=VALIDATE_LIMITS[0], time_limit=VALIDATE_LIMITS[1],
 )
 def validate_image(self: Task, image_id: str) -> None:
@@ -82,7 +82,7 @@ def validate_image(self: Task, image_id: str) -> None:
 
 
 @shared_task(
-    name="inspection.sweep_stalled", queue=settings.CPU_QUEUE_NAME,
+    name="inspection.sweep_stalled",
     soft_time_limit=SWEEP_LIMITS[0], time_limit=SWEEP_LIMITS[1],
 )
 def sweep_stalled() -> None:

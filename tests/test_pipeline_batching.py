@@ -1,0 +1,133 @@
+"""Dynamic batching across submissions: one infer task runs the model once for everything ready."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from inspection.inference import runtime
+from inspection.models import Facility, Image, ModelVersion
+from inspection.pipeline.batching import claim_batch
+from inspection.pipeline.infer import infer_image
+from inspection.pipeline.preprocess import preprocess_image
+from tests.workers import (  # noqa: F401  (fixtures)
+    add_image,
+    dev_model,
+    dev_model_file,
+    make_batch,
+    media_root,
+    photo_bytes,
+    reload,
+)
+
+Status = Image.Status
+
+
+class CountingModel:
+    """Wraps the real YOLO object: counts predict calls and batch sizes, optionally fails."""
+
+    def __init__(self, yolo: Any, fail_when_more_than: int | None = None) -> None:
+        self.yolo = yolo
+        self.batches: list[int] = []
+        self.fail_when_more_than = fail_when_more_than
+
+    def predict(self, source: list[Any], **kwargs: Any) -> Any:
+        self.batches.append(len(source))
+        if self.fail_when_more_than is not None and len(source) > self.fail_when_more_than:
+            raise RuntimeError("poisoned batch")
+        return self.yolo.predict(source, **kwargs)
+
+
+@pytest.fixture
+def counting(dev_model: ModelVersion, settings: Any) -> CountingModel:
+    settings.INFERENCE_DEVICE = "cpu"
+    loaded = runtime.get_model(dev_model)
+    wrapper = CountingModel(loaded.yolo)
+    loaded.yolo = wrapper
+    yield wrapper
+    loaded.yolo = wrapper.yolo
+
+
+def preprocessed_images(facility: Facility, count: int, batches: int = 2) -> list[Image]:
+    groups = [make_batch(facility) for _ in range(batches)]
+    images = [add_image(groups[i % batches], photo_bytes(480, 320, seed=i)) for i in range(count)]
+    for image in images:
+        preprocess_image(image.pk)
+    return images
+
+
+@pytest.mark.django_db
+def test_one_task_infers_a_full_batch_in_one_predict(facility: Facility, media_root: Path, counting: CountingModel, settings: Any) -> None:
+    settings.INFERENCE_BATCH_SIZE = 8
+    images = preprocessed_images(facility, 11)
+    assert infer_image(images[5].pk) == 8
+    assert counting.batches == [8]
+    inferred = [image for image in images if reload(image).status == Status.INFERRED]
+    assert len(inferred) == 8
+    assert images[5] in inferred
+    assert all(image.timings["batch_size"] == 8 for image in inferred)
+    assert {image.batch_id for image in inferred} == {image.batch_id for image in images}  # across submissions
+    # The claimed images' own tasks are no-ops; the rest form the next batch.
+    assert all(infer_image(image.pk) == 0 for image in inferred)
+    left = [image for image in images if image not in inferred]
+    assert infer_image(left[0].pk) == 3
+    assert counting.batches == [8, 3]
+
+
+@pytest.mark.django_db
+def test_neighbours_are_the_oldest_ready_images(facility: Facility, media_root: Path, counting: CountingModel, settings: Any) -> None:
+    settings.INFERENCE_BATCH_SIZE = 3
+    images = preprocessed_images(facility, 6, batches=1)
+    infer_image(images[5].pk)
+    assert [reload(image).status for image in images] == [Status.INFERRED] * 2 + [Status.PREPROCESSED] * 3 + [Status.INFERRED]
+
+
+@pytest.mark.django_db
+def test_a_retried_image_is_inferred_alone(facility: Facility, media_root: Path, counting: CountingModel) -> None:
+    images = preprocessed_images(facility, 4)
+    Image.objects.filter(pk=images[0].pk).update(attempts=1)  # released after a failed batch
+    assert infer_image(images[0].pk) == 1
+    assert infer_image(images[1].pk) == 3  # and nobody takes it as a neighbour either
+    assert counting.batches == [1, 3]
+
+
+@pytest.mark.django_db
+def test_a_failing_batch_is_split_and_only_the_poison_image_fails(facility: Facility, media_root: Path, counting: CountingModel, django_capture_on_commit_callbacks: Any) -> None:
+    images = preprocessed_images(facility, 3)
+    counting.fail_when_more_than = 1
+    with django_capture_on_commit_callbacks() as published:
+        assert infer_image(images[0].pk) == 0
+    assert len(published) == 1  # one enqueue_infer for the three, each to run alone
+    assert all(reload(image).status == Status.PREPROCESSED and image.attempts == 1 for image in images)
+    counting.fail_when_more_than = None
+    assert [infer_image(image.pk) for image in images] == [1, 1, 1]
+    assert counting.batches == [3, 1, 1, 1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_never_share_an_image(facility: Facility, media_root: Path, dev_model: ModelVersion, settings: Any) -> None:
+    settings.INFERENCE_BATCH_SIZE = 4
+    settings.INFERENCE_MAX_WAIT_MS = 0
+    images = preprocessed_images(facility, 12)
+    claimed: list[list[Any]] = []
+    start = threading.Barrier(3)
+
+    def worker(image: Image) -> None:
+        start.wait()
+        try:
+            claimed.append([claim.image_id for claim in claim_batch(image.pk)])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(images[i],)) for i in (0, 5, 10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [image_id for batch in claimed for image_id in batch]
+    assert len(every) == len(set(every)) == 12
+    assert Image.objects.filter(status=Status.INFERRING).count() == 12
