@@ -10,10 +10,13 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Callable
 
 import cv2
 import numpy as np
 from PIL import Image
+
+Factory = Callable[[], bytes]
 
 CMYK_RED = (0, 255, 255, 0)
 CMYK_BLUE = (255, 255, 0, 0)

@@ -8,12 +8,13 @@ its `draft()` gives the same DCT-domain downscaling as OpenCV's IMREAD_REDUCED_*
 from __future__ import annotations
 
 import math
+import struct
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import ExifTags, Image
 
-from .errors import decoder_errors
+from .errors import decoder_errors, quiet_decoder_warnings
 
 # Transparent pixels are composited over the grey YOLO pads letterboxes with: the detector has
 # learned it means "nothing here". White would invent a bright, overexposed-looking region (and
@@ -21,6 +22,9 @@ from .errors import decoder_errors
 NEUTRAL_BACKGROUND = 114
 
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+
+# What Pillow's EXIF parser raises on malformed tags.
+_EXIF_ERRORS = (OSError, ValueError, SyntaxError, struct.error, KeyError, TypeError, IndexError)
 
 
 def _reduce_on_decode(image: Image.Image, target_size: int) -> None:
@@ -84,3 +88,13 @@ def decode_rgb(image: Image.Image, target_size: int) -> np.ndarray:
         _reduce_on_decode(image, target_size)
         image.load()
         return _to_rgb(image)
+
+
+def read_orientation(image: Image.Image) -> int:
+    """EXIF orientation 1-8; 1 when absent, invalid or unreadable."""
+    try:
+        with quiet_decoder_warnings():
+            value = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except _EXIF_ERRORS:  # broken EXIF is common on real photos; it must not reject the pixels
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1

@@ -36,16 +36,22 @@ def _rejection_for(error: Exception) -> ImageRejected:
 
 
 @contextmanager
+def quiet_decoder_warnings() -> Iterator[None]:
+    """Silence what Pillow warns about hostile or odd files: we check the limits ourselves."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+        yield
+
+
+@contextmanager
 def decoder_errors() -> Iterator[None]:
     """Run decoder code; turn its failures into ImageRejected and keep its warnings quiet.
 
     MemoryError is left alone: under the pixel limit it means the worker is short of memory,
     which is a reason to retry elsewhere, not a verdict on the file.
     """
-    with warnings.catch_warnings():
-        # Pillow warns (to stderr) about big or odd files; we check the limits ourselves.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+    with quiet_decoder_warnings():
         try:
             yield
         except (ImageRejected, MemoryError):

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import struct
-
 import cv2
 import numpy as np
-from PIL import ExifTags, Image
-
-# What Pillow's EXIF parser raises on malformed tags.
-_EXIF_ERRORS = (OSError, ValueError, SyntaxError, struct.error, KeyError, TypeError, IndexError)
 
 # Orientations 5-8 turn the stored image by a quarter, so width and height swap.
 _QUARTER_TURNS = frozenset({5, 6, 7, 8})
@@ -26,15 +20,6 @@ def resize(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (rgb.shape[1], rgb.shape[0]) == size:
         return rgb
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-
-
-def read_orientation(image: Image.Image) -> int:
-    """EXIF orientation 1-8; 1 when absent, invalid or unreadable."""
-    try:
-        value = image.getexif().get(ExifTags.Base.Orientation, 1)
-    except _EXIF_ERRORS:  # broken EXIF is common on real photos; it must not reject the pixels
-        return 1
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def oriented_size(width: int, height: int, orientation: int) -> tuple[int, int]:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import PreprocessConfig
-from .decode import decode_rgb
-from .geometry import fitted_size, orient, oriented_size, read_orientation, resize
+from .decode import decode_rgb, read_orientation
+from .geometry import fitted_size, orient, oriented_size, resize
 from .header import ImageHeader, open_image
 from .lighting import normalize_lighting
 from .quality import check_usable, measure, review_flags
