@@ -190,13 +190,20 @@ def alpha_png() -> bytes:
     return pillow_bytes(Image.fromarray(_bands(240, 64, colours, np.uint8), "RGBA"), "PNG")
 
 
-def animated_gif(frames: int = 3) -> bytes:
-    """Frame k: left half GIF_FRAME_COLOURS[k], right half white."""
-    images = [
+def multi_frame_image(format: str = "GIF", frames: int = 3) -> bytes:
+    """GIF, TIFF, WEBP (lossless) or MPO; frame k: left half GIF_FRAME_COLOURS[k], right white."""
+    pictures = [
         Image.fromarray(_bands(128, 96, (colour, (255, 255, 255)), np.uint8), "RGB")
         for colour in GIF_FRAME_COLOURS[:frames]
     ]
-    return pillow_bytes(images[0], "GIF", save_all=True, append_images=images[1:], duration=100)
+    options = {"lossless": True} if format == "WEBP" else {}
+    return pillow_bytes(
+        pictures[0], format, save_all=True, append_images=pictures[1:], duration=100, **options
+    )
+
+
+def animated_gif(frames: int = 3) -> bytes:
+    return multi_frame_image("GIF", frames)
 
 
 def exif_rotated_jpeg(orientation: int = 6) -> bytes:
