@@ -1,8 +1,9 @@
 """Decode the first frame of an opened image into an 8-bit RGB array, whatever its pixel mode.
 
-Pillow is the one decoder: it un-inverts Adobe CMYK JPEGs, reads 16-bit PNGs, palettes and alpha,
-reports truncation as an error (OpenCV's libjpeg only prints a warning and returns grey rows), and
-its `draft()` gives the same DCT-domain downscaling as OpenCV's IMREAD_REDUCED_* for big JPEGs.
+Pillow is the one decoder: one path for every format and mode (Adobe CMYK, 16-bit, palettes,
+alpha, frames, EXIF), failures that say what went wrong (cv2.imdecode returns only None, so
+"truncated" and "corrupt" could not be told apart), quantization tables from the same open file,
+and `draft()`, the same DCT-domain downscaling as OpenCV's IMREAD_REDUCED_*, for big JPEGs.
 """
 
 from __future__ import annotations
