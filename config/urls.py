@@ -3,7 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from inspection import views
+
 urlpatterns = [
+    path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("inspection.api.urls")),
 ]
