@@ -129,5 +129,6 @@ def test_concurrent_claims_never_share_an_image(facility: Facility, media_root: 
     for thread in threads:
         thread.join()
     every = [image_id for batch in claimed for image_id in batch]
-    assert len(every) == len(set(every)) == 12
-    assert Image.objects.filter(status=Status.INFERRING).count() == 12
+    # A task whose own image went to another batch as a neighbour claims nothing (a no-op).
+    assert len(every) == len(set(every)) >= 4
+    assert set(Image.objects.filter(status=Status.INFERRING).values_list("id", flat=True)) == set(every)

@@ -1,0 +1,190 @@
+"""End to end through real processes: the REST API (in the test process), a cpu worker and an
+inference worker (`celery worker` subprocesses), Redis db 3 and the pytest PostgreSQL database."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.utils import timezone
+from PIL import Image as PILImage
+
+from inspection.inference import registry
+from inspection.models import Batch, Facility, Image, ModelVersion, ReviewTask
+from inspection.pipeline.enqueue import enqueue_preprocess
+from tests import images
+from tests.api_support import submit, upload
+from tests.workers import (  # noqa: F401  (fixtures)
+    WorkerSet,
+    accepting_policy,
+    add_image,
+    dev_model_file,
+    make_batch,
+    redis_queues,
+    wait_until,
+    worker_env,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+Status = Image.Status
+COMPLETION_TIMEOUT = 120
+
+
+@pytest.fixture
+def media(settings: Any, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def model(facility: Facility, dev_model_file: Path) -> ModelVersion:
+    model = registry.register_model(dev_model_file, "dev-untrained", "e2e")
+    registry.activate_model(facility, model)
+    accepting_policy(facility)  # random weights find nothing: good photos must end accepted
+    return model
+
+
+def workers_for(tmp_path: Path, media: Path, **env: str) -> WorkerSet:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    return WorkerSet(worker_env(media, tmp_path / "var", **env), logs)
+
+
+@pytest.fixture
+def workers(tmp_path: Path, media: Path, model: ModelVersion, redis_queues: redis.Redis) -> Iterator[WorkerSet]:
+    group = workers_for(tmp_path, media)
+    try:
+        yield group
+    finally:
+        group.stop_all()
+
+
+def start_pipeline(group: WorkerSet, beat_schedule: Path | None = None) -> None:
+    beat = ["-B", "-s", str(beat_schedule)] if beat_schedule else []
+    cpu = group.start("cpu", "cpu", extra_args=beat)
+    start_inference(group)
+    cpu.wait_for(" ready.")
+
+
+def start_inference(group: WorkerSet) -> None:
+    inference = group.start("inference", "gpu", role="inference")
+    inference.wait_for("inference process ready", timeout=90)
+
+
+def cmyk_photo() -> bytes:
+    """A real photo saved as CMYK (the factory's flat CMYK swatch is flagged too_blurry)."""
+    rgb = images.scene(640, 480, seed=3)[..., ::-1].copy()
+    return images.pillow_bytes(PILImage.fromarray(rgb).convert("CMYK"), "JPEG", quality=90)
+
+
+MIXED = {
+    "good-1.jpg": (images.photo_jpeg, Status.ACCEPTED, ""),
+    "good-2.jpg": (lambda: images.photo_jpeg(seed=1), Status.ACCEPTED, ""),
+    "cmyk.jpg": (cmyk_photo, Status.ACCEPTED, ""),
+    "rotated.jpg": (images.exif_rotated_jpeg, Status.ACCEPTED, ""),
+    "animated.gif": (images.animated_gif, Status.ACCEPTED, ""),
+    "dark.jpg": (images.dark_photo_jpeg, Status.NEEDS_REVIEW, ""),
+    "black.jpg": (images.black_photo_jpeg, Status.FAILED, "too_dark"),
+    "corrupt.jpg": (images.corrupt_jpeg, Status.FAILED, "corrupt"),
+    "empty.jpg": (images.empty_file, Status.FAILED, "empty_file"),
+    "notes.txt": (images.non_image, Status.FAILED, "not_an_image"),
+}
+
+
+def wait_for_batches(*batch_ids: Any, timeout: float = COMPLETION_TIMEOUT) -> None:
+    done = lambda: Batch.objects.filter(pk__in=batch_ids, status=Batch.Status.COMPLETED).count() == len(batch_ids)  # noqa: E731
+    assert wait_until(done, timeout, 0.05), list(Image.objects.filter(batch_id__in=batch_ids).values("original_name", "status", "reason"))
+
+
+def report(capsys: pytest.CaptureFixture[str], line: str) -> None:
+    with capsys.disabled():
+        print(f"\n[e2e] {line}")
+
+
+def test_mixed_batch_through_real_workers(
+    workers: WorkerSet, api_client: Any, facility: Facility, media: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start_pipeline(workers)
+    bomb = submit(api_client, [upload("bomb.png", images.decompression_bomb_png())])
+    assert bomb.status_code == 422  # the API checks declared pixels before storing anything
+    started = time.monotonic()
+    submitted = timezone.now()
+    response = submit(api_client, [upload(name, make()) for name, (make, _, _) in MIXED.items()])
+    assert response.status_code == 202, response.content
+    # The pipeline's own bomb handling: a row the API would never create, enqueued directly.
+    bomb_image = add_image(make_batch(facility), images.decompression_bomb_png(), "bomb.png")
+    enqueue_preprocess([bomb_image.pk])
+    batch_id = response.json()["id"]
+    wait_for_batches(batch_id, bomb_image.batch_id)
+    elapsed = time.monotonic() - started
+
+    found = {image.original_name: image for image in Image.objects.filter(batch_id=batch_id)}
+    assert len(found) == len(MIXED) == Batch.objects.get(pk=batch_id).total
+    for name, (_, status, reason) in MIXED.items():
+        image = found[name]
+        assert image.status == status, (name, image.status, image.reason, image.reason_detail)
+        if reason == "corrupt":
+            assert image.reason in ("corrupt", "truncated"), name
+        else:
+            assert image.reason == reason, (name, image.reason, image.reason_detail)
+    dark = found["dark.jpg"]
+    assert "quality:too_dark" in dark.review_reasons
+    assert ReviewTask.objects.filter(image=dark).count() == 1
+    assert (found["rotated.jpg"].width, found["rotated.jpg"].height) == (480, 640)
+    bomb_image.refresh_from_db()
+    assert (bomb_image.status, bomb_image.reason) == (Status.FAILED, "too_many_pixels")
+    counts = Counter(image.status for image in found.values())
+    assert sum(counts[s] for s in Image.TERMINAL) == len(MIXED)
+
+    log = workers.workers["inference"].log()
+    assert len(re.findall(r"model loaded: ", log)) == 1, log[-3000:]
+    assert "loads_in_process=1 " in log
+
+    inferred = [image for image in found.values() if "batch_size" in image.timings]
+    first = min(image.finished_at for image in found.values())
+    report(capsys, f"mixed batch: {len(MIXED)} images in {elapsed:.2f}s ({len(MIXED) / elapsed:.1f} img/s); "
+           f"first result {(first - submitted).total_seconds() * 1000:.0f} ms after submission; "
+           f"batch sizes {sorted(Counter(i.timings['batch_size'] for i in inferred).items())}; "
+           f"queue_wait_ms {[i.timings['queue_wait_ms'] for i in inferred]}")
+
+
+def test_inference_worker_killed_mid_batch_loses_nothing(
+    tmp_path: Path, media: Path, model: ModelVersion, redis_queues: redis.Redis, api_client: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Short leases and stall times, the sweeper every second (beat inside the cpu worker), and an
+    # inference worker that waits long for full batches, so the kill lands while it holds work.
+    group = workers_for(
+        tmp_path, media, PIPELINE_LEASE_SECONDS="5", PIPELINE_STALL_SECONDS="5",
+        PIPELINE_SWEEP_INTERVAL_SECONDS="1", INFERENCE_MAX_WAIT_MS="1500",
+    )
+    try:
+        start_pipeline(group, beat_schedule=tmp_path / "beat-schedule")
+        count = 24
+        started = time.monotonic()
+        files = [upload(f"p{i}.jpg", images.photo_jpeg(640, 480, seed=i)) for i in range(count)]
+        response = submit(api_client, files)
+        assert response.status_code == 202
+        batch_id = response.json()["id"]
+        holding = lambda: Image.objects.filter(batch_id=batch_id, status=Status.INFERRING).count() >= 4  # noqa: E731
+        assert wait_until(holding, 60, 0.01)
+        group.workers["inference"].kill9()
+        held = Image.objects.filter(batch_id=batch_id, status=Status.INFERRING).count()
+        assert held >= 1
+        start_inference(group)
+        wait_for_batches(batch_id)
+        elapsed = time.monotonic() - started
+    finally:
+        group.stop_all()
+    statuses = Counter(Image.objects.filter(batch_id=batch_id).values_list("status", flat=True))
+    assert statuses == {Status.ACCEPTED: count}, statuses
+    assert not ReviewTask.objects.filter(image__batch_id=batch_id).exists()
+    report(capsys, f"crash test: killed the inference worker holding {held} images; all {count} accepted "
+           f"after restart in {elapsed:.1f}s")
