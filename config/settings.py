@@ -122,6 +122,8 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 # Serve static files from the app directories without a collectstatic step in dev and tests.
 WHITENOISE_USE_FINDERS = True
+# WhiteNoise warns on every request while STATIC_ROOT is missing (before any collectstatic).
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Storage (content-addressed originals, preprocessed arrays) ------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
@@ -219,6 +221,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Batch and image statuses are different enums; name them instead of a hash suffix.
+    "ENUM_NAME_OVERRIDES": {
+        "BatchStatusEnum": "inspection.models.Batch.Status",
+        "ImageStatusEnum": "inspection.models.Image.Status",
+    },
 }
 
 # --- Logging ---------------------------------------------------------------------------------

@@ -78,9 +78,11 @@ class ProcessGroup:
         return [name for name, child in self.children.items() if child.poll() is not None]
 
     def stop(self, timeout: float = 15.0) -> None:
+        # SIGTERM to the main process only: a Celery worker then shuts its pool down warmly; a
+        # signal to the whole group would kill pool children it then restarts.
         for child in self.children.values():
             if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
+                child.terminate()
         deadline = time.monotonic() + timeout
         for child in self.children.values():
             try:
@@ -88,6 +90,16 @@ class ProcessGroup:
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
+
+    def wait_for_log(self, name: str, marker: str, timeout: float) -> bool:
+        """Wait until a child's log shows `marker` (Celery prints "ready." once it consumes)."""
+        path = self.log_dir / f"{name}.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.children[name].poll() is None:
+            if path.exists() and marker in path.read_text(errors="replace"):
+                return True
+            time.sleep(0.2)
+        return False
 
     def log_tail(self, name: str, lines: int = 20) -> str:
         path = self.log_dir / f"{name}.log"

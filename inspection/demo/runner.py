@@ -17,12 +17,14 @@ from inspection.demo.setup import DemoSetup, prepare
 
 SAMPLES_DIR = Path(settings.BASE_DIR) / "samples" / "demo"
 TERMINAL = ("accepted", "needs_review", "failed")
+INFERENCE_READY = "inference process ready"
 
 
-def run_demo(out: TextIO, timeout: float, keep_running: bool) -> int:
+def run_demo(out: TextIO, timeout: float, keep_running: bool, samples: Path = SAMPLES_DIR) -> int:
     call_command("migrate", verbosity=0)
     setup = prepare()
-    out.write(describe_setup(setup))
+    paths = sample_paths(samples)
+    out.write(describe_setup(setup, samples, len(paths)))
     group = processes.ProcessGroup(Path(settings.VAR_DIR) / "demo" / "logs")
     web_port = processes.free_port(8000)
     try:
@@ -30,8 +32,13 @@ def run_demo(out: TextIO, timeout: float, keep_running: bool) -> int:
         if not processes.wait_for_port(web_port, 60):
             out.write("The web server did not start:\n" + group.log_tail("web") + "\n")
             return 1
+        # Measure the pipeline, not start-up: the inference worker loads and warms its model.
+        for worker, marker in (("cpu-worker", "ready."), ("inference-worker", INFERENCE_READY)):
+            if not group.wait_for_log(worker, marker, 120):
+                out.write(f"The {worker} did not start:\n{group.log_tail(worker)}\n")
+                return 1
         client = ApiClient(f"http://127.0.0.1:{web_port}", setup.api_key)
-        ok = submit_and_follow(out, client, setup, timeout, group)
+        ok = submit_and_follow(out, client, setup, paths, timeout, group)
         out.write(urls(web_port, ok))
         if keep_running and ok:
             wait_forever(out, group)
@@ -40,29 +47,30 @@ def run_demo(out: TextIO, timeout: float, keep_running: bool) -> int:
         group.stop()
 
 
-def describe_setup(setup: DemoSetup) -> str:
+def describe_setup(setup: DemoSetup, samples: Path, count: int) -> str:
     broker = settings.CELERY_BROKER_URL.split("@")[-1]
     database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     return (
         f"Database: {database}   Broker: {broker}\n"
         f"Facility: {setup.facility_slug}   Model: {setup.model_label}\n"
-        f"Samples: {len(sample_paths())} files in {SAMPLES_DIR.relative_to(settings.BASE_DIR)}\n"
+        f"Samples: {count} files in {samples}\n"
     )
 
 
-def sample_paths() -> list[Path]:
-    return sorted(path for path in SAMPLES_DIR.iterdir() if path.is_file())
+def sample_paths(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.iterdir() if path.is_file() and path.suffix != ".md")
 
 
 def submit_and_follow(
     out: TextIO,
     client: ApiClient,
     setup: DemoSetup,
+    paths: list[Path],
     timeout: float,
     group: processes.ProcessGroup,
 ) -> bool:
     started = time.monotonic()
-    batch = client.submit(setup.facility_slug, sample_paths(), idempotency_key=str(uuid.uuid4()))
+    batch = client.submit(setup.facility_slug, paths, idempotency_key=str(uuid.uuid4()))
     out.write(f"Submitted batch {batch['id']} ({batch['counts']['total']} images): 202 Accepted\n")
     first_result: float | None = None
     last_line = ""
