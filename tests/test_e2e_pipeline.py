@@ -27,6 +27,7 @@ from tests.workers import (  # noqa: F401  (fixtures)
     add_image,
     dev_model_file,
     make_batch,
+    media_root,
     redis_queues,
     wait_until,
     worker_env,
@@ -38,12 +39,6 @@ COMPLETION_TIMEOUT = 120
 
 
 @pytest.fixture
-def media(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
-
-
-@pytest.fixture
 def model(facility: Facility, dev_model_file: Path) -> ModelVersion:
     model = registry.register_model(dev_model_file, "dev-untrained", "e2e")
     registry.activate_model(facility, model)
@@ -51,15 +46,15 @@ def model(facility: Facility, dev_model_file: Path) -> ModelVersion:
     return model
 
 
-def workers_for(tmp_path: Path, media: Path, **env: str) -> WorkerSet:
+def workers_for(tmp_path: Path, media_root: Path, **env: str) -> WorkerSet:
     logs = tmp_path / "logs"
     logs.mkdir()
-    return WorkerSet(worker_env(media, tmp_path / "var", **env), logs)
+    return WorkerSet(worker_env(media_root, tmp_path / "var", **env), logs)
 
 
 @pytest.fixture
-def workers(tmp_path: Path, media: Path, model: ModelVersion, redis_queues: redis.Redis) -> Iterator[WorkerSet]:
-    group = workers_for(tmp_path, media)
+def workers(tmp_path: Path, media_root: Path, model: ModelVersion, redis_queues: redis.Redis) -> Iterator[WorkerSet]:
+    group = workers_for(tmp_path, media_root)
     try:
         yield group
     finally:
@@ -109,7 +104,7 @@ def report(capsys: pytest.CaptureFixture[str], line: str) -> None:
 
 
 def test_mixed_batch_through_real_workers(
-    workers: WorkerSet, api_client: Any, facility: Facility, media: Path, capsys: pytest.CaptureFixture[str]
+    workers: WorkerSet, api_client: Any, facility: Facility, media_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     start_pipeline(workers)
     bomb = submit(api_client, [upload("bomb.png", images.decompression_bomb_png())])
@@ -156,13 +151,13 @@ def test_mixed_batch_through_real_workers(
 
 
 def test_inference_worker_killed_mid_batch_loses_nothing(
-    tmp_path: Path, media: Path, model: ModelVersion, redis_queues: redis.Redis, api_client: Any,
+    tmp_path: Path, media_root: Path, model: ModelVersion, redis_queues: redis.Redis, api_client: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Short leases and stall times, the sweeper every second (beat inside the cpu worker), and an
     # inference worker that waits long for full batches, so the kill lands while it holds work.
     group = workers_for(
-        tmp_path, media, PIPELINE_LEASE_SECONDS="5", PIPELINE_STALL_SECONDS="5",
+        tmp_path, media_root, PIPELINE_LEASE_SECONDS="5", PIPELINE_STALL_SECONDS="5",
         PIPELINE_SWEEP_INTERVAL_SECONDS="1", INFERENCE_MAX_WAIT_MS="1500",
     )
     try:

@@ -17,7 +17,6 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from inspection.models import Image
 from inspection.pipeline import claims
@@ -48,10 +47,9 @@ def _fill(own: Claim, size: int, deadline: float) -> list[Claim]:
 
 
 def claim_neighbours(count: int, exclude: list[Any]) -> list[Claim]:
-    now = timezone.now()
     with transaction.atomic():
         rows = list(_ready(exclude).values(*claims.CLAIM_FIELDS)[:count])
-        found = [claims.claim_row(INFER, row, now) for row in rows]
+        found = [claims.claim_row(INFER, row) for row in rows]
     return [claim for claim in found if claim is not None]
 
 

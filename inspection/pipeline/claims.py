@@ -72,11 +72,12 @@ def claim(stage: Stage, image_id: Any) -> Claim | None:
     """Claim one image for a stage; None when another worker has it or it is past this stage."""
     now = timezone.now()
     row = Image.objects.filter(claimable(stage, now), id=image_id).values(*CLAIM_FIELDS).first()
-    return claim_row(stage, row, now) if row else None
+    return claim_row(stage, row) if row else None
 
 
-def claim_row(stage: Stage, row: dict[str, Any], now: datetime) -> Claim | None:
+def claim_row(stage: Stage, row: dict[str, Any]) -> Claim | None:
     """Claim a row read a moment ago, only if nobody changed it since (same attempts/updated_at)."""
+    now = timezone.now()  # after the read: the claim never predates the row's last change
     lease = lease_until(now)
     changed = Image.objects.filter(
         claimable(stage, now), id=row["id"], attempts=row["attempts"], updated_at=row["updated_at"]
