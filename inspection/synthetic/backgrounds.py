@@ -121,7 +121,7 @@ def project_ground(camera: Camera, texture: Image, ppm: float,
 
 
 def floor_stage(rng: np.random.Generator, width: int, height: int) -> Stage:
-    camera = looking_down(rng, width, height, (35, 80), (1.6, 3.2))
+    camera = looking_down(rng, width, height, (35, 80), (1.4, 2.8))
     texture, ppm, extent = ground_stage_parts(rng, camera)
     support = Support(0.0, extent, 0.0, np.pi, 0.7)
     return Stage("floor", camera, project_ground(camera, texture, ppm, extent), [support], True)

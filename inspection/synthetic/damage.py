@@ -21,7 +21,7 @@ def tear(rng: np.random.Generator, image: Image) -> Points:
     """A ragged rip: dark interior showing flutes, a pale torn-paper rim."""
     height, width = image.shape[:2]
     short = min(width, height)
-    length = rng.uniform(0.3, 0.6) * short
+    length = rng.uniform(0.35, 0.7) * short
     thickness = rng.uniform(0.08, 0.2) * short
     polygon = _jagged_strip(rng, length, thickness, float(rng.uniform(0, np.pi)))
     polygon = _place(rng, polygon, width, height)
@@ -68,9 +68,9 @@ def crushed_corner(rng: np.random.Generator, image: Image) -> Points:
     cx, cy = _corner_point(corner, width, height)
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     closeness = 1 - np.clip(np.hypot(xs + 0.5 - cx, ys + 0.5 - cy) / radius, 0, 1)
-    shade = 1 - alpha * (0.2 + 0.45 * closeness) * rng.uniform(0.8, 1.1)
+    shade = 1 - alpha * (0.3 + 0.5 * closeness) * rng.uniform(0.85, 1.1)
     image *= shade[..., None]
-    _creases(rng, image, (cx, cy), radius, int(rng.integers(3, 6)))
+    _creases(rng, image, (cx, cy), radius, int(rng.integers(4, 8)))
     return polygon
 
 
@@ -99,7 +99,7 @@ def _creases(
     count: int,
 ) -> None:
     """Folds in the crushed board: a dark line with a bright lip beside it."""
-    thickness = max(1, int(radius / 40))
+    thickness = max(1, int(radius / 25))
     for _ in range(count):
         a, b = rng.uniform(0, 2 * np.pi, 2)
         r1, r2 = rng.uniform(0.1, 0.8, 2) * radius

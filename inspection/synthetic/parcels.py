@@ -51,7 +51,7 @@ def plan_decor(
     if decor.damage_kinds and rng.random() < decor.damage_rate:
         for _ in range(1 + int(rng.random() < 0.2)):
             kind = str(rng.choice(decor.damage_kinds))
-            plan.setdefault(_pick_face(rng, usable), []).insert(0, kind)  # under the label
+            plan.setdefault(_pick_face(rng, usable), []).append(kind)  # over the label: visible
     return plan
 
 
