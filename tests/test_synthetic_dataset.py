@@ -11,7 +11,12 @@ import yaml
 
 from inspection.synthetic import TINY_RESOLUTIONS, GeneratorConfig, generate_dataset
 from inspection.synthetic.dataset import MANIFEST, SPLITS, assign_splits
-from inspection.synthetic.problems import PROBLEMS, ProblemMix, expected_rates, sample_problems
+from inspection.synthetic.problems import (
+    PROBLEMS,
+    ProblemMix,
+    expected_rates,
+    sample_problems,
+)
 
 TINY = GeneratorConfig(resolutions=TINY_RESOLUTIONS)
 

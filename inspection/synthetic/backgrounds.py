@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -159,8 +160,9 @@ def _lay_conveyor(rng: np.random.Generator, texture: Image, ppm: float,
     rail_w = max(2, int(rng.uniform(0.05, 0.1) * ppm))
     surface_w = max(2, int(belt_width * ppm))
     painter = surfaces.rollers if rng.random() < 0.4 else surfaces.belt
-    strip = np.concatenate([surfaces.rail(rng, length, rail_w), painter(rng, length, surface_w, ppm),
-                            surfaces.rail(rng, length, rail_w)], axis=0)
+    parts = [surfaces.rail(rng, length, rail_w), painter(rng, length, surface_w, ppm),
+             surfaces.rail(rng, length, rail_w)]
+    strip = np.concatenate(parts, axis=0)
     start = int(((centre - extent[0]) if along_y else (extent[3] - centre)) * ppm)
     start -= surface_w // 2 + rail_w
     if along_y:
@@ -220,5 +222,5 @@ def _shelf_supports(levels: list[float], bays: list[float], rack_y: float) -> li
         Support(z, (left + 0.06, right - 0.06, rack_y, rack_y + 1.0), 0.0, 0.08, spacing - 0.3,
                 flush=True)
         for z in levels
-        for left, right in zip(bays, bays[1:], strict=False)
+        for left, right in pairwise(bays)
     ]

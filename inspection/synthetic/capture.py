@@ -31,7 +31,8 @@ def focus_blur(image: Image, params: Params, rng: np.random.Generator) -> Image:
 def low_light(image: Image, params: Params, rng: np.random.Generator) -> Image:
     """Under-exposure: less signal, then sensor noise that is now large relative to it."""
     dark = image * float(params["gain"])
-    return dark + rng.normal(0, float(params["noise"]), image.shape[:2]).astype(np.float32)[..., None]
+    grain = rng.normal(0, float(params["noise"]), image.shape[:2]).astype(np.float32)
+    return dark + grain[..., None]
 
 
 def glare(image: Image, params: Params, rng: np.random.Generator) -> Image:

@@ -36,7 +36,8 @@ def _header(rng: np.random.Generator, image: np.ndarray) -> int:
     width = image.shape[1]
     if rng.random() < 0.5:
         cv2.rectangle(image, (8, 8), (width - 8, 52), _INK, -1)
-        cv2.putText(image, _word(rng, 4), (16, 42), cv2.FONT_HERSHEY_DUPLEX, 1.1, (245, 245, 245), 2)
+        white = (245, 245, 245)
+        cv2.putText(image, _word(rng, 4), (16, 42), cv2.FONT_HERSHEY_DUPLEX, 1.1, white, 2)
     else:
         cv2.putText(image, _word(rng, 3), (10, 44), cv2.FONT_HERSHEY_DUPLEX, 1.3, _INK, 3)
         cv2.rectangle(image, (width - 70, 8), (width - 10, 52), _INK, 3)

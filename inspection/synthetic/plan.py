@@ -3,8 +3,8 @@ problems and JPEG quality."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from math import gcd
 from typing import TypeVar
 

@@ -6,11 +6,10 @@ rendering anything and every parameter can be written to the manifest."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
-Param = Union[float, int, str]
+Param = float | int | str
 PROBLEMS = ("motion_blur", "focus_blur", "low_light", "glare", "noise", "heavy_jpeg", "rotation")
 
 

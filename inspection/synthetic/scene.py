@@ -19,8 +19,21 @@ from inspection.synthetic.parcels import (
     plan_decor,
     random_size,
 )
-from inspection.synthetic.solids import Solid, cast_shadow, draw_solid, screen_box, silhouette
-from inspection.synthetic.textures import Image, fractal_noise, linear_gradient, radial_falloff
+from inspection.synthetic.solids import (
+    FacePainter,
+    Solid,
+    cast_shadow,
+    draw_solid,
+    screen_box,
+    silhouette,
+)
+from inspection.synthetic.textures import (
+    Colour,
+    Image,
+    fractal_noise,
+    linear_gradient,
+    radial_falloff,
+)
 
 
 @dataclass(frozen=True)
@@ -138,7 +151,8 @@ def _fits(solid: Solid, stage: Stage, placed: list[Placed]) -> Box | None:
     box = screen_box(solid, camera)
     inside = box.clip(camera.width, camera.height).area / max(box.area, 1e-6)
     short = min(camera.width, camera.height)
-    if inside < 0.75 or box.area < (0.06 * short) ** 2 or box.area > 0.5 * camera.width * camera.height:
+    too_small, too_big = (0.06 * short) ** 2, 0.5 * camera.width * camera.height
+    if inside < 0.75 or not too_small <= box.area <= too_big:
         return None
     if any(box.intersection(p.box) > 0.03 * min(box.area, p.box.area) for p in placed):
         return None
@@ -161,9 +175,12 @@ def _draw(rng: np.random.Generator, canvas: Image, stage: Stage, item: Placed, l
     return [parcel] + [Annotation(cls, pts, first_index) for cls, pts in marks]
 
 
-def _clutter_paint(pair: tuple) -> tuple:
+def _clutter_paint(
+    pair: tuple[Colour, FacePainter],
+) -> tuple[FacePainter, tuple[Colour, Colour]]:
+    """Clutter has no decorations; its edges are simply a darker shade of its colour."""
     colour, painter = pair
-    dark = tuple(c * 0.45 for c in colour)
+    dark = (colour[0] * 0.45, colour[1] * 0.45, colour[2] * 0.45)
     return painter, (dark, dark)
 
 

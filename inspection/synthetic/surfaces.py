@@ -118,7 +118,8 @@ def rollers(rng: np.random.Generator, length: int, width: int, ppm: float) -> Im
     pitch = rng.uniform(0.07, 0.12) * ppm
     diameter = pitch * rng.uniform(0.7, 0.85)
     phase = (np.arange(length, dtype=np.float32) % pitch) / diameter
-    profile = np.where(phase < 1, 0.45 + 0.7 * np.abs(np.sin(np.pi * np.clip(phase, 0, 1))) ** 0.7, 0.12)
+    bulge = np.abs(np.sin(np.pi * np.clip(phase, 0, 1))) ** 0.7
+    profile = np.where(phase < 1, 0.45 + 0.7 * bulge, 0.12)
     shade = np.tile(profile.astype(np.float32), (width, 1))
     shade *= 1 + 0.05 * streaks(rng, length, width, 0.3 * ppm).T
     colour = jitter_colour(rng, (178, 178, 175), 10.0)
