@@ -12,13 +12,15 @@ broker_transport_options: dict[str, object] = {
 }
 if broker_url.startswith("filesystem://"):
     folder = settings.BROKER_DATA_DIR
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     broker_transport_options.update(
         {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            # Exchange bindings; the default is a "control" folder in the working directory.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
             # The filesystem transport polls; the default 1 s per hop would dominate latency.
             "polling_interval": 0.05,
