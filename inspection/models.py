@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -47,9 +48,7 @@ class FacilityMembership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.REVIEWER)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "facility"], name="uniq_membership")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "facility"], name="uniq_membership")]
 
 
 class ApiKey(models.Model):
@@ -305,4 +304,3 @@ class ReviewTask(models.Model):
 
     def __str__(self) -> str:
         return f"review {self.image_id} ({self.status})"
-

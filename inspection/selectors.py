@@ -154,5 +154,3 @@ def _image_rows(image: Image) -> Iterator[ResultRow]:
             accepted=detection.accepted,
             box=detection.as_box(),
         )
-
-

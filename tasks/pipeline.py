@@ -53,29 +53,44 @@ def run_with_retries(task: Task, service: Callable[[str], object], image_id: str
         if task.request.retries >= settings.PIPELINE_MAX_RETRIES:
             fail_image(image_id, "retries_exhausted", repr(exc), task.name)
             return
-        logger.warning("transient error, retry %d: %r [task=%s image_id=%s]", task.request.retries + 1, exc, task.name, image_id)
+        logger.warning(
+            "transient error, retry %d: %r [task=%s image_id=%s]",
+            task.request.retries + 1,
+            exc,
+            task.name,
+            image_id,
+        )
         raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries)) from exc
 
 
 @shared_task(
-    bind=True, name=PREPROCESS.task, max_retries=None,
-    soft_time_limit=PREPROCESS_LIMITS[0], time_limit=PREPROCESS_LIMITS[1],
+    bind=True,
+    name=PREPROCESS.task,
+    max_retries=None,
+    soft_time_limit=PREPROCESS_LIMITS[0],
+    time_limit=PREPROCESS_LIMITS[1],
 )
 def preprocess_image(self: Task, image_id: str) -> None:
     run_with_retries(self, preprocess.preprocess_image, image_id)
 
 
 @shared_task(
-    bind=True, name=INFER.task, max_retries=None,
-    soft_time_limit=INFER_LIMITS[0], time_limit=INFER_LIMITS[1],
+    bind=True,
+    name=INFER.task,
+    max_retries=None,
+    soft_time_limit=INFER_LIMITS[0],
+    time_limit=INFER_LIMITS[1],
 )
 def infer_image(self: Task, image_id: str) -> None:
     run_with_retries(self, infer.infer_image, image_id)
 
 
 @shared_task(
-    bind=True, name=VALIDATE.task, max_retries=None,
-    soft_time_limit=VALIDATE_LIMITS[0], time_limit=VALIDATE_LIMITS[1],
+    bind=True,
+    name=VALIDATE.task,
+    max_retries=None,
+    soft_time_limit=VALIDATE_LIMITS[0],
+    time_limit=VALIDATE_LIMITS[1],
 )
 def validate_image(self: Task, image_id: str) -> None:
     run_with_retries(self, validate.validate_image, image_id)
@@ -83,7 +98,8 @@ def validate_image(self: Task, image_id: str) -> None:
 
 @shared_task(
     name="inspection.sweep_stalled",
-    soft_time_limit=SWEEP_LIMITS[0], time_limit=SWEEP_LIMITS[1],
+    soft_time_limit=SWEEP_LIMITS[0],
+    time_limit=SWEEP_LIMITS[1],
 )
 def sweep_stalled() -> None:
     sweeper.sweep_stalled()

@@ -3,12 +3,10 @@ batches in a chosen state."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.response import Response
 from rest_framework.test import APIClient
@@ -17,13 +15,6 @@ from inspection.models import Batch, Detection, Facility, Image, ModelVersion
 from tests import images
 
 BATCHES_URL = "/api/v1/batches/"
-
-
-@pytest.fixture
-def media_root(settings: Any, tmp_path: Path) -> Path:
-    """Stored files land in a temporary directory, never in the repository."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return Path(settings.MEDIA_ROOT)
 
 
 def stored_files(root: Path) -> list[Path]:
@@ -56,15 +47,6 @@ class Published:
 
     def send_task(self, name: str, args: list[str], queue: str, task_id: str) -> None:
         self.calls.append((name, args, task_id))
-
-
-@pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> Iterator[Published]:
-    from config.celery_app import app
-
-    recorder = Published()
-    monkeypatch.setattr(app, "send_task", recorder.send_task)
-    yield recorder
 
 
 def make_model(name: str = "parcels", version: str = "1") -> ModelVersion:

@@ -1,11 +1,20 @@
-"""Shared actors: two facilities, an integrator key for each, and API clients."""
+"""Shared actors and fixtures: two facilities, an integrator key for each, API clients, a
+temporary MEDIA_ROOT, the untrained dev model, and the test Redis database."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
+import redis
 from rest_framework.test import APIClient
 
-from inspection.models import ApiKey, Facility
+from inspection.inference import registry
+from inspection.models import ApiKey, Facility, ModelVersion
+from tests.api_support import Published
+from tests.workers import TEST_REDIS_URL
 
 
 def make_api_key(*facilities: Facility, name: str = "integrator") -> str:
@@ -47,3 +56,42 @@ def outsider_client(other_api_key: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {other_api_key}")
     return client
+
+
+@pytest.fixture
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    """Stored files land in a temporary directory, never in the repository."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> Iterator[Published]:
+    """Records what the app would send to the broker instead of sending it."""
+    from config.celery_app import app
+
+    recorder = Published()
+    monkeypatch.setattr(app, "send_task", recorder.send_task)
+    yield recorder
+
+
+@pytest.fixture(scope="session")
+def dev_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One untrained yolov8n per test session (random, seeded weights: plumbing only)."""
+    return registry.build_untrained_model(tmp_path_factory.mktemp("models") / "dev.pt")
+
+
+@pytest.fixture
+def dev_model(facility: Facility, dev_model_file: Path) -> ModelVersion:
+    """The dev model at 320 px (fast on CPU), active for the facility."""
+    model = registry.register_model(dev_model_file, "dev", "test", input_size=320)
+    registry.activate_model(facility, model)
+    return model
+
+
+@pytest.fixture
+def redis_queues() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()

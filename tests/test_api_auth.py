@@ -79,9 +79,7 @@ def test_first_use_records_last_used_at(api_key: str, api_client: APIClient) -> 
     assert key_row(api_key).last_used_at is not None
 
 
-def test_last_used_at_is_written_at_most_once_a_minute(
-    api_key: str, api_client: APIClient
-) -> None:
+def test_last_used_at_is_written_at_most_once_a_minute(api_key: str, api_client: APIClient) -> None:
     recent = timezone.now() - timedelta(seconds=20)
     ApiKey.objects.filter(prefix=key_row(api_key).prefix).update(last_used_at=recent)
     api_client.get(BATCHES_URL)

@@ -14,13 +14,7 @@ from rest_framework.test import APIClient
 from inspection.models import Batch, Facility, Image
 from inspection.services import submission
 from tests import images
-from tests.api_support import (  # noqa: F401  (fixtures)
-    Published,
-    media_root,
-    published,
-    submit,
-    upload,
-)
+from tests.api_support import Published, submit, upload
 from tests.conftest import make_api_key
 
 pytestmark = pytest.mark.usefixtures("media_root")
@@ -117,9 +111,7 @@ def test_concurrent_duplicates_make_one_batch(
     # Both requests have looked for an earlier batch before either inserts one.
     both_looked = threading.Barrier(2, timeout=10)
     real_check = submission.check_capacity
-    monkeypatch.setattr(
-        submission, "check_capacity", lambda n: (both_looked.wait(), real_check(n))
-    )
+    monkeypatch.setattr(submission, "check_capacity", lambda n: (both_looked.wait(), real_check(n)))
     answers: list[Response] = []
 
     def post() -> None:

@@ -39,24 +39,24 @@ def test_batch_counts_follow_progress(api_client: APIClient, facility: Facility)
     assert (counts["queued"], counts["processing"]) == (1, 1)
 
 
-def test_batch_detail_shows_its_fields_and_links(
-    api_client: APIClient, facility: Facility
-) -> None:
+def test_batch_detail_shows_its_fields_and_links(api_client: APIClient, facility: Facility) -> None:
     done = timezone.now()
     batch = make_batch(
         facility, ["accepted"], status=Batch.Status.COMPLETED, completed_at=done, camera="c1"
     )
     body = api_client.get(f"{BATCHES_URL}{batch.pk}/").json()
-    assert (body["id"], body["facility"], body["status"]) == (str(batch.pk), "dc-north", "completed")
+    assert (body["id"], body["facility"], body["status"]) == (
+        str(batch.pk),
+        "dc-north",
+        "completed",
+    )
     assert body["camera"] == "c1" and body["completed_at"] and body["created_at"]
     assert body["urls"]["images"].endswith(images_url(batch))
     assert body["urls"]["results_csv"].endswith(f"{batch.pk}/results.csv")
     assert body["urls"]["results_json"].endswith(f"{batch.pk}/results.json")
 
 
-def test_images_are_listed_with_their_detections(
-    api_client: APIClient, facility: Facility
-) -> None:
+def test_images_are_listed_with_their_detections(api_client: APIClient, facility: Facility) -> None:
     batch = make_batch(facility, ["accepted", "failed"])
     model = make_model()
     first, second = batch.images.order_by("position")
@@ -149,7 +149,11 @@ def test_json_export_has_a_row_per_detection_or_image(
         (2, None),
     ]
     assert rows[0]["box"] == [1.0, 2.0, 30.0, 40.0] and rows[0]["class_name"] == "box"
-    assert (rows[2]["status"], rows[2]["reason"], rows[2]["box"]) == ("failed", "not_an_image", None)
+    assert (rows[2]["status"], rows[2]["reason"], rows[2]["box"]) == (
+        "failed",
+        "not_an_image",
+        None,
+    )
 
 
 def csv_rows(api_client: APIClient, batch: Batch) -> tuple[Any, list[list[str]]]:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inspection.models import Batch, Facility
-from tests.api_support import BATCHES_URL, make_batch, media_root, submit, upload  # noqa: F401
+from tests.api_support import BATCHES_URL, make_batch, submit, upload
 from tests.conftest import make_api_key
 
 BATCH_PATHS = ["", "images/", "results.json", "results.csv"]
@@ -63,7 +63,10 @@ def test_a_key_for_two_facilities_sees_both(facility: Facility, other_facility: 
 
 @pytest.mark.parametrize("slug", ["dc-south", "no-such-dc"])
 def test_submitting_to_a_facility_outside_the_key_is_404(
-    api_client: APIClient, other_facility: Facility, media_root: object, slug: str  # noqa: F811
+    api_client: APIClient,
+    other_facility: Facility,
+    media_root: object,
+    slug: str,  # noqa: F811
 ) -> None:
     response = submit(api_client, [upload()], facility=slug)
     assert (response.status_code, response.json()["code"]) == (404, "not_found")

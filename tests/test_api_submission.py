@@ -13,14 +13,7 @@ from inspection.models import Batch, Facility, Image
 from inspection.pipeline.enqueue import PREPROCESS_TASK
 from inspection.services.submission import sanitize_filename
 from tests import images
-from tests.api_support import (  # noqa: F401  (fixtures)
-    Published,
-    media_root,
-    published,
-    stored_files,
-    submit,
-    upload,
-)
+from tests.api_support import Published, stored_files, submit, upload
 
 pytestmark = pytest.mark.usefixtures("media_root")
 
@@ -66,7 +59,8 @@ def test_submission_creates_queued_images_in_upload_order(
 
 
 def test_identical_bytes_are_stored_once_but_each_upload_is_an_image(
-    api_client: APIClient, media_root: Path  # noqa: F811
+    api_client: APIClient,
+    media_root: Path,  # noqa: F811
 ) -> None:
     same = images.photo_jpeg(64, 48)
     submit(api_client, [upload("a.jpg", same), upload("b.jpg", same)])
@@ -89,7 +83,8 @@ def test_one_preprocess_task_is_published_per_image_after_commit(
 
 
 def test_nothing_is_published_before_commit(
-    api_client: APIClient, published: Published  # noqa: F811
+    api_client: APIClient,
+    published: Published,  # noqa: F811
 ) -> None:
     # The test transaction never commits, so a publish here would have escaped on_commit.
     submit(api_client, [upload()])
@@ -137,21 +132,27 @@ def test_no_files_is_400(api_client: APIClient, media_root: Path) -> None:  # no
 
 
 def test_too_many_files_is_400(
-    api_client: APIClient, settings: Any, media_root: Path  # noqa: F811
+    api_client: APIClient,
+    settings: Any,
+    media_root: Path,  # noqa: F811
 ) -> None:
     settings.MAX_FILES_PER_BATCH = 2
     assert_refused(submit(api_client, [upload(), upload(), upload()]), 400, media_root)
 
 
 def test_more_files_than_django_parses_is_400_limits_exceeded(
-    api_client: APIClient, settings: Any, media_root: Path  # noqa: F811
+    api_client: APIClient,
+    settings: Any,
+    media_root: Path,  # noqa: F811
 ) -> None:
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
     assert_refused(submit(api_client, [upload(), upload(), upload()]), 400, media_root)
 
 
 def test_a_file_over_the_size_limit_is_413_and_named(
-    api_client: APIClient, settings: Any, media_root: Path  # noqa: F811
+    api_client: APIClient,
+    settings: Any,
+    media_root: Path,  # noqa: F811
 ) -> None:
     small, big = images.photo_jpeg(64, 48), images.photo_jpeg(640, 480)
     settings.MAX_UPLOAD_BYTES = len(small) + 10
@@ -163,7 +164,9 @@ def test_a_file_over_the_size_limit_is_413_and_named(
 
 
 def test_a_batch_over_the_total_size_limit_is_413(
-    api_client: APIClient, settings: Any, media_root: Path  # noqa: F811
+    api_client: APIClient,
+    settings: Any,
+    media_root: Path,  # noqa: F811
 ) -> None:
     data = images.photo_jpeg(64, 48)
     settings.MAX_BATCH_BYTES = len(data) * 2 - 1
@@ -171,31 +174,48 @@ def test_a_batch_over_the_total_size_limit_is_413(
 
 
 def test_a_decompression_bomb_is_422_too_many_pixels(
-    api_client: APIClient, media_root: Path  # noqa: F811
+    api_client: APIClient,
+    media_root: Path,  # noqa: F811
 ) -> None:
-    response = submit(api_client, [upload("ok.jpg"), upload("bomb.png", images.decompression_bomb_png())])
+    response = submit(
+        api_client, [upload("ok.jpg"), upload("bomb.png", images.decompression_bomb_png())]
+    )
     body = assert_refused(response, 422, media_root)
     [rejected] = body["rejected"]
-    assert (rejected["index"], rejected["name"], rejected["reason"]) == (1, "bomb.png", "too_many_pixels")
+    assert (rejected["index"], rejected["name"], rejected["reason"]) == (
+        1,
+        "bomb.png",
+        "too_many_pixels",
+    )
     assert rejected["detail"]
 
 
 def test_a_tiny_image_is_422_too_small(api_client: APIClient, media_root: Path) -> None:  # noqa: F811
-    body = assert_refused(submit(api_client, [upload("t.png", images.tiny_image_png())]), 422, media_root)
+    body = assert_refused(
+        submit(api_client, [upload("t.png", images.tiny_image_png())]), 422, media_root
+    )
     assert body["rejected"][0]["reason"] == "too_small"
 
 
 def test_every_refused_file_is_listed_and_size_wins_the_status(
-    api_client: APIClient, settings: Any, media_root: Path  # noqa: F811
+    api_client: APIClient,
+    settings: Any,
+    media_root: Path,  # noqa: F811
 ) -> None:
     settings.MAX_UPLOAD_BYTES = len(images.photo_jpeg(64, 48)) + 10
-    files = [upload("big.jpg", images.photo_jpeg(640, 480)), upload("t.png", images.tiny_image_png())]
+    files = [
+        upload("big.jpg", images.photo_jpeg(640, 480)),
+        upload("t.png", images.tiny_image_png()),
+    ]
     body = assert_refused(submit(api_client, files), 413, media_root)
     assert [r["reason"] for r in body["rejected"]] == ["file_too_large", "too_small"]
 
 
 def test_overload_is_503_with_retry_after(
-    api_client: APIClient, settings: Any, facility: Facility, media_root: Path  # noqa: F811
+    api_client: APIClient,
+    settings: Any,
+    facility: Facility,
+    media_root: Path,  # noqa: F811
 ) -> None:
     settings.MAX_PENDING_IMAGES = 2
     submit(api_client, [upload("a.jpg"), upload("b.jpg")])

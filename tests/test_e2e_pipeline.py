@@ -3,7 +3,6 @@ inference worker (`celery worker` subprocesses), Redis db 3 and the pytest Postg
 
 from __future__ import annotations
 
-import io
 import re
 import time
 from collections import Counter
@@ -21,14 +20,11 @@ from inspection.models import Batch, Facility, Image, ModelVersion, ReviewTask
 from inspection.pipeline.enqueue import enqueue_preprocess
 from tests import images
 from tests.api_support import submit, upload
-from tests.workers import (  # noqa: F401  (fixtures)
+from tests.workers import (
     WorkerSet,
     accepting_policy,
     add_image,
-    dev_model_file,
     make_batch,
-    media_root,
-    redis_queues,
     wait_until,
     worker_env,
 )
@@ -53,7 +49,9 @@ def workers_for(tmp_path: Path, media_root: Path, **env: str) -> WorkerSet:
 
 
 @pytest.fixture
-def workers(tmp_path: Path, media_root: Path, model: ModelVersion, redis_queues: redis.Redis) -> Iterator[WorkerSet]:
+def workers(
+    tmp_path: Path, media_root: Path, model: ModelVersion, redis_queues: redis.Redis
+) -> Iterator[WorkerSet]:
     group = workers_for(tmp_path, media_root)
     try:
         yield group
@@ -94,8 +92,13 @@ MIXED = {
 
 
 def wait_for_batches(*batch_ids: Any, timeout: float = COMPLETION_TIMEOUT) -> None:
-    done = lambda: Batch.objects.filter(pk__in=batch_ids, status=Batch.Status.COMPLETED).count() == len(batch_ids)  # noqa: E731
-    assert wait_until(done, timeout, 0.05), list(Image.objects.filter(batch_id__in=batch_ids).values("original_name", "status", "reason"))
+    def done() -> bool:
+        completed = Batch.objects.filter(pk__in=batch_ids, status=Batch.Status.COMPLETED)
+        return completed.count() == len(batch_ids)
+
+    assert wait_until(done, timeout, 0.05), list(
+        Image.objects.filter(batch_id__in=batch_ids).values("original_name", "status", "reason")
+    )
 
 
 def report(capsys: pytest.CaptureFixture[str], line: str) -> None:
@@ -104,7 +107,11 @@ def report(capsys: pytest.CaptureFixture[str], line: str) -> None:
 
 
 def test_mixed_batch_through_real_workers(
-    workers: WorkerSet, api_client: Any, facility: Facility, media_root: Path, capsys: pytest.CaptureFixture[str]
+    workers: WorkerSet,
+    api_client: Any,
+    facility: Facility,
+    media_root: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     start_pipeline(workers)
     bomb = submit(api_client, [upload("bomb.png", images.decompression_bomb_png())])
@@ -144,21 +151,32 @@ def test_mixed_batch_through_real_workers(
 
     inferred = [image for image in found.values() if "batch_size" in image.timings]
     first = min(image.finished_at for image in found.values())
-    report(capsys, f"mixed batch: {len(MIXED)} images in {elapsed:.2f}s ({len(MIXED) / elapsed:.1f} img/s); "
-           f"first result {(first - submitted).total_seconds() * 1000:.0f} ms after submission; "
-           f"batch sizes {sorted(Counter(i.timings['batch_size'] for i in inferred).items())}; "
-           f"queue_wait_ms {[i.timings['queue_wait_ms'] for i in inferred]}")
+    report(
+        capsys,
+        f"mixed batch: {len(MIXED)} images in {elapsed:.2f}s ({len(MIXED) / elapsed:.1f} img/s); "
+        f"first result {(first - submitted).total_seconds() * 1000:.0f} ms after submission; "
+        f"batch sizes {sorted(Counter(i.timings['batch_size'] for i in inferred).items())}; "
+        f"queue_wait_ms {[i.timings['queue_wait_ms'] for i in inferred]}",
+    )
 
 
 def test_inference_worker_killed_mid_batch_loses_nothing(
-    tmp_path: Path, media_root: Path, model: ModelVersion, redis_queues: redis.Redis, api_client: Any,
+    tmp_path: Path,
+    media_root: Path,
+    model: ModelVersion,
+    redis_queues: redis.Redis,
+    api_client: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Short leases and stall times, the sweeper every second (beat inside the cpu worker), and an
     # inference worker that waits long for full batches, so the kill lands while it holds work.
     group = workers_for(
-        tmp_path, media_root, PIPELINE_LEASE_SECONDS="5", PIPELINE_STALL_SECONDS="5",
-        PIPELINE_SWEEP_INTERVAL_SECONDS="1", INFERENCE_MAX_WAIT_MS="1500",
+        tmp_path,
+        media_root,
+        PIPELINE_LEASE_SECONDS="5",
+        PIPELINE_STALL_SECONDS="5",
+        PIPELINE_SWEEP_INTERVAL_SECONDS="1",
+        INFERENCE_MAX_WAIT_MS="1500",
     )
     try:
         start_pipeline(group, beat_schedule=tmp_path / "beat-schedule")
@@ -168,7 +186,10 @@ def test_inference_worker_killed_mid_batch_loses_nothing(
         response = submit(api_client, files)
         assert response.status_code == 202
         batch_id = response.json()["id"]
-        holding = lambda: Image.objects.filter(batch_id=batch_id, status=Status.INFERRING).count() >= 4  # noqa: E731
+
+        def holding() -> bool:
+            return Image.objects.filter(batch_id=batch_id, status=Status.INFERRING).count() >= 4
+
         assert wait_until(holding, 60, 0.01)
         group.workers["inference"].kill9()
         held = Image.objects.filter(batch_id=batch_id, status=Status.INFERRING).count()
@@ -181,5 +202,8 @@ def test_inference_worker_killed_mid_batch_loses_nothing(
     statuses = Counter(Image.objects.filter(batch_id=batch_id).values_list("status", flat=True))
     assert statuses == {Status.ACCEPTED: count}, statuses
     assert not ReviewTask.objects.filter(image__batch_id=batch_id).exists()
-    report(capsys, f"crash test: killed the inference worker holding {held} images; all {count} accepted "
-           f"after restart in {elapsed:.1f}s")
+    report(
+        capsys,
+        f"crash test: killed the inference worker holding {held} images; all {count} accepted "
+        f"after restart in {elapsed:.1f}s",
+    )

@@ -12,7 +12,6 @@ from django.core.management import call_command
 
 from inspection.inference import loader, registry, runtime
 from inspection.models import Facility, ModelVersion
-from tests.workers import dev_model, dev_model_file  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -60,13 +59,25 @@ def test_activate_model(facility: Facility, dev_model_file: Path) -> None:
 def test_management_commands(facility: Facility, tmp_path: Path) -> None:
     out = tmp_path / "cmd.pt"
     call_command("build_dev_model", "--out", str(out))
-    call_command("register_model", "--path", str(out), "--name", "cmd", "--version", "1", "--activate-for", facility.slug)
+    call_command(
+        "register_model",
+        "--path",
+        str(out),
+        "--name",
+        "cmd",
+        "--version",
+        "1",
+        "--activate-for",
+        facility.slug,
+    )
     facility.refresh_from_db()
     assert facility.active_model is not None
     assert facility.active_model.class_names == ["parcel", "label", "damage"]
 
 
-def test_model_loads_once_per_process_and_sets_threads(dev_model: ModelVersion, settings: Any) -> None:
+def test_model_loads_once_per_process_and_sets_threads(
+    dev_model: ModelVersion, settings: Any
+) -> None:
     settings.INFERENCE_DEVICE = "cpu"
     settings.INFERENCE_THREADS = 2
     runtime.clear_cache()
@@ -87,7 +98,7 @@ def test_predict_is_one_call_for_a_list(dev_model: ModelVersion, settings: Any) 
     predictions = loaded.predict(arrays, conf=0.001)
     assert loaded.predict_calls == calls + 1
     assert len(predictions) == 2
-    for prediction, array in zip(predictions, arrays):
+    for prediction, array in zip(predictions, arrays, strict=True):
         height, width = array.shape[:2]
         assert prediction.boxes.shape[1] == 4
         assert (prediction.boxes[:, [0, 2]] <= width + 1e-3).all()

@@ -14,15 +14,7 @@ from inspection.models import Facility, Image, ModelVersion
 from inspection.pipeline.batching import claim_batch
 from inspection.pipeline.infer import infer_image
 from inspection.pipeline.preprocess import preprocess_image
-from tests.workers import (  # noqa: F401  (fixtures)
-    add_image,
-    dev_model,
-    dev_model_file,
-    make_batch,
-    media_root,
-    photo_bytes,
-    reload,
-)
+from tests.workers import add_image, make_batch, photo_bytes, reload
 
 Status = Image.Status
 
@@ -61,7 +53,9 @@ def preprocessed_images(facility: Facility, count: int, batches: int = 2) -> lis
 
 
 @pytest.mark.django_db
-def test_one_task_infers_a_full_batch_in_one_predict(facility: Facility, media_root: Path, counting: CountingModel, settings: Any) -> None:
+def test_one_task_infers_a_full_batch_in_one_predict(
+    facility: Facility, media_root: Path, counting: CountingModel, settings: Any
+) -> None:
     settings.INFERENCE_BATCH_SIZE = 8
     images = preprocessed_images(facility, 11)
     assert infer_image(images[5].pk) == 8
@@ -70,7 +64,9 @@ def test_one_task_infers_a_full_batch_in_one_predict(facility: Facility, media_r
     assert len(inferred) == 8
     assert images[5] in inferred
     assert all(image.timings["batch_size"] == 8 for image in inferred)
-    assert {image.batch_id for image in inferred} == {image.batch_id for image in images}  # across submissions
+    assert {image.batch_id for image in inferred} == {
+        image.batch_id for image in images
+    }  # across submissions
     # The claimed images' own tasks are no-ops; the rest form the next batch.
     assert all(infer_image(image.pk) == 0 for image in inferred)
     left = [image for image in images if image not in inferred]
@@ -79,15 +75,21 @@ def test_one_task_infers_a_full_batch_in_one_predict(facility: Facility, media_r
 
 
 @pytest.mark.django_db
-def test_neighbours_are_the_oldest_ready_images(facility: Facility, media_root: Path, counting: CountingModel, settings: Any) -> None:
+def test_neighbours_are_the_oldest_ready_images(
+    facility: Facility, media_root: Path, counting: CountingModel, settings: Any
+) -> None:
     settings.INFERENCE_BATCH_SIZE = 3
     images = preprocessed_images(facility, 6, batches=1)
     infer_image(images[5].pk)
-    assert [reload(image).status for image in images] == [Status.INFERRED] * 2 + [Status.PREPROCESSED] * 3 + [Status.INFERRED]
+    assert [reload(image).status for image in images] == [Status.INFERRED] * 2 + [
+        Status.PREPROCESSED
+    ] * 3 + [Status.INFERRED]
 
 
 @pytest.mark.django_db
-def test_a_retried_image_is_inferred_alone(facility: Facility, media_root: Path, counting: CountingModel) -> None:
+def test_a_retried_image_is_inferred_alone(
+    facility: Facility, media_root: Path, counting: CountingModel
+) -> None:
     images = preprocessed_images(facility, 4)
     Image.objects.filter(pk=images[0].pk).update(attempts=1)  # released after a failed batch
     assert infer_image(images[0].pk) == 1
@@ -96,20 +98,29 @@ def test_a_retried_image_is_inferred_alone(facility: Facility, media_root: Path,
 
 
 @pytest.mark.django_db
-def test_a_failing_batch_is_split_and_only_the_poison_image_fails(facility: Facility, media_root: Path, counting: CountingModel, django_capture_on_commit_callbacks: Any) -> None:
+def test_a_failing_batch_is_split_and_only_the_poison_image_fails(
+    facility: Facility,
+    media_root: Path,
+    counting: CountingModel,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     images = preprocessed_images(facility, 3)
     counting.fail_when_more_than = 1
     with django_capture_on_commit_callbacks() as published:
         assert infer_image(images[0].pk) == 0
     assert len(published) == 1  # one enqueue_infer for the three, each to run alone
-    assert all(reload(image).status == Status.PREPROCESSED and image.attempts == 1 for image in images)
+    assert all(
+        reload(image).status == Status.PREPROCESSED and image.attempts == 1 for image in images
+    )
     counting.fail_when_more_than = None
     assert [infer_image(image.pk) for image in images] == [1, 1, 1]
     assert counting.batches == [3, 1, 1, 1]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_claims_never_share_an_image(facility: Facility, media_root: Path, dev_model: ModelVersion, settings: Any) -> None:
+def test_concurrent_claims_never_share_an_image(
+    facility: Facility, media_root: Path, dev_model: ModelVersion, settings: Any
+) -> None:
     settings.INFERENCE_BATCH_SIZE = 4
     settings.INFERENCE_MAX_WAIT_MS = 0
     images = preprocessed_images(facility, 12)
@@ -131,4 +142,6 @@ def test_concurrent_claims_never_share_an_image(facility: Facility, media_root: 
     every = [image_id for batch in claimed for image_id in batch]
     # A task whose own image went to another batch as a neighbour claims nothing (a no-op).
     assert len(every) == len(set(every)) >= 4
-    assert set(Image.objects.filter(status=Status.INFERRING).values_list("id", flat=True)) == set(every)
+    assert set(Image.objects.filter(status=Status.INFERRING).values_list("id", flat=True)) == set(
+        every
+    )

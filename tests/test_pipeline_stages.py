@@ -20,16 +20,7 @@ from inspection.pipeline.preprocess import preprocess_image
 from inspection.pipeline.replay import replay_failed, replay_image
 from inspection.pipeline.validate import validate_image
 from tasks import pipeline as tasks
-from tests.workers import (  # noqa: F401  (fixtures)
-    accepting_policy,
-    add_image,
-    dev_model,
-    dev_model_file,
-    make_batch,
-    media_root,
-    photo_bytes,
-    reload,
-)
+from tests.workers import accepting_policy, add_image, make_batch, photo_bytes, reload
 
 pytestmark = pytest.mark.django_db
 Status = Image.Status
@@ -41,11 +32,17 @@ def image(facility: Facility, dev_model: ModelVersion, media_root: Path) -> Imag
 
 
 def expire_lease(image: Image, status: str) -> None:
-    Image.objects.filter(pk=image.pk).update(status=status, lease_expires_at=timezone.now() - timedelta(seconds=1))
+    Image.objects.filter(pk=image.pk).update(
+        status=status, lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
 
 
 def run_to(image: Image, status: str) -> Image:
-    for stage, target in ((preprocess_image, Status.PREPROCESSED), (infer_image, Status.INFERRED), (validate_image, None)):
+    for stage, target in (
+        (preprocess_image, Status.PREPROCESSED),
+        (infer_image, Status.INFERRED),
+        (validate_image, None),
+    ):
         stage(image.pk)
         if reload(image).status == status or target is None:
             break
@@ -55,7 +52,9 @@ def run_to(image: Image, status: str) -> Image:
 # --- preprocess ------------------------------------------------------------------------------
 
 
-def test_preprocess_stores_array_geometry_and_model(image: Image, dev_model: ModelVersion, django_capture_on_commit_callbacks: Any) -> None:
+def test_preprocess_stores_array_geometry_and_model(
+    image: Image, dev_model: ModelVersion, django_capture_on_commit_callbacks: Any
+) -> None:
     with django_capture_on_commit_callbacks() as published:
         assert preprocess_image(image.pk)
     reload(image)
@@ -83,8 +82,12 @@ def test_no_active_model_fails(image: Image, facility: Facility) -> None:
     assert (reload(image).status, image.reason) == (Status.FAILED, "no_active_model")
 
 
-@pytest.mark.parametrize(("data", "reason"), [(b"", "empty_file"), (b"plain text, not a picture", "not_an_image")])
-def test_bad_upload_fails_with_its_reason(facility: Facility, dev_model: ModelVersion, media_root: Path, data: bytes, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("data", "reason"), [(b"", "empty_file"), (b"plain text, not a picture", "not_an_image")]
+)
+def test_bad_upload_fails_with_its_reason(
+    facility: Facility, dev_model: ModelVersion, media_root: Path, data: bytes, reason: str
+) -> None:
     image = add_image(make_batch(facility), data, "bad.bin")
     preprocess_image(image.pk)
     assert (reload(image).status, image.reason) == (Status.FAILED, reason)
@@ -92,7 +95,9 @@ def test_bad_upload_fails_with_its_reason(facility: Facility, dev_model: ModelVe
     assert Batch.objects.get(pk=image.batch_id).status == Batch.Status.COMPLETED
 
 
-def test_unexpected_preprocess_error_fails_the_image_only(image: Image, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unexpected_preprocess_error_fails_the_image_only(
+    image: Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def explode(*args: Any, **kwargs: Any) -> None:
         raise OSError("decoder bug")  # an OSError from the decoder is not a storage error
 
@@ -137,7 +142,9 @@ def test_infer_rerun_replaces_detections(image: Image, facility: Facility) -> No
 # --- validate --------------------------------------------------------------------------------
 
 
-def test_validate_accepts_and_completes_the_batch(image: Image, facility: Facility, django_capture_on_commit_callbacks: Any) -> None:
+def test_validate_accepts_and_completes_the_batch(
+    image: Image, facility: Facility, django_capture_on_commit_callbacks: Any
+) -> None:
     accepting_policy(facility)
     run_to(image, Status.INFERRED)
     with django_capture_on_commit_callbacks(execute=True):  # validate publishes nothing
@@ -203,7 +210,9 @@ def test_attempt_cap_fails_the_image(image: Image, settings: Any) -> None:
 # --- retries and replay ----------------------------------------------------------------------
 
 
-def test_transient_errors_retry_with_backoff_then_fail_and_replay(image: Image, monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+def test_transient_errors_retry_with_backoff_then_fail_and_replay(
+    image: Image, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
     def database_down(key: str) -> bytes:
         raise OperationalError("server closed the connection unexpectedly")
 
@@ -222,7 +231,9 @@ def test_transient_errors_retry_with_backoff_then_fail_and_replay(image: Image, 
     assert image.status in (Status.ACCEPTED, Status.NEEDS_REVIEW)
 
 
-def test_a_transient_error_releases_the_claim(image: Image, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_transient_error_releases_the_claim(
+    image: Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def storage_down(key: str) -> bytes:
         raise ConnectionResetError("storage unreachable")
 
@@ -232,7 +243,9 @@ def test_a_transient_error_releases_the_claim(image: Image, monkeypatch: pytest.
     assert (reload(image).status, image.attempts) == (Status.QUEUED, 0)
 
 
-def test_replay_failed_only_touches_failed_images(facility: Facility, dev_model: ModelVersion, media_root: Path) -> None:
+def test_replay_failed_only_touches_failed_images(
+    facility: Facility, dev_model: ModelVersion, media_root: Path
+) -> None:
     batch = make_batch(facility)
     bad = add_image(batch, b"", "empty")
     good = add_image(batch, photo_bytes())

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from inspection.models import Batch, Facility, Image
 from inspection.pipeline.sweeper import sweep_stalled
-from tests.workers import add_image, make_batch, media_root, redis_queues, reload  # noqa: F401
+from tests.workers import add_image, make_batch, reload
 
 pytestmark = pytest.mark.django_db
 Status = Image.Status
@@ -31,18 +31,30 @@ def _body(message: dict[str, Any]) -> str:
     return base64.b64decode(message["body"]).decode()
 
 
-def image_in(facility: Facility, status: str, age_seconds: float = 0, lease_in: float | None = None, attempts: int = 0) -> Image:
+def image_in(
+    facility: Facility,
+    status: str,
+    age_seconds: float = 0,
+    lease_in: float | None = None,
+    attempts: int = 0,
+) -> Image:
     image = add_image(make_batch(facility), b"x", "x.jpg")
     now = timezone.now()
     Image.objects.filter(pk=image.pk).update(
-        status=status, attempts=attempts, updated_at=now - timedelta(seconds=age_seconds),
+        status=status,
+        attempts=attempts,
+        updated_at=now - timedelta(seconds=age_seconds),
         lease_expires_at=None if lease_in is None else now + timedelta(seconds=lease_in),
     )
     return image
 
 
 def test_sweeper_requeues_expired_leases_and_stalled_waits(
-    facility: Facility, media_root: Path, redis_queues: redis.Redis, settings: Any, django_capture_on_commit_callbacks: Any
+    facility: Facility,
+    media_root: Path,
+    redis_queues: redis.Redis,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     stall = settings.PIPELINE_STALL_SECONDS + 1
     expired = {s: image_in(facility, s, lease_in=-1, attempts=1) for s in Image.LEASED}
@@ -62,8 +74,12 @@ def test_sweeper_requeues_expired_leases_and_stalled_waits(
     )
 
 
-def test_sweeper_fails_images_over_the_attempt_cap(facility: Facility, media_root: Path, settings: Any) -> None:
-    image = image_in(facility, Status.INFERRING, lease_in=-1, attempts=settings.PIPELINE_MAX_ATTEMPTS)
+def test_sweeper_fails_images_over_the_attempt_cap(
+    facility: Facility, media_root: Path, settings: Any
+) -> None:
+    image = image_in(
+        facility, Status.INFERRING, lease_in=-1, attempts=settings.PIPELINE_MAX_ATTEMPTS
+    )
     report = sweep_stalled()
     assert report.failed == 1
     assert (reload(image).status, image.reason) == (Status.FAILED, "attempts_exhausted")

@@ -93,9 +93,11 @@ def test_boxes_are_inside_normalised_and_on_parcels(dataset: Path) -> None:
 def overlap(inner: tuple[float, ...], outer: tuple[float, ...]) -> float:
     """Share of `inner` box area lying within `outer` (both cx, cy, w, h)."""
     ix = min(inner[0] + inner[2] / 2, outer[0] + outer[2] / 2) - max(
-        inner[0] - inner[2] / 2, outer[0] - outer[2] / 2)
+        inner[0] - inner[2] / 2, outer[0] - outer[2] / 2
+    )
     iy = min(inner[1] + inner[3] / 2, outer[1] + outer[3] / 2) - max(
-        inner[1] - inner[3] / 2, outer[1] - outer[3] / 2)
+        inner[1] - inner[3] / 2, outer[1] - outer[3] / 2
+    )
     return max(ix, 0) * max(iy, 0) / (inner[2] * inner[3])
 
 

@@ -36,7 +36,10 @@ def test_thresholds_are_per_class() -> None:
 
 def test_low_confidence_reasons_name_each_class_once() -> None:
     detections = [Candidate("label", 0.3), Candidate("label", 0.4), Candidate("damage", 0.5)]
-    assert decide(detections, [], POLICY).reasons == ["low_confidence:damage", "low_confidence:label"]
+    assert decide(detections, [], POLICY).reasons == [
+        "low_confidence:damage",
+        "low_confidence:label",
+    ]
 
 
 def test_detections_below_min_confidence_are_noise() -> None:
@@ -93,7 +96,9 @@ def test_defaults_match_the_model_defaults() -> None:
 def test_policy_from_a_row_reads_class_thresholds() -> None:
     from inspection.models import ThresholdPolicy
 
-    row = ThresholdPolicy(default_threshold=0.4, class_thresholds={"label": 0.9}, min_confidence=0.05)
+    row = ThresholdPolicy(
+        default_threshold=0.4, class_thresholds={"label": 0.9}, min_confidence=0.05
+    )
     policy = Policy.of(row)
     assert policy.threshold_for("label") == 0.9
     assert policy.threshold_for("parcel") == 0.4

@@ -8,55 +8,20 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-import pytest
-import redis
-from django.conf import settings
 from django.db import connection
 
 from inspection import storage
-from inspection.inference import registry
-from inspection.models import Batch, Facility, Image, ModelVersion, ThresholdPolicy
+from inspection.models import Batch, Facility, Image, ThresholdPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3")
-
-
-# --- fixtures (import them into a test module to use them) -----------------------------------
-
-
-@pytest.fixture(scope="session")
-def dev_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One untrained yolov8n per test session (random, seeded weights: plumbing only)."""
-    return registry.build_untrained_model(tmp_path_factory.mktemp("models") / "dev.pt")
-
-
-@pytest.fixture
-def media_root(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
-
-
-@pytest.fixture
-def dev_model(facility: Facility, dev_model_file: Path) -> ModelVersion:
-    """The dev model at 320 px (fast on CPU), active for the facility."""
-    model = registry.register_model(dev_model_file, "dev", "test", input_size=320)
-    registry.activate_model(facility, model)
-    return model
-
-
-@pytest.fixture
-def redis_queues() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(TEST_REDIS_URL)
-    client.flushdb()
-    yield client
-    client.flushdb()
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -69,7 +34,13 @@ def photo_bytes(width: int = 800, height: int = 450, seed: int = 0) -> bytes:
     for _ in range(12):
         x, y = int(rng.integers(0, width - 60)), int(rng.integers(0, height - 60))
         color = tuple(int(c) for c in rng.integers(0, 255, 3))
-        cv2.rectangle(image, (x, y), (x + int(rng.integers(30, 200)), y + int(rng.integers(30, 150))), color, -1)
+        cv2.rectangle(
+            image,
+            (x, y),
+            (x + int(rng.integers(30, 200)), y + int(rng.integers(30, 150))),
+            color,
+            -1,
+        )
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     assert ok
     return encoded.tobytes()
@@ -83,8 +54,14 @@ def add_image(batch: Batch, data: bytes, name: str = "photo.jpg", **fields: Any)
     key, sha = storage.store_original(data)
     position = batch.images.count()
     image = Image.objects.create(
-        batch=batch, facility=batch.facility, position=position, original_name=name,
-        content_hash=sha, storage_key=key, size_bytes=len(data), **fields,
+        batch=batch,
+        facility=batch.facility,
+        position=position,
+        original_name=name,
+        content_hash=sha,
+        storage_key=key,
+        size_bytes=len(data),
+        **fields,
     )
     Batch.objects.filter(pk=batch.pk).update(total=position + 1)
     return image
@@ -124,16 +101,36 @@ class Worker:
 
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", self.queue,
-            "-n", f"{self.name}@%h", "--pool", "prefork", "--concurrency", "1",
-            "--without-mingle", "--without-gossip", "--without-heartbeat", "-l", "INFO",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            self.queue,
+            "-n",
+            f"{self.name}@%h",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "1",
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
             *self.extra_args,
         ]
 
     def start(self) -> Worker:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
         self.process = subprocess.Popen(
-            self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.command(),
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         return self
@@ -196,7 +193,9 @@ class WorkerSet:
     workers: dict[str, Worker] = field(default_factory=dict)
     starts: int = 0
 
-    def start(self, name: str, queue: str, role: str = "", extra_args: list[str] | None = None) -> Worker:
+    def start(
+        self, name: str, queue: str, role: str = "", extra_args: list[str] | None = None
+    ) -> Worker:
         self.starts += 1
         env = {**self.env, "INSPECTION_WORKER_ROLE": role} if role else self.env
         log_path = self.log_dir / f"{name}-{self.starts}.log"

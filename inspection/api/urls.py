@@ -5,8 +5,10 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from inspection.api import schema  # noqa: F401  (registers the API-key security scheme)
-from inspection.api import views
+from inspection.api import (
+    schema,  # noqa: F401  (registers the API-key security scheme)
+    views,
+)
 
 app_name = "api"
 

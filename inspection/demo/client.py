@@ -43,6 +43,8 @@ class ApiClient:
         return rows
 
     def _get(self, path: str) -> dict[str, Any]:
-        response = requests.get(f"{self.base_url}{path}", headers=self._headers(), timeout=self.timeout)
+        response = requests.get(
+            f"{self.base_url}{path}", headers=self._headers(), timeout=self.timeout
+        )
         response.raise_for_status()
         return dict(response.json())

@@ -30,23 +30,52 @@ def free_port(preferred: int) -> int:
 
 def web_command(port: int) -> list[str]:
     return [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "120",
-        "--access-logfile", "-",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--timeout",
+        "120",
+        "--access-logfile",
+        "-",
     ]
 
 
 def cpu_worker_command() -> list[str]:
     return [
-        *CELERY, "worker", "-Q", settings.CPU_QUEUE_NAME, "-n", "cpu@%h",
-        "--concurrency", "1", "--without-mingle", "--without-gossip", "-l", "INFO",
+        *CELERY,
+        "worker",
+        "-Q",
+        settings.CPU_QUEUE_NAME,
+        "-n",
+        "cpu@%h",
+        "--concurrency",
+        "1",
+        "--without-mingle",
+        "--without-gossip",
+        "-l",
+        "INFO",
     ]
 
 
 def inference_worker_command() -> list[str]:
     return [
-        *CELERY, "worker", "-Q", settings.INFERENCE_QUEUE_NAME, "-n", "inference@%h",
-        "--concurrency", "1", "--without-mingle", "--without-gossip", "-l", "INFO",
+        *CELERY,
+        "worker",
+        "-Q",
+        settings.INFERENCE_QUEUE_NAME,
+        "-n",
+        "inference@%h",
+        "--concurrency",
+        "1",
+        "--without-mingle",
+        "--without-gossip",
+        "-l",
+        "INFO",
     ]
 
 

@@ -49,5 +49,7 @@ def ensure_model(facility: Facility) -> ModelVersion:
 
 
 def describe_model(model: ModelVersion) -> str:
-    note = " (random weights: plumbing only, detects nothing)" if model.name == "dev-untrained" else ""
+    note = (
+        " (random weights: plumbing only, detects nothing)" if model.name == "dev-untrained" else ""
+    )
     return f"{model}{note} classes={model.class_names}"

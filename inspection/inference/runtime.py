@@ -118,7 +118,12 @@ def load(model_version: ModelVersion) -> LoadedModel:
     loaded.load_ms = (time.perf_counter() - started) * 1000
     logger.info(
         "model loaded: %s device=%s threads=%s load_ms=%.0f loads_in_process=%d pid=%d",
-        model_version, device, loaded.threads, loaded.load_ms, LOAD_COUNT, os.getpid(),
+        model_version,
+        device,
+        loaded.threads,
+        loaded.load_ms,
+        LOAD_COUNT,
+        os.getpid(),
     )
     return loaded
 
@@ -164,7 +169,9 @@ def on_worker_start(worker: Any) -> None:
     if is_inference_worker():
         loader.import_ultralytics()
         conf = worker.app.conf
-        conf.worker_proc_alive_timeout = max(conf.worker_proc_alive_timeout or 0, PROCESS_START_SECONDS)
+        conf.worker_proc_alive_timeout = max(
+            conf.worker_proc_alive_timeout or 0, PROCESS_START_SECONDS
+        )
 
 
 def on_worker_process_init() -> None:

@@ -25,7 +25,9 @@ from inspection.pipeline.claims import INFER, Claim
 POLL_SECONDS = 0.01
 
 
-def claim_batch(image_id: Any, size: int | None = None, max_wait_ms: int | None = None) -> list[Claim]:
+def claim_batch(
+    image_id: Any, size: int | None = None, max_wait_ms: int | None = None
+) -> list[Claim]:
     """The claims for one inference batch, the task's own image first; [] when it is taken."""
     own = claims.claim(INFER, image_id)
     if own is None:
@@ -66,4 +68,6 @@ def _ready(exclude: list[Any]) -> QuerySet[Image]:
 
 def _more_coming() -> bool:
     """Worth waiting only while some image is still on its way to `preprocessed`."""
-    return Image.objects.filter(status__in=(Image.Status.QUEUED, Image.Status.PREPROCESSING)).exists()
+    return Image.objects.filter(
+        status__in=(Image.Status.QUEUED, Image.Status.PREPROCESSING)
+    ).exists()

@@ -81,7 +81,9 @@ def claim_row(stage: Stage, row: dict[str, Any]) -> Claim | None:
     lease = lease_until(now)
     changed = Image.objects.filter(
         claimable(stage, now), id=row["id"], attempts=row["attempts"], updated_at=row["updated_at"]
-    ).update(status=stage.leased, attempts=row["attempts"] + 1, lease_expires_at=lease, updated_at=now)
+    ).update(
+        status=stage.leased, attempts=row["attempts"] + 1, lease_expires_at=lease, updated_at=now
+    )
     if changed != 1:
         return None
     return Claim(
@@ -116,6 +118,9 @@ def release(claim: Claim, refund: bool) -> bool:
     image is retried alone (see batching)."""
     attempts = claim.attempt - 1 if refund else claim.attempt
     changed = Image.objects.filter(claim.fence()).update(
-        status=claim.stage.waiting, attempts=attempts, lease_expires_at=None, updated_at=timezone.now()
+        status=claim.stage.waiting,
+        attempts=attempts,
+        lease_expires_at=None,
+        updated_at=timezone.now(),
     )
     return changed == 1

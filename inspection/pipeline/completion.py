@@ -25,7 +25,9 @@ def fail_claimed(claim: Claim, reason: str, detail: str = "") -> bool:
     return _fail(claim.fence(), claim.image_id, claim.batch_id, reason, detail, claim.stage.task)
 
 
-def fail_image(image_id: Any, reason: str, detail: str = "", task: str = "", where: Q | None = None) -> bool:
+def fail_image(
+    image_id: Any, reason: str, detail: str = "", task: str = "", where: Q | None = None
+) -> bool:
     """Fail an image that is not terminal yet (optionally only when `where` holds too)."""
     batch_id = Image.objects.filter(id=image_id).values_list("batch_id", flat=True).first()
     if batch_id is None:
@@ -48,7 +50,9 @@ def _fail(condition: Q, image_id: Any, batch_id: Any, reason: str, detail: str, 
         if changed:
             transaction.on_commit(partial(storage.delete, storage.preprocessed_key(image_id)))
     if changed:
-        image_log(logger, task, image_id, batch_id).info("image failed: %s %s", reason, detail[:200])
+        image_log(logger, task, image_id, batch_id).info(
+            "image failed: %s %s", reason, detail[:200]
+        )
         complete_batch_if_done(batch_id)
     return changed == 1
 

@@ -60,7 +60,11 @@ def _by_model(batch: list[Claim]) -> dict[Any, list[tuple[Claim, Image]]]:
 
 
 def _infer_group(group: list[tuple[Claim, Image]]) -> int:
-    ready = [(claim, image, array) for claim, image in group if (array := _array_or_redo(claim, image)) is not None]
+    ready = [
+        (claim, image, array)
+        for claim, image in group
+        if (array := _array_or_redo(claim, image)) is not None
+    ]
     if not ready:
         return 0
     model_version = ready[0][1].model_version
@@ -69,9 +73,20 @@ def _infer_group(group: list[tuple[Claim, Image]]) -> int:
     started = time.perf_counter()
     predictions = loaded.predict([array for _, _, array in ready], conf=conf)
     per_image_ms = round((time.perf_counter() - started) * 1000 / len(ready), 1)
-    for (claim, image, _), prediction in zip(ready, predictions):
-        _store(claim, image, prediction, loaded, {"inference_ms": per_image_ms, "batch_size": len(ready)})
-    logger.info("inferred a batch of %d with %s in %.0f ms", len(ready), model_version, per_image_ms * len(ready))
+    for (claim, image, _), prediction in zip(ready, predictions, strict=True):
+        _store(
+            claim,
+            image,
+            prediction,
+            loaded,
+            {"inference_ms": per_image_ms, "batch_size": len(ready)},
+        )
+    logger.info(
+        "inferred a batch of %d with %s in %.0f ms",
+        len(ready),
+        model_version,
+        per_image_ms * len(ready),
+    )
     return len(ready)
 
 
@@ -89,7 +104,9 @@ def _array_or_redo(claim: Claim, image: Image) -> Any:
         return None
 
 
-def _store(claim: Claim, image: Image, prediction: Prediction, loaded: LoadedModel, timings: dict[str, Any]) -> None:
+def _store(
+    claim: Claim, image: Image, prediction: Prediction, loaded: LoadedModel, timings: dict[str, Any]
+) -> None:
     """Replace any detections of an earlier attempt, then finish; all or nothing."""
     timings = {**claim.timings, **timings, "queue_wait_ms": _wait_ms(claim)}
     with transaction.atomic():
@@ -111,9 +128,14 @@ def _detections(image: Image, prediction: Prediction, loaded: LoadedModel) -> li
             class_id=int(class_id),
             class_name=names[class_id] if 0 <= class_id < len(names) else str(class_id),
             confidence=float(confidence),
-            x1=float(box[0]), y1=float(box[1]), x2=float(box[2]), y2=float(box[3]),
+            x1=float(box[0]),
+            y1=float(box[1]),
+            x2=float(box[2]),
+            y2=float(box[3]),
         )
-        for box, confidence, class_id in zip(boxes, prediction.confidences, prediction.class_ids)
+        for box, confidence, class_id in zip(
+            boxes, prediction.confidences, prediction.class_ids, strict=True
+        )
     ]
 
 

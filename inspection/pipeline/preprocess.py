@@ -32,7 +32,9 @@ def _preprocess(claim: Claim, log: ImageLog) -> None:
     key = storage.save_array(storage.preprocessed_key(image.id), result.array)
     timings = {**claim.timings, "preprocess_ms": _ms_since(started)}
     with transaction.atomic():
-        if claims.finish(claim, Image.Status.PREPROCESSED, **_result_fields(result, key, model, timings)):
+        if claims.finish(
+            claim, Image.Status.PREPROCESSED, **_result_fields(result, key, model, timings)
+        ):
             enqueue_infer([image.id])
             log.info("preprocessed %dx%d flags=%s", result.width, result.height, result.flags)
 

@@ -34,8 +34,13 @@ def replay_failed(batch: Batch, reasons: list[str] | None = None) -> int:
 def _reset(images: Any) -> int:
     return int(
         images.update(
-            status=Image.Status.QUEUED, attempts=0, reason="", reason_detail="", lease_expires_at=None,
-            finished_at=None, updated_at=timezone.now(),
+            status=Image.Status.QUEUED,
+            attempts=0,
+            reason="",
+            reason_detail="",
+            lease_expires_at=None,
+            finished_at=None,
+            updated_at=timezone.now(),
         )
     )
 

@@ -48,7 +48,12 @@ def sweep_stalled() -> SweepReport:
         report.requeued[status] = len(ids)
     report.batches_completed = complete_finished_batches()
     if report.requeued or report.failed or report.batches_completed:
-        logger.info("sweep: requeued=%s failed=%d batches_completed=%d", report.requeued, report.failed, report.batches_completed)
+        logger.info(
+            "sweep: requeued=%s failed=%d batches_completed=%d",
+            report.requeued,
+            report.failed,
+            report.batches_completed,
+        )
     return report
 
 
@@ -61,11 +66,16 @@ def _fail_over_cap(now: datetime) -> int:
     capped = Q(attempts__gte=settings.PIPELINE_MAX_ATTEMPTS) & expired_lease(now)
     ids = list(Image.objects.filter(capped).values_list("id", flat=True)[:SWEEP_LIMIT])
     detail = f"lease expired after {settings.PIPELINE_MAX_ATTEMPTS} attempts"
-    return sum(fail_image(i, "attempts_exhausted", detail, "inspection.sweep_stalled", capped) for i in ids)
+    return sum(
+        fail_image(i, "attempts_exhausted", detail, "inspection.sweep_stalled", capped) for i in ids
+    )
 
 
 def _stalled(now: datetime) -> dict[str, list[Any]]:
-    waiting_too_long = Q(status__in=Image.WAITING, updated_at__lt=now - timedelta(seconds=settings.PIPELINE_STALL_SECONDS))
+    waiting_too_long = Q(
+        status__in=Image.WAITING,
+        updated_at__lt=now - timedelta(seconds=settings.PIPELINE_STALL_SECONDS),
+    )
     rows = Image.objects.filter(expired_lease(now) | waiting_too_long).values_list("status", "id")
     found: dict[str, list[Any]] = {}
     for status, image_id in rows[:SWEEP_LIMIT]:

@@ -27,7 +27,9 @@ def _validate(claim: Claim, log: ImageLog) -> None:
     image = Image.objects.get(id=claim.image_id)
     detections = list(image.detections.all())
     candidates = [Candidate(d.class_name, d.confidence) for d in detections]
-    decision = decide(candidates, image.quality_flags, policy_for(image.facility_id, image.model_version_id))
+    decision = decide(
+        candidates, image.quality_flags, policy_for(image.facility_id, image.model_version_id)
+    )
     if _store(claim, image, detections, decision, lowest_confidence(candidates, decision)):
         log.info("validated: %s %s", decision.status, decision.reasons)
         complete_batch_if_done(image.batch_id)
@@ -42,8 +44,18 @@ def _store(
         _apply_to_detections(detections, decision)
         if decision.status == NEEDS_REVIEW:
             _open_review_task(image, decision.reasons, low)
-        timings = {**claim.timings, "validate_ms": _ms(now - claim.claimed_at), "total_ms": _ms(now - image.created_at)}
-        if not claims.finish(claim, decision.status, review_reasons=decision.reasons, finished_at=now, timings=timings):
+        timings = {
+            **claim.timings,
+            "validate_ms": _ms(now - claim.claimed_at),
+            "total_ms": _ms(now - image.created_at),
+        }
+        if not claims.finish(
+            claim,
+            decision.status,
+            review_reasons=decision.reasons,
+            finished_at=now,
+            timings=timings,
+        ):
             transaction.set_rollback(True)
             return False
         transaction.on_commit(partial(storage.delete, image.preprocessed_key))
@@ -53,7 +65,7 @@ def _store(
 def _apply_to_detections(detections: list[Detection], decision: Decision) -> None:
     Detection.objects.filter(id__in=[detections[i].id for i in decision.dropped]).delete()
     kept = [detections[i] for i in decision.kept]
-    for index, detection in zip(decision.kept, kept):
+    for index, detection in zip(decision.kept, kept, strict=True):
         detection.accepted = decision.accepted[index]
     Detection.objects.bulk_update(kept, ["accepted"])
 
@@ -61,7 +73,8 @@ def _apply_to_detections(detections: list[Detection], decision: Decision) -> Non
 def _open_review_task(image: Image, reasons: list[str], low: float | None) -> None:
     """One review task per image (OneToOne): a rerun finds the one it made before."""
     ReviewTask.objects.get_or_create(
-        image=image, defaults={"facility_id": image.facility_id, "reasons": reasons, "min_confidence": low}
+        image=image,
+        defaults={"facility_id": image.facility_id, "reasons": reasons, "min_confidence": low},
     )
 
 

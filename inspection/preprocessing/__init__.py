@@ -1,7 +1,7 @@
 """Image preprocessing: untrusted upload bytes in, a model-ready BGR array and quality report out.
 
-Pure numpy/Pillow/OpenCV; the caller passes a PreprocessConfig (see `PreprocessConfig.from_settings`)
-so nothing here imports Django at module import time.
+Pure numpy/Pillow/OpenCV; the caller passes a PreprocessConfig (see
+`PreprocessConfig.from_settings`) so nothing here imports Django at module import time.
 """
 
 from .config import PreprocessConfig

@@ -56,7 +56,10 @@ def build_stage(rng: np.random.Generator, kind: str, width: int, height: int) ->
 
 
 def make_camera(
-    rng: np.random.Generator, width: int, height: int, pitch_deg: tuple[float, float],
+    rng: np.random.Generator,
+    width: int,
+    height: int,
+    pitch_deg: tuple[float, float],
     elevation: tuple[float, float],
 ) -> Camera:
     focal = max(width, height) * float(rng.uniform(0.8, 1.25))
@@ -64,8 +67,13 @@ def make_camera(
     return Camera(width, height, focal, float(pitch), float(rng.uniform(*elevation)))
 
 
-def looking_down(rng: np.random.Generator, width: int, height: int, pitch_deg: tuple[float, float],
-                 elevation: tuple[float, float]) -> Camera:
+def looking_down(
+    rng: np.random.Generator,
+    width: int,
+    height: int,
+    pitch_deg: tuple[float, float],
+    elevation: tuple[float, float],
+) -> Camera:
     """A camera whose whole frame sees the ground: the horizon stays above the top edge."""
     camera = make_camera(rng, width, height, pitch_deg, elevation)
     half_fov = np.arctan(height / 2 / camera.focal)
@@ -88,18 +96,27 @@ def texture_scale(camera: Camera, extent: tuple[float, float], distance: float) 
 
 
 def render_plane(
-    camera: Camera, texture: Image, origin: NDArray[np.float64], u: NDArray[np.float64],
+    camera: Camera,
+    texture: Image,
+    origin: NDArray[np.float64],
+    u: NDArray[np.float64],
     v: NDArray[np.float64],
 ) -> Image:
     """Project a planar texture (texel (s, t) sits at origin + s*u + t*v) into the frame."""
     rotation = camera.rotation
-    k = np.array([[camera.focal, 0, camera.width / 2], [0, camera.focal, camera.height / 2],
-                  [0, 0, 1]])
+    k = np.array(
+        [[camera.focal, 0, camera.width / 2], [0, camera.focal, camera.height / 2], [0, 0, 1]]
+    )
     columns = np.column_stack([rotation @ u, rotation @ v, rotation @ (origin - camera.position)])
     to_index = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]])
     matrix = to_index @ k @ columns
-    return cv2.warpPerspective(texture, matrix, (camera.width, camera.height),
-                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(
+        texture,
+        matrix,
+        (camera.width, camera.height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 def ground_stage_parts(
@@ -114,11 +131,13 @@ def ground_stage_parts(
     return surfaces.concrete(rng, size[1], size[0], ppm), ppm, extent
 
 
-def project_ground(camera: Camera, texture: Image, ppm: float,
-                   extent: tuple[float, float, float, float]) -> Image:
+def project_ground(
+    camera: Camera, texture: Image, ppm: float, extent: tuple[float, float, float, float]
+) -> Image:
     origin = np.array([extent[0], extent[3], 0.0])  # texture row 0 is the far edge
-    return render_plane(camera, texture, origin, np.array([1 / ppm, 0, 0]),
-                        np.array([0, -1 / ppm, 0]))
+    return render_plane(
+        camera, texture, origin, np.array([1 / ppm, 0, 0]), np.array([0, -1 / ppm, 0])
+    )
 
 
 def floor_stage(rng: np.random.Generator, width: int, height: int) -> Stage:
@@ -141,27 +160,36 @@ def conveyor_stage(rng: np.random.Generator, width: int, height: int) -> Stage:
     _lay_conveyor(rng, texture, ppm, extent, along_y, axis_centre, belt_width)
     region = _belt_region(extent, along_y, axis_centre, belt_width)
     support = Support(0.0, region, 0.0 if along_y else np.pi / 2, 0.25, 0.6)
-    return Stage("conveyor", camera, project_ground(camera, texture, ppm, extent), [support],
-                 False)
+    return Stage("conveyor", camera, project_ground(camera, texture, ppm, extent), [support], False)
 
 
-def _belt_region(extent: tuple[float, float, float, float], along_y: bool, centre: float,
-                 belt_width: float) -> tuple[float, float, float, float]:
+def _belt_region(
+    extent: tuple[float, float, float, float], along_y: bool, centre: float, belt_width: float
+) -> tuple[float, float, float, float]:
     lo, hi = centre - belt_width / 2, centre + belt_width / 2
     return (lo, hi, extent[2], extent[3]) if along_y else (extent[0], extent[1], lo, hi)
 
 
-def _lay_conveyor(rng: np.random.Generator, texture: Image, ppm: float,
-                  extent: tuple[float, float, float, float], along_y: bool, centre: float,
-                  belt_width: float) -> None:
+def _lay_conveyor(
+    rng: np.random.Generator,
+    texture: Image,
+    ppm: float,
+    extent: tuple[float, float, float, float],
+    along_y: bool,
+    centre: float,
+    belt_width: float,
+) -> None:
     """Paint belt (or rollers) and side rails into the floor texture, travel along one axis."""
     rows, cols = texture.shape[:2]
     length = rows if along_y else cols
     rail_w = max(2, int(rng.uniform(0.05, 0.1) * ppm))
     surface_w = max(2, int(belt_width * ppm))
     painter = surfaces.rollers if rng.random() < 0.4 else surfaces.belt
-    parts = [surfaces.rail(rng, length, rail_w), painter(rng, length, surface_w, ppm),
-             surfaces.rail(rng, length, rail_w)]
+    parts = [
+        surfaces.rail(rng, length, rail_w),
+        painter(rng, length, surface_w, ppm),
+        surfaces.rail(rng, length, rail_w),
+    ]
     strip = np.concatenate(parts, axis=0)
     start = int(((centre - extent[0]) if along_y else (extent[3] - centre)) * ppm)
     start -= surface_w // 2 + rail_w
@@ -193,14 +221,20 @@ def shelves_stage(rng: np.random.Generator, width: int, height: int) -> Stage:
     upright_cols = [(x - x0) * ppm for x in bays]
     texture = surfaces.racking(rng, size[1], size[0], ppm, beam_rows, upright_cols)
     _floor_below(rng, texture, ppm, int(z1 * ppm))
-    image = render_plane(camera, texture, np.array([x0, rack_y, z1]), np.array([1 / ppm, 0, 0]),
-                         np.array([0, 0, -1 / ppm]))
+    image = render_plane(
+        camera,
+        texture,
+        np.array([x0, rack_y, z1]),
+        np.array([1 / ppm, 0, 0]),
+        np.array([0, 0, -1 / ppm]),
+    )
     supports = _shelf_supports(levels, bays, rack_y)
     return Stage("shelves", camera, image, supports, False)
 
 
-def _rack_layout(rng: np.random.Generator, xs: tuple[float, float], zs: tuple[float, float]
-                 ) -> tuple[list[float], list[float]]:
+def _rack_layout(
+    rng: np.random.Generator, xs: tuple[float, float], zs: tuple[float, float]
+) -> tuple[list[float], list[float]]:
     """Beam-top heights and upright positions covering the visible part of the rack."""
     spacing = float(rng.uniform(1.1, 1.6))
     levels = list(np.arange(rng.uniform(0.1, 0.2), zs[1] + spacing, spacing))
@@ -219,8 +253,14 @@ def _floor_below(rng: np.random.Generator, texture: Image, ppm: float, row: int)
 def _shelf_supports(levels: list[float], bays: list[float], rack_y: float) -> list[Support]:
     spacing = levels[1] - levels[0] if len(levels) > 1 else 1.4
     return [
-        Support(z, (left + 0.06, right - 0.06, rack_y, rack_y + 1.0), 0.0, 0.08, spacing - 0.3,
-                flush=True)
+        Support(
+            z,
+            (left + 0.06, right - 0.06, rack_y, rack_y + 1.0),
+            0.0,
+            0.08,
+            spacing - 0.3,
+            flush=True,
+        )
         for z in levels
         for left, right in pairwise(bays)
     ]

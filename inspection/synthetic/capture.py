@@ -89,6 +89,7 @@ def tilt(image: Image, polygons: list[Points], angle: float) -> tuple[Image, lis
     rad = np.radians(abs(angle))
     scale = np.cos(rad) + max(width / height, height / width) * np.sin(rad)
     matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), angle, scale)
-    turned = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_REFLECT)
+    turned = cv2.warpAffine(
+        image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
     return turned, [apply_affine(matrix, p) for p in polygons]

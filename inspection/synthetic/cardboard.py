@@ -76,7 +76,10 @@ def board(rng: np.random.Generator, size: tuple[int, int], colour: Colour, side:
 
 
 def face_texture(
-    rng: np.random.Generator, name: str, size: tuple[int, int], metres: tuple[float, float],
+    rng: np.random.Generator,
+    name: str,
+    size: tuple[int, int],
+    metres: tuple[float, float],
     look: ParcelLook,
 ) -> Image:
     image = board(rng, size, look.colour, side=name != "top")
@@ -88,7 +91,10 @@ def face_texture(
 
 
 def _tape(
-    rng: np.random.Generator, image: Image, name: str, metres: tuple[float, float],
+    rng: np.random.Generator,
+    image: Image,
+    name: str,
+    metres: tuple[float, float],
     look: ParcelLook,
 ) -> None:
     """Tape along the flap seam on top, running a little way down the two faces it crosses."""

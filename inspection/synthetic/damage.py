@@ -95,7 +95,10 @@ def _corner_region(
 
 
 def _creases(
-    rng: np.random.Generator, image: Image, corner: tuple[float, float], radius: float,
+    rng: np.random.Generator,
+    image: Image,
+    corner: tuple[float, float],
+    radius: float,
     count: int,
 ) -> None:
     """Folds in the crushed board: a dark line with a bright lip beside it."""
@@ -137,8 +140,16 @@ def _blob(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
         offset = rng.normal(0, 0.1 * short, 2)
         axes = rng.uniform(0.08, 0.2, 2) * short
         cx, cy = (centre + offset).astype(int)
-        cv2.ellipse(field, (int(cx), int(cy)), (int(axes[0]) + 1, int(axes[1]) + 1),
-                    float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+        cv2.ellipse(
+            field,
+            (int(cx), int(cy)),
+            (int(axes[0]) + 1, int(axes[1]) + 1),
+            float(rng.uniform(0, 180)),
+            0,
+            360,
+            1.0,
+            -1,
+        )
     field = cv2.GaussianBlur(field, (0, 0), max(1.0, short / 30))
     field += 0.35 * (value_noise(rng, height, width, max(2.0, short / 10)) - 0.5)
     return (field > 0.5).astype(np.uint8) * 255

@@ -53,8 +53,12 @@ def assign_splits(count: int, seed: int, fractions: tuple[float, float, float]) 
 
 
 def generate_dataset(
-    out: Path, count: int, seed: int, split: tuple[float, float, float] = (0.8, 0.1, 0.1),
-    config: GeneratorConfig | None = None, progress: Callable[[int, int], None] | None = None,
+    out: Path,
+    count: int,
+    seed: int,
+    split: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    config: GeneratorConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Summary:
     config = config or GeneratorConfig()
     _make_dirs(out)
@@ -99,8 +103,9 @@ def manifest_row(example: Example, image: Path, label: Path, split: str) -> dict
         "scene": plan.kind,
         "jpeg_quality": plan.quality,
         "problems": [{"name": p.name, **p.params} for p in plan.problems],
-        "objects": {name: sum(b.class_id == i for b in example.boxes)
-                    for i, name in enumerate(CLASS_NAMES)},
+        "objects": {
+            name: sum(b.class_id == i for b in example.boxes) for i, name in enumerate(CLASS_NAMES)
+        },
     }
 
 

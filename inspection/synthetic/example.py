@@ -48,7 +48,9 @@ class Example:
 
 
 def render_example(
-    rng: np.random.Generator, plan: ImagePlan, config: GeneratorConfig,
+    rng: np.random.Generator,
+    plan: ImagePlan,
+    config: GeneratorConfig,
     scene_options: SceneOptions | None = None,
 ) -> Example:
     scene = render_scene(rng, plan.kind, plan.width, plan.height, scene_options or config.scene)
@@ -65,7 +67,10 @@ def render_example(
 
 
 def final_boxes(
-    annotations: list[Annotation], polygons: list[Points], width: int, height: int,
+    annotations: list[Annotation],
+    polygons: list[Points],
+    width: int,
+    height: int,
     config: GeneratorConfig,
 ) -> list[Labelled]:
     """Axis-aligned boxes of the (possibly moved) outlines, clipped to the frame. A box too thin

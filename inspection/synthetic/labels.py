@@ -108,7 +108,10 @@ def paste_label(
 
 
 def paste_rotated(
-    canvas: Image, patch: Image, centre: tuple[float, float], size: tuple[float, float],
+    canvas: Image,
+    patch: Image,
+    centre: tuple[float, float],
+    size: tuple[float, float],
     angle: float,
 ) -> Points:
     """Scale `patch` to `size`, rotate it by `angle` degrees about `centre`, composite it in

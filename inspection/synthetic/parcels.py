@@ -87,4 +87,3 @@ def edge_colours(look: ParcelLook) -> tuple[Colour, Colour]:
     dark = tuple(c * 0.5 for c in look.colour)
     light = tuple(min(255.0, c * 1.15 + 10) for c in look.colour)
     return (dark[0], dark[1], dark[2]), (light[0], light[1], light[2])
-

@@ -18,18 +18,38 @@ T = TypeVar("T")
 # (width, height, weight). Mostly phone/IP-camera sizes; 12 MP is rare because it costs ~20x a
 # VGA frame to render; portrait sizes stand for phones held upright.
 DEFAULT_RESOLUTIONS: tuple[tuple[int, int, float], ...] = (
-    (640, 480, 0.16), (800, 600, 0.08), (1024, 768, 0.14), (1280, 720, 0.12),
-    (1280, 960, 0.12), (1366, 768, 0.04), (1600, 1200, 0.05), (1920, 1080, 0.06),
-    (2592, 1944, 0.02), (4000, 3000, 0.02),
-    (480, 640, 0.06), (720, 1280, 0.06), (750, 1000, 0.03), (1080, 1920, 0.02),
+    (640, 480, 0.16),
+    (800, 600, 0.08),
+    (1024, 768, 0.14),
+    (1280, 720, 0.12),
+    (1280, 960, 0.12),
+    (1366, 768, 0.04),
+    (1600, 1200, 0.05),
+    (1920, 1080, 0.06),
+    (2592, 1944, 0.02),
+    (4000, 3000, 0.02),
+    (480, 640, 0.06),
+    (720, 1280, 0.06),
+    (750, 1000, 0.03),
+    (1080, 1920, 0.02),
     (3000, 4000, 0.01),
 )
 # For tests: tiny frames in both orientations render in milliseconds.
 TINY_RESOLUTIONS: tuple[tuple[int, int, float], ...] = ((160, 120, 0.5), (120, 160, 0.5))
-DEFAULT_SCENES: tuple[tuple[str, float], ...] = (("conveyor", 0.4), ("floor", 0.35),
-                                                 ("shelves", 0.25))
-ASPECTS = {"4:3": 4 / 3, "3:4": 3 / 4, "16:9": 16 / 9, "9:16": 9 / 16, "3:2": 3 / 2,
-           "2:3": 2 / 3, "1:1": 1.0}
+DEFAULT_SCENES: tuple[tuple[str, float], ...] = (
+    ("conveyor", 0.4),
+    ("floor", 0.35),
+    ("shelves", 0.25),
+)
+ASPECTS = {
+    "4:3": 4 / 3,
+    "3:4": 3 / 4,
+    "16:9": 16 / 9,
+    "9:16": 9 / 16,
+    "3:2": 3 / 2,
+    "2:3": 2 / 3,
+    "1:1": 1.0,
+}
 
 
 @dataclass(frozen=True)

@@ -71,13 +71,17 @@ def sample_params(
     """Concrete settings, in pixels where sizes matter, so the manifest says what was done."""
     long_side = max(width, height)
     if name == "motion_blur":
-        return {"length": max(3, int(rng.uniform(0.012, 0.04) * long_side)),
-                "angle": round(float(rng.uniform(0, 180)), 1)}
+        return {
+            "length": max(3, int(rng.uniform(0.012, 0.04) * long_side)),
+            "angle": round(float(rng.uniform(0, 180)), 1),
+        }
     if name == "focus_blur":
         return {"sigma": round(max(1.0, float(rng.uniform(0.003, 0.01) * long_side)), 2)}
     if name == "low_light":
-        return {"gain": round(float(rng.uniform(0.08, 0.35)), 3),
-                "noise": round(float(rng.uniform(4, 12)), 2)}
+        return {
+            "gain": round(float(rng.uniform(0.08, 0.35)), 3),
+            "noise": round(float(rng.uniform(4, 12)), 2),
+        }
     if name == "glare":
         return _glare_params(rng, width, height)
     if name == "noise":

@@ -101,8 +101,9 @@ def _populate(rng: np.random.Generator, stage: Stage, options: SceneOptions) -> 
     return sorted(placed, key=lambda p: -float(np.linalg.norm(np.array(p.solid.base) - position)))
 
 
-def _place(rng: np.random.Generator, stage: Stage, placed: list[Placed], role: str,
-           count: int) -> None:
+def _place(
+    rng: np.random.Generator, stage: Stage, placed: list[Placed], role: str, count: int
+) -> None:
     added = 0
     for _ in range(count * 15):
         if added == count:
@@ -159,8 +160,15 @@ def _fits(solid: Solid, stage: Stage, placed: list[Placed]) -> Box | None:
     return box
 
 
-def _draw(rng: np.random.Generator, canvas: Image, stage: Stage, item: Placed, light: np.ndarray,
-          decor: Decor, first_index: int) -> list[Annotation]:
+def _draw(
+    rng: np.random.Generator,
+    canvas: Image,
+    stage: Stage,
+    item: Placed,
+    light: np.ndarray,
+    decor: Decor,
+    first_index: int,
+) -> list[Annotation]:
     camera = stage.camera
     if item.role == "pallet":
         draw_solid(canvas, item.solid, camera, light, *_clutter_paint(clutter.pallet_painter(rng)))
@@ -187,13 +195,19 @@ def _clutter_paint(
 def _illuminate(rng: np.random.Generator, canvas: Image) -> None:
     """Uneven overhead light, a lamp hot-spot, vignetting and a colour cast, applied once."""
     height, width = canvas.shape[:2]
-    light = linear_gradient(height, width, float(rng.uniform(0, 2 * np.pi)),
-                            float(rng.uniform(0.75, 0.95)), float(rng.uniform(1.0, 1.15)))
+    light = linear_gradient(
+        height,
+        width,
+        float(rng.uniform(0, 2 * np.pi)),
+        float(rng.uniform(0.75, 0.95)),
+        float(rng.uniform(1.0, 1.15)),
+    )
     light *= 0.85 + 0.3 * fractal_noise(rng, height, width, max(width, height) / 2, octaves=2)
     lamp = (float(rng.uniform(0, width)), float(rng.uniform(0, height)))
     light += 0.15 * radial_falloff(height, width, lamp, max(width, height) * 0.5)
-    light *= 1 - 0.25 * (1 - radial_falloff(height, width, (width / 2, height / 2),
-                                            np.hypot(width, height) / 1.2))
+    light *= 1 - 0.25 * (
+        1 - radial_falloff(height, width, (width / 2, height / 2), np.hypot(width, height) / 1.2)
+    )
     cast = np.array([1 + rng.normal(0, 0.03) for _ in range(3)], np.float32)
     canvas *= light[..., None] * cast
     np.clip(canvas, 0, 255, out=canvas)

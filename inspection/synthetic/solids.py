@@ -122,7 +122,10 @@ def draw_face(canvas: Image, face: Face, texture: Image) -> None:
     shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], float)
     matrix = shift @ face_homography(face, size)
     warped = cv2.warpPerspective(
-        texture, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+        texture,
+        matrix,
+        (x1 - x0, y1 - y0),
+        flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
     alpha = polygon_mask(face.quad - [x0, y0], x1 - x0, y1 - y0)
@@ -184,8 +187,12 @@ def lambert(normal: NDArray[np.float64], light: NDArray[np.float64]) -> float:
 
 
 def draw_solid(
-    canvas: Image, solid: Solid, camera: Camera, light: NDArray[np.float64],
-    painter: FacePainter, edges: tuple[Colour, Colour],
+    canvas: Image,
+    solid: Solid,
+    camera: Camera,
+    light: NDArray[np.float64],
+    painter: FacePainter,
+    edges: tuple[Colour, Colour],
 ) -> list[tuple[int, Points]]:
     """Paint, shade and project every visible face; returns whatever the painter marked
     (class id, outline) mapped onto the screen."""

@@ -89,14 +89,23 @@ def _stains(rng: np.random.Generator, image: Image, ppm: float, count: int) -> N
         image *= (1 - 0.3 * mask * value_noise(rng, height, width, 0.2 * ppm + 2))[..., None]
 
 
-def soft_ellipse(height: int, width: int, centre: tuple[float, float],
-                 axes: tuple[float, float], angle: float) -> Image:
+def soft_ellipse(
+    height: int, width: int, centre: tuple[float, float], axes: tuple[float, float], angle: float
+) -> Image:
     """A blurred filled ellipse in [0, 1]. Drawn and blurred at 1/8 size, then enlarged: a wide
     blur at full size costs seconds on a large texture."""
     small_w, small_h = max(2, width // 8), max(2, height // 8)
     mask = np.zeros((small_h, small_w), np.float32)
-    cv2.ellipse(mask, (int(centre[0] / 8), int(centre[1] / 8)),
-                (int(axes[0] / 8) + 1, int(axes[1] / 8) + 1), angle, 0, 360, 1.0, -1)
+    cv2.ellipse(
+        mask,
+        (int(centre[0] / 8), int(centre[1] / 8)),
+        (int(axes[0] / 8) + 1, int(axes[1] / 8) + 1),
+        angle,
+        0,
+        360,
+        1.0,
+        -1,
+    )
     mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, min(axes) / 16))
     return cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
 
@@ -108,8 +117,14 @@ def belt(rng: np.random.Generator, length: int, width: int, ppm: float) -> Image
     shade += 0.12 * (fractal_noise(rng, width, length, 0.6 * ppm) - 0.5)
     image = tint(shade, colour) + grain(rng, width, length, 3.0)[..., None]
     for x in np.arange(rng.uniform(0, 3 * ppm), length, rng.uniform(2.5, 4.0) * ppm):
-        cv2.line(image, (int(x), 0), (int(x), width - 1), tuple(float(c) * 1.4 for c in colour),
-                 max(1, int(0.006 * ppm)), cv2.LINE_AA)
+        cv2.line(
+            image,
+            (int(x), 0),
+            (int(x), width - 1),
+            tuple(float(c) * 1.4 for c in colour),
+            max(1, int(0.006 * ppm)),
+            cv2.LINE_AA,
+        )
     return image
 
 
@@ -136,7 +151,11 @@ def rail(rng: np.random.Generator, length: int, width: int, colour: Colour | Non
 
 
 def racking(
-    rng: np.random.Generator, height: int, width: int, ppm: float, beams: list[float],
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    ppm: float,
+    beams: list[float],
     uprights: list[float],
 ) -> Image:
     """Pallet racking face: dark bays, orange beams whose tops sit at `beams` rows, blue uprights

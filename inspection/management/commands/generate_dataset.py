@@ -28,7 +28,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         summary = generate_dataset(
-            options["out"], options["count"], options["seed"], parse_split(options["split"]),
+            options["out"],
+            options["count"],
+            options["seed"],
+            parse_split(options["split"]),
             progress=self._progress,
         )
         self.stdout.write(

@@ -32,7 +32,9 @@ class Command(BaseCommand):
             )
         except (OSError, ValueError, registry.ModelConflict) as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"registered {model} ({model.format}, {model.class_names}, {model.input_size}px)")
+        self.stdout.write(
+            f"registered {model} ({model.format}, {model.class_names}, {model.input_size}px)"
+        )
         if slug := options["activate_for"]:
             facility = Facility.objects.filter(slug=slug).first()
             if facility is None:
