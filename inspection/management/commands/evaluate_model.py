@@ -1,0 +1,39 @@
+"""`manage.py evaluate_model`: mAP per class, precision/recall per capture problem at calibrated
+thresholds, and the lighting-normalisation comparison, on a generated data set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from inspection.preprocessing import PreprocessConfig
+from inspection.training.offline import configure_offline
+
+
+class Command(BaseCommand):
+    help = ("Evaluate a detector on a YOLO data set written by generate_dataset / "
+            "train_default_model (thresholds are calibrated on --calibration-split).")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--model", type=Path, required=True)
+        parser.add_argument("--data", type=Path, required=True, help="The data set's data.yaml.")
+        parser.add_argument("--split", default="test")
+        parser.add_argument("--calibration-split", default="val")
+        parser.add_argument("--target-precision", type=float, default=0.95)
+        parser.add_argument("--json", type=Path, help="Also write the report here.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        configure_offline()
+        from inspection.training.evaluate import evaluate
+        from inspection.training.report import render_report
+
+        report = evaluate(options["model"], options["data"], options["split"],
+                          options["calibration_split"], options["target_precision"],
+                          PreprocessConfig.from_settings())
+        self.stdout.write(render_report(report))
+        if options["json"]:
+            options["json"].write_text(json.dumps(report, indent=1) + "\n")
+            self.stdout.write(f"Wrote {options['json']}")

@@ -1,0 +1,41 @@
+"""Calibrate per-class thresholds for a model on a labelled split and preview the review load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inspection.preprocessing import PreprocessConfig
+from inspection.training import calibration as cal
+from inspection.training.evaluate import CLASS_NAMES, calibrate, calibration_rows, score_split
+
+
+@dataclass(frozen=True)
+class Calibration:
+    classes: dict[int, cal.ClassThreshold]
+    load: cal.ReviewLoad
+    min_confidence: float
+    images: int
+
+    def thresholds(self) -> dict[str, float]:
+        return {CLASS_NAMES[c]: round(t.threshold, 4) for c, t in self.classes.items()}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"classes": calibration_rows(self.classes), "min_confidence": self.min_confidence,
+                "images": self.images,
+                "review_load": {"detection_share": round(self.load.detection_share, 4),
+                                "image_share": round(self.load.image_share, 4),
+                                "detections": self.load.detections, "images": self.load.images}}
+
+
+def run_calibration(
+    yolo: Any, imgsz: int, data_yaml: Path, split: str, target: float, min_confidence: float,
+    config: PreprocessConfig,
+) -> Calibration:
+    scoring = score_split(yolo, data_yaml, split, imgsz, config)
+    classes = calibrate(scoring, target)
+    cut = {c: t.threshold for c, t in classes.items()}
+    images = [s.image for s in scoring.samples]
+    load = cal.review_load(scoring.predictions.detections, cut, min_confidence, images)
+    return Calibration(classes, load, min_confidence, len(images))

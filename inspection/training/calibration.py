@@ -1,0 +1,146 @@
+"""Threshold calibration as pure functions (numpy only, no Django): match predictions to ground
+truth, find per class the lowest confidence threshold that reaches a target precision, and preview
+how many detections and images those thresholds would send to review."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
+IOU_MATCH = 0.5
+
+
+@dataclass(frozen=True)
+class Detection:
+    image: Hashable
+    class_id: int
+    confidence: float
+    box: Box
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    image: Hashable
+    class_id: int
+    box: Box
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One detection after matching: its confidence and whether it hit a ground truth."""
+
+    image: Hashable
+    class_id: int
+    confidence: float
+    hit: bool
+
+
+@dataclass(frozen=True)
+class ClassThreshold:
+    class_id: int
+    threshold: float
+    precision: float
+    recall: float
+    reached: bool  # False: no threshold reached the target; this one has the best precision
+    ground_truths: int
+    detections: int  # at or above the threshold
+
+
+@dataclass(frozen=True)
+class ReviewLoad:
+    detection_share: float  # of detections at or above min_confidence
+    image_share: float  # of all images
+    detections: int
+    images: int
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two xyxy boxes; 0 for empty boxes."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match(
+    detections: Sequence[Detection], truths: Sequence[GroundTruth], iou_min: float = IOU_MATCH,
+) -> list[Scored]:
+    """Greedy by confidence, per image and class: each detection takes the unmatched ground truth
+    it overlaps most (IoU >= iou_min); each ground truth is matched at most once."""
+    free: dict[tuple[Hashable, int], list[Box]] = defaultdict(list)
+    for truth in truths:
+        free[(truth.image, truth.class_id)].append(truth.box)
+    scored = []
+    for det in sorted(detections, key=lambda d: -d.confidence):
+        scored.append(Scored(det.image, det.class_id, det.confidence,
+                             _take_best(free[(det.image, det.class_id)], det.box, iou_min)))
+    return scored
+
+
+def _take_best(candidates: list[Box], box: Box, iou_min: float) -> bool:
+    if not candidates:
+        return False
+    overlaps = [iou(box, c) for c in candidates]
+    best = int(np.argmax(overlaps))
+    if overlaps[best] < iou_min:
+        return False
+    candidates.pop(best)
+    return True
+
+
+def precision_recall(
+    scored: Sequence[Scored], n_truths: int, threshold: float,
+) -> tuple[float, float]:
+    """Precision and recall of the detections at or above `threshold` (precision 1 when none)."""
+    kept = [s.hit for s in scored if s.confidence >= threshold]
+    hits = sum(kept)
+    precision = hits / len(kept) if kept else 1.0
+    recall = hits / n_truths if n_truths else 0.0
+    return precision, recall
+
+
+def calibrate_class(
+    scored: Sequence[Scored], n_truths: int, target: float, class_id: int = 0,
+) -> ClassThreshold:
+    """The lowest candidate threshold (a detection confidence) whose precision reaches `target`;
+    if none does, the one with the best precision (ties: the lowest, for recall)."""
+    candidates = sorted({s.confidence for s in scored})
+    if not candidates:
+        return ClassThreshold(class_id, 1.0, 1.0, 0.0, False, n_truths, 0)
+    table = [(t, *precision_recall(scored, n_truths, t)) for t in candidates]
+    reaching = [row for row in table if row[1] >= target]
+    reached = bool(reaching)
+    threshold, precision, recall = reaching[0] if reached else max(table, key=lambda r: r[1])
+    kept = sum(s.confidence >= threshold for s in scored)
+    return ClassThreshold(class_id, threshold, precision, recall, reached, n_truths, kept)
+
+
+def calibrate(
+    scored: Sequence[Scored], truths: Sequence[GroundTruth], class_ids: Sequence[int],
+    target: float,
+) -> dict[int, ClassThreshold]:
+    return {c: calibrate_class([s for s in scored if s.class_id == c],
+                               sum(t.class_id == c for t in truths), target, c)
+            for c in class_ids}
+
+
+def review_load(
+    detections: Sequence[Scored] | Sequence[Detection], thresholds: Mapping[int, float],
+    min_confidence: float, images: Sequence[Hashable],
+) -> ReviewLoad:
+    """A detection between min_confidence and its class threshold routes its image to review."""
+    reported = [d for d in detections if d.confidence >= min_confidence]
+    doubtful = [d for d in reported if d.confidence < thresholds.get(d.class_id, 1.0)]
+    flagged = {d.image for d in doubtful}
+    return ReviewLoad(
+        detection_share=len(doubtful) / len(reported) if reported else 0.0,
+        image_share=len(flagged) / len(images) if images else 0.0,
+        detections=len(doubtful), images=len(flagged),
+    )

@@ -1,0 +1,143 @@
+"""Evaluate a detector on a generated data set: ultralytics mAP on a split, and our own
+precision/recall per capture-problem subset at calibrated thresholds, on predictions made
+through the service's preprocessing."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from inspection.preprocessing import PreprocessConfig
+from inspection.training import calibration as cal
+from inspection.training.dataset import SUBSET_ORDER, Sample, load_split
+from inspection.training.predict import Predictions, predict_samples
+
+CLASS_NAMES = ("parcel", "label", "damage")
+LIGHTING_SUBSETS = ("dark", "glare", "clean", "all")
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """Predictions for one split, matched against its ground truth."""
+
+    samples: list[Sample]
+    predictions: Predictions
+    scored: list[cal.Scored]
+    truths: list[cal.GroundTruth]
+
+
+def score_split(
+    yolo: Any, data_yaml: Path, split: str, imgsz: int, config: PreprocessConfig,
+) -> Scoring:
+    samples = load_split(data_yaml, split)
+    predictions = predict_samples(yolo, samples, imgsz, config)
+    truths = [t for s in samples for t in s.truths]
+    return Scoring(samples, predictions, cal.match(predictions.detections, truths), truths)
+
+
+def calibrate(scoring: Scoring, target: float, n_classes: int = 3) -> dict[int, cal.ClassThreshold]:
+    return cal.calibrate(scoring.scored, scoring.truths, range(n_classes), target)
+
+
+def subset_metrics(
+    scoring: Scoring, thresholds: Mapping[int, float], n_classes: int = 3,
+) -> dict[str, dict[str, Any]]:
+    """Precision/recall per subset, overall and per class, of the detections at or above their
+    class threshold."""
+    return {name: _subset(scoring, name, thresholds, n_classes) for name in SUBSET_ORDER
+            if any(name in s.subsets for s in scoring.samples)}
+
+
+def _subset(scoring: Scoring, name: str, thresholds: Mapping[int, float], n: int) -> dict[str, Any]:
+    images = {s.image for s in scoring.samples if name in s.subsets}
+    kept = [s for s in scoring.scored
+            if s.image in images and s.confidence >= thresholds.get(s.class_id, 1.0)]
+    truths = [t for t in scoring.truths if t.image in images]
+    row: dict[str, Any] = {"images": len(images),
+                           "rejected": sum(i in images for i in scoring.predictions.rejected),
+                           **_pr(kept, len(truths))}
+    for c in range(n):
+        row[CLASS_NAMES[c]] = _pr([s for s in kept if s.class_id == c],
+                                  sum(t.class_id == c for t in truths))
+    return row
+
+
+def _pr(kept: Sequence[cal.Scored], n_truths: int) -> dict[str, Any]:
+    hits = sum(s.hit for s in kept)
+    return {"precision": _r(hits / len(kept)) if kept else None,
+            "recall": _r(hits / n_truths) if n_truths else None, "truths": n_truths}
+
+
+def _r(value: float) -> float:
+    return round(value, 4)
+
+
+def ultralytics_map(model_path: Path, data_yaml: Path, split: str, imgsz: int) -> dict[str, Any]:
+    """mAP50 and mAP50-95, overall and per class, from ultralytics' own validator (letterboxed
+    input, its own NMS settings): comparable with published YOLO numbers."""
+    from inspection.inference import loader
+
+    yolo = loader.load_yolo(model_path)
+    runs = Path(tempfile.gettempdir()) / "insp-val"  # ultralytics wants a run folder
+    metrics = yolo.val(data=str(data_yaml), split=split, imgsz=imgsz, batch=8, device="cpu",
+                       plots=False, verbose=False, workers=0, project=str(runs), name="val",
+                       exist_ok=True)
+    per_class = {CLASS_NAMES[int(c)]: {"mAP50": _r(float(metrics.box.ap50[i])),
+                                       "mAP50-95": _r(float(metrics.box.ap[i]))}
+                 for i, c in enumerate(metrics.box.ap_class_index)}
+    return {"mAP50": _r(float(metrics.box.map50)), "mAP50-95": _r(float(metrics.box.map)),
+            "per_class": per_class}
+
+
+def lighting_comparison(
+    yolo: Any, data_yaml: Path, split: str, imgsz: int, config: PreprocessConfig,
+    thresholds: Mapping[int, float],
+) -> dict[str, dict[str, Any]]:
+    """The same split predicted with `normalize_lighting` off and on, at the same thresholds."""
+    report: dict[str, dict[str, Any]] = {}
+    for label, flag in (("off", False), ("on", True)):
+        variant = replace(config, normalize_lighting=flag)
+        scoring = score_split(yolo, data_yaml, split, imgsz, variant)
+        metrics = subset_metrics(scoring, thresholds)
+        report[label] = {name: {k: metrics[name][k] for k in ("precision", "recall", "images")}
+                         | {c: metrics[name][c]["recall"] for c in CLASS_NAMES}
+                         for name in LIGHTING_SUBSETS if name in metrics}
+    return report
+
+
+def thresholds_by_name(calibrated: Mapping[int, cal.ClassThreshold]) -> dict[str, float]:
+    return {CLASS_NAMES[c]: round(t.threshold, 4) for c, t in calibrated.items()}
+
+
+def calibration_rows(calibrated: Mapping[int, cal.ClassThreshold]) -> dict[str, dict[str, Any]]:
+    return {CLASS_NAMES[c]: {"threshold": _r(t.threshold), "precision": _r(t.precision),
+                             "recall": _r(t.recall), "target_reached": t.reached,
+                             "truths": t.ground_truths, "detections": t.detections}
+            for c, t in calibrated.items()}
+
+
+def evaluate(
+    model_path: Path, data_yaml: Path, split: str, calibration_split: str, target: float,
+    config: PreprocessConfig,
+) -> dict[str, Any]:
+    """The full report: mAP (ultralytics) on `split`; thresholds calibrated on
+    `calibration_split`; per-subset precision/recall and the lighting comparison on `split`."""
+    from inspection.inference import loader
+
+    yolo = loader.load_yolo(model_path)
+    imgsz = loader.input_size(yolo, model_path)
+    calibrated = calibrate(score_split(yolo, data_yaml, calibration_split, imgsz, config), target)
+    cut = {c: t.threshold for c, t in calibrated.items()}
+    scoring = score_split(yolo, data_yaml, split, imgsz, config)
+    return {
+        "model": str(model_path), "data": str(data_yaml), "split": split, "imgsz": imgsz,
+        "images": len(scoring.samples), "normalize_lighting": config.normalize_lighting,
+        "map": ultralytics_map(model_path, data_yaml, split, imgsz),
+        "calibration": {"split": calibration_split, "target_precision": target,
+                        "classes": calibration_rows(calibrated)},
+        "subsets": subset_metrics(scoring, cut),
+        "lighting_normalization": lighting_comparison(yolo, data_yaml, split, imgsz, config, cut),
+    }

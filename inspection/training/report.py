@@ -1,0 +1,65 @@
+"""Plain-text tables for the evaluation and calibration reports (what the commands print)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+CLASS_NAMES = ("parcel", "label", "damage")
+
+
+def fmt(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.3f}"
+
+
+def render_map(block: Mapping[str, Any]) -> list[str]:
+    lines = [f"mAP50 {fmt(block['mAP50'])}  mAP50-95 {fmt(block['mAP50-95'])}"]
+    for name, row in block["per_class"].items():
+        lines.append(f"  {name:<7} mAP50 {fmt(row['mAP50'])}  mAP50-95 {fmt(row['mAP50-95'])}")
+    return lines
+
+
+def render_calibration(classes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    lines = [f"  {'class':<7} {'thresh':>6} {'prec':>6} {'recall':>6}  target"]
+    for name, row in classes.items():
+        reached = "reached" if row["target_reached"] else "NOT reached (best precision)"
+        lines.append(f"  {name:<7} {fmt(row['threshold']):>6} {fmt(row['precision']):>6} "
+                     f"{fmt(row['recall']):>6}  {reached}")
+    return lines
+
+
+def render_subsets(subsets: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    head = "".join(f" {c + ' P/R':>13}" for c in CLASS_NAMES)
+    lines = [f"  {'subset':<8} {'images':>6} {'rej':>3} {'P':>6} {'R':>6}{head}"]
+    for name, row in subsets.items():
+        cells = "".join(f" {fmt(row[c]['precision']):>6}/{fmt(row[c]['recall']):<6}"
+                        for c in CLASS_NAMES)
+        lines.append(f"  {name:<8} {row['images']:>6} {row['rejected']:>3} "
+                     f"{fmt(row['precision']):>6} {fmt(row['recall']):>6}{cells}")
+    return lines
+
+
+def render_lighting(block: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    lines = [f"  {'subset':<6} {'recall off':>10} {'recall on':>10} {'damage off':>10} "
+             f"{'damage on':>10}"]
+    for name in block["off"]:
+        off, on = block["off"][name], block["on"][name]
+        lines.append(f"  {name:<6} {fmt(off['recall']):>10} {fmt(on['recall']):>10} "
+                     f"{fmt(off['damage']):>10} {fmt(on['damage']):>10}")
+    return lines
+
+
+def render_report(report: Mapping[str, Any]) -> str:
+    cal = report["calibration"]
+    return "\n".join([
+        f"{report['model']} on {report['split']} ({report['images']} images, "
+        f"imgsz {report['imgsz']})",
+        *render_map(report["map"]),
+        f"Thresholds calibrated on {cal['split']} for precision {cal['target_precision']}:",
+        *render_calibration(cal["classes"]),
+        f"At those thresholds on {report['split']} (through preprocess(), "
+        f"normalize_lighting={report['normalize_lighting']}):",
+        *render_subsets(report["subsets"]),
+        "Lighting normalisation (recall at the same thresholds):",
+        *render_lighting(report["lighting_normalization"]),
+    ])

@@ -1,0 +1,106 @@
+"""Train the default detector: generate the seeded synthetic data set, train yolov8n from its
+YAML (no pretrained weights), copy `best.pt` stripped of optimizer state, and record how."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inspection.training.data import generate_tolerant
+from inspection.training.recipe import DataRecipe, training_config
+
+MODEL_YAML = "yolov8n.yaml"
+RECIPE_FILE = "recipe.json"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """CPU-feasible defaults (about 75 minutes on 2 cores); see models/MODEL_CARD.md."""
+
+    epochs: int = 50
+    imgsz: int = 416
+    batch: int = 16
+    device: str = "cpu"
+    workers: int = 2
+    seed: int = 0
+    patience: int = 15
+    close_mosaic: int = 8
+    optimizer: str = "AdamW"
+    lr0: float = 0.002
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def ultralytics_args(self) -> dict[str, Any]:
+        return {
+            "epochs": self.epochs, "imgsz": self.imgsz, "batch": self.batch,
+            "device": self.device, "workers": self.workers, "seed": self.seed,
+            "patience": self.patience, "close_mosaic": self.close_mosaic,
+            "optimizer": self.optimizer, "lr0": self.lr0, "deterministic": True,
+            "pretrained": False, "plots": False, "amp": False, "rect": False,
+            "mosaic": 1.0, "cos_lr": True, "cache": False, "verbose": True, **self.extra,
+        }
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    best: Path
+    run_dir: Path
+    seconds: float
+
+
+def prepare_data(recipe: DataRecipe, data_dir: Path) -> Path:
+    """Generate the data set unless `data_dir` already holds this exact recipe."""
+    marker = data_dir / RECIPE_FILE
+    if marker.exists() and json.loads(marker.read_text()) == recipe.describe():
+        return data_dir / "data.yaml"
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    generated = generate_tolerant(data_dir, recipe.count, recipe.seed, recipe.split,
+                                  training_config(recipe.max_side))
+    marker.write_text(json.dumps(recipe.describe(), indent=1))
+    (data_dir / "skipped.json").write_text(json.dumps(generated.skipped))
+    return data_dir / "data.yaml"
+
+
+def train(data_yaml: Path, settings: TrainSettings, runs_dir: Path, name: str) -> TrainResult:
+    from ultralytics import YOLO
+
+    model = YOLO(MODEL_YAML)
+    started = time.perf_counter()
+    model.train(data=str(data_yaml), project=str(runs_dir), name=name, exist_ok=True,
+                **settings.ultralytics_args())
+    seconds = time.perf_counter() - started
+    assert model.trainer is not None
+    run_dir = Path(model.trainer.save_dir)
+    return TrainResult(run_dir / "weights" / "best.pt", run_dir, seconds)
+
+
+def export_weights(best: Path, out: Path) -> None:
+    """`best.pt` without optimizer state or EMA copy: a few MB instead of three times that."""
+    from ultralytics.utils.torch_utils import strip_optimizer
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    strip_optimizer(best, str(out))
+
+
+def training_record(
+    recipe: DataRecipe, settings: TrainSettings, result: TrainResult, argv: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "command": shlex.join(argv if argv is not None else sys.argv),
+        "model_yaml": MODEL_YAML,
+        "class_names": ["parcel", "label", "damage"],
+        "data_recipe": recipe.describe(),
+        "settings": asdict(settings),
+        "wall_seconds": round(result.seconds, 1),
+        "run_dir": str(result.run_dir),
+    }
+
+
+def write_record(path: Path, record: dict[str, Any]) -> None:
+    path.write_text(json.dumps(record, indent=1) + "\n")
