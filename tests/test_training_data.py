@@ -1,0 +1,44 @@
+"""The training data recipe and reading a generated data set back for evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inspection.synthetic import TINY_RESOLUTIONS, GeneratorConfig
+from inspection.training.data import generate_tolerant
+from inspection.training.dataset import load_split, subsets_of
+from inspection.training.recipe import capped, training_resolutions
+from inspection.training.train import TrainSettings
+
+
+def test_training_frames_keep_the_aspect_mix_with_a_capped_long_side() -> None:
+    assert capped(4000, 3000, 800) == (800, 600)
+    assert capped(1080, 1920, 800) == (450, 800)
+    assert capped(640, 480, 800) == (640, 480)
+    assert all(max(w, h) <= 800 for w, h, _ in training_resolutions())
+
+
+def test_problems_map_to_report_subsets() -> None:
+    assert subsets_of([]) == {"all", "clean"}
+    assert subsets_of(["motion_blur", "low_light"]) == {"all", "blur", "dark"}
+    assert subsets_of(["heavy_jpeg", "rotation"]) == {"all", "jpeg", "rotated"}
+
+
+def test_generated_split_reads_back_with_boxes_in_pixels(tmp_path: Path) -> None:
+    config = GeneratorConfig(resolutions=TINY_RESOLUTIONS)
+    generated = generate_tolerant(tmp_path, 6, 3, (0.5, 0.0, 0.5), config)
+    samples = load_split(tmp_path / "data.yaml", "train")
+    assert generated.written == 6 and len(samples) == 3
+    for sample in samples:
+        lines = (tmp_path / "labels" / "train" / (sample.path.stem + ".txt")).read_text().split()
+        assert len(sample.truths) == len(lines) // 5
+        for truth in sample.truths:
+            x1, y1, x2, y2 = truth.box
+            assert -0.01 <= x1 < x2 <= sample.width + 0.01
+            assert -0.01 <= y1 < y2 <= sample.height + 0.01
+
+
+def test_training_never_asks_for_pretrained_weights_or_plots() -> None:
+    args = TrainSettings().ultralytics_args()
+    assert args["pretrained"] is False and args["plots"] is False and args["amp"] is False
+    assert args["seed"] == 0 and args["deterministic"] is True

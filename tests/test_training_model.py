@@ -1,0 +1,43 @@
+"""The committed default model: it registers through the worker loader with our class names and
+finds the parcel in a clean demo photo, fed exactly as the workers feed it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from inspection.inference import loader, registry
+from inspection.preprocessing import PreprocessConfig, preprocess
+from inspection.training.default_model import calibrated_thresholds
+
+WEIGHTS = Path(settings.BASE_DIR) / "models" / "default.pt"
+SAMPLE = Path(settings.BASE_DIR) / "samples" / "demo" / "01-clean-conveyor.jpg"
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(not WEIGHTS.is_file(), reason="models/default.pt not committed yet"),
+]
+
+
+def test_default_weights_are_small_and_calibrated() -> None:
+    assert WEIGHTS.stat().st_size < 10_000_000
+    assert set(calibrated_thresholds(WEIGHTS)) == {"parcel", "label", "damage"}
+
+
+def test_default_model_registers_with_our_classes() -> None:
+    model = registry.register_model(WEIGHTS, "default", "test")
+    assert model.class_names == ["parcel", "label", "damage"]
+    assert model.input_size == 416
+
+
+def test_default_model_finds_the_parcel_in_a_clean_demo_photo() -> None:
+    model = registry.register_model(WEIGHTS, "default", "test")
+    yolo = loader.load_yolo(model.file_path)
+    array = preprocess(SAMPLE.read_bytes(), model.input_size, PreprocessConfig()).array
+    result = yolo.predict([array], imgsz=model.input_size, conf=0.05, verbose=False)[0]
+    threshold = calibrated_thresholds(WEIGHTS)["parcel"]
+    parcels = [float(c) for c, k in zip(result.boxes.conf, result.boxes.cls, strict=True)
+               if int(k) == 0]
+    assert max(parcels, default=0.0) >= threshold
