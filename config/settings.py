@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from inspection.observability.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("INSPECTION_VAR_DIR", BASE_DIR / "var"))
 
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "inspection.observability.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -230,14 +233,15 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging ---------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"ultralytics": {"level": "WARNING"}},
-}
+# plain (dev default) | json (production: one object per line, pipeline ids as keys)
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
+
+# --- Operations --------------------------------------------------------------------------------
+# Each Celery worker's main process serves its pool's metrics here (0: no exporter). Multiprocess
+# metrics need PROMETHEUS_MULTIPROC_DIR, one folder per host/container and exporter.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 9808)
+WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "0.0.0.0")
 
 # The partial unique index "one active policy per facility and model" exists on PostgreSQL;
 # SQLite (embedded runs) cannot express NULLS NOT DISTINCT and relies on the service's checks.

@@ -9,4 +9,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("inspection.api.urls")),
+    path("analytics/", include("inspection.analytics.urls")),
+    path("", include("inspection.observability.urls")),
 ]

@@ -17,6 +17,7 @@ from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 
 from inspection.inference import runtime
+from inspection.observability import celery_hooks  # noqa: F401 - connects the ops signals
 from inspection.pipeline import infer, preprocess, sweeper, validate
 from inspection.pipeline.claims import INFER, PREPROCESS, VALIDATE
 from inspection.pipeline.completion import fail_image

@@ -19,6 +19,7 @@ from django.conf import settings
 
 from inspection.inference import loader
 from inspection.models import Facility, ModelVersion
+from inspection.observability import hooks
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def load(model_version: ModelVersion) -> LoadedModel:
     warm_up(loaded)
     LOAD_COUNT += 1
     loaded.load_ms = (time.perf_counter() - started) * 1000
+    hooks.model_loaded(loaded.load_ms / 1000, LOAD_COUNT)
     logger.info(
         "model loaded: %s device=%s threads=%s load_ms=%.0f loads_in_process=%d pid=%d",
         model_version,

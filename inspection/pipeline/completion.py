@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from inspection import storage
 from inspection.models import Batch, Image
+from inspection.observability import hooks
 from inspection.pipeline.claims import Claim
 from inspection.pipeline.logs import image_log
 
@@ -50,6 +51,7 @@ def _fail(condition: Q, image_id: Any, batch_id: Any, reason: str, detail: str, 
         if changed:
             transaction.on_commit(partial(storage.delete, storage.preprocessed_key(image_id)))
     if changed:
+        hooks.image_failed(image_id, reason)
         image_log(logger, task, image_id, batch_id).info(
             "image failed: %s %s", reason, detail[:200]
         )

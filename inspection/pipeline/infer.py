@@ -13,6 +13,7 @@ from inspection import storage
 from inspection.inference import runtime
 from inspection.inference.runtime import LoadedModel, Prediction
 from inspection.models import Detection, Image
+from inspection.observability import hooks
 from inspection.pipeline import claims
 from inspection.pipeline.batching import claim_batch
 from inspection.pipeline.claims import INFER, Claim
@@ -30,7 +31,10 @@ logger = logging.getLogger("inspection.pipeline")
 def infer_image(image_id: Any) -> int:
     """Infer the task's image and whatever else is ready; returns how many images were inferred
     (0: another batch had claimed it already, or it is past this stage)."""
-    batch = [claim for claim in claim_batch(image_id) if not _capped(claim)]
+    claimed = claim_batch(image_id)
+    for claim in claimed:
+        hooks.claimed(claim)
+    batch = [claim for claim in claimed if not _capped(claim)]
     if not batch:
         return 0
     try:
@@ -72,6 +76,7 @@ def _infer_group(group: list[tuple[Claim, Image]]) -> int:
     conf = lowest_min_confidence({image.facility_id for _, image, _ in ready}, model_version.pk)
     started = time.perf_counter()
     predictions = loaded.predict([array for _, _, array in ready], conf=conf)
+    hooks.inference_batch(len(ready), time.perf_counter() - started)
     per_image_ms = round((time.perf_counter() - started) * 1000 / len(ready), 1)
     for (claim, image, _), prediction in zip(ready, predictions, strict=True):
         _store(
@@ -116,6 +121,7 @@ def _store(
             transaction.set_rollback(True)
             return
         enqueue_validate([image.id])
+    _log(claim).info("inferred: %d boxes", len(prediction.confidences))
 
 
 def _detections(image: Image, prediction: Prediction, loaded: LoadedModel) -> list[Detection]:

@@ -9,9 +9,11 @@ stage's error reason, the worker lives on.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
+from inspection.observability import hooks
 from inspection.pipeline import claims
 from inspection.pipeline.claims import Claim, Stage
 from inspection.pipeline.completion import fail_claimed
@@ -29,10 +31,12 @@ def run_stage(stage: Stage, image_id: Any, body: Body, error_reason: str) -> boo
     if claim is None:
         image_log(logger, stage.task, image_id).debug("nothing to claim")
         return False
+    hooks.claimed(claim)
     log = image_log(logger, stage.task, image_id, claim.batch_id)
     if claims.over_attempt_cap(claim):
         fail_claimed(claim, "attempts_exhausted", f"{claim.attempt - 1} attempts at {stage.name}")
         return True
+    started = time.perf_counter()
     try:
         body(claim, log)
     except StageFailed as stop:
@@ -43,6 +47,7 @@ def run_stage(stage: Stage, image_id: Any, body: Body, error_reason: str) -> boo
     except Exception as exc:
         log.exception("%s failed unexpectedly", stage.name)
         fail_claimed(claim, error_reason, repr(exc))
+    hooks.stage_ran(stage.name, time.perf_counter() - started)  # a failed image's time too
     return True
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from inspection import storage
 from inspection.models import Detection, Image, ReviewTask
+from inspection.observability import hooks
 from inspection.pipeline import claims
 from inspection.pipeline.claims import VALIDATE, Claim
 from inspection.pipeline.completion import complete_batch_if_done
@@ -32,6 +33,9 @@ def _validate(claim: Claim, log: ImageLog) -> None:
     )
     if _store(claim, image, detections, decision, lowest_confidence(candidates, decision)):
         log.info("validated: %s %s", decision.status, decision.reasons)
+        hooks.image_finished(image.facility_id, decision.status)
+        kept = [detections[i] for i in decision.kept]
+        hooks.detections_kept(image.facility_id, ((d.class_name, d.confidence) for d in kept))
         complete_batch_if_done(image.batch_id)
 
 

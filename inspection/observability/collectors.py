@@ -1,0 +1,89 @@
+"""Gauges of shared state, computed when Prometheus scrapes the web process.
+
+Queue depth, review backlog and worker liveness describe the whole system, not a process: they
+are read from the broker and the database at scrape time by the web's /metrics only (never by a
+worker exporter), so they are not multiplied by the number of processes. Several web replicas
+report the same value; dashboards and alerts aggregate them with max().
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db.models import Count, Min
+from django.utils import timezone
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from inspection.models import Image, ReviewTask
+from inspection.observability import broker, heartbeat
+
+logger = logging.getLogger(__name__)
+
+WORKER_ROLES = ("cpu", "inference")
+BACKLOG = (ReviewTask.Status.OPEN, ReviewTask.Status.CLAIMED)
+
+
+def queue_names() -> list[str]:
+    return [settings.CPU_QUEUE_NAME, settings.INFERENCE_QUEUE_NAME]
+
+
+class StateCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        for part in (self._queues, self._workers, self._images, self._reviews):
+            try:
+                yield from part()
+            except Exception as exc:  # one unreachable source must not blank the others
+                logger.warning("metrics: %s unavailable: %r", part.__name__, exc)
+
+    def _queues(self) -> Iterator[Metric]:
+        depth = GaugeMetricFamily(
+            "inspection_queue_depth", "Messages waiting in a broker queue.", labels=["queue"]
+        )
+        for queue, count in broker.queue_depths(settings.CELERY_BROKER_URL, queue_names()).items():
+            depth.add_metric([queue], count)
+        yield depth
+
+    def _workers(self) -> Iterator[Metric]:
+        workers = GaugeMetricFamily(
+            "inspection_workers_alive", "Workers with a fresh heartbeat.", labels=["role"]
+        )
+        for role in WORKER_ROLES:
+            workers.add_metric([role], len(heartbeat.alive(role)))
+        yield workers
+
+    def _images(self) -> Iterator[Metric]:
+        unfinished = GaugeMetricFamily(
+            "inspection_images_unfinished", "Images not yet terminal.", labels=["status"]
+        )
+        rows = (
+            Image.objects.exclude(status__in=Image.TERMINAL)
+            .values("status")
+            .annotate(n=Count("id"))
+        )
+        for row in rows:
+            unfinished.add_metric([row["status"]], row["n"])
+        yield unfinished
+
+    def _reviews(self) -> Iterator[Metric]:
+        size = GaugeMetricFamily(
+            "inspection_review_backlog", "Review tasks open or claimed.", labels=["facility"]
+        )
+        age = GaugeMetricFamily(
+            "inspection_review_oldest_age_seconds",
+            "Age of the oldest review task still open or claimed.",
+            labels=["facility"],
+        )
+        now = timezone.now()
+        rows = (
+            ReviewTask.objects.filter(status__in=BACKLOG)
+            .values("facility__slug")
+            .annotate(n=Count("id"), oldest=Min("created_at"))
+        )
+        for row in rows:
+            size.add_metric([row["facility__slug"]], row["n"])
+            age.add_metric([row["facility__slug"]], (now - row["oldest"]).total_seconds())
+        yield from (size, age)

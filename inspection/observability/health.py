@@ -1,0 +1,77 @@
+"""Readiness checks: each returns a short detail or raises; `run_checks` times them all."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+
+from inspection.observability import broker, heartbeat
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    ms: float
+
+    def as_json(self) -> dict[str, object]:
+        return {"ok": self.ok, "detail": self.detail, "ms": self.ms}
+
+
+def check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return f"{connection.vendor} answered"
+
+
+def check_broker() -> str:
+    return broker.ping(settings.CELERY_BROKER_URL)
+
+
+def check_storage() -> str:
+    """Write, read back and delete a tiny file: the pipeline needs all three."""
+    name = default_storage.save(f"health/{uuid.uuid4().hex}", ContentFile(b"ok"))
+    try:
+        with default_storage.open(name, "rb") as handle:
+            if handle.read() != b"ok":
+                raise OSError("storage returned other bytes than written")
+    finally:
+        default_storage.delete(name)
+    return "write, read and delete worked"
+
+
+def check_inference_worker() -> str:
+    nodes = heartbeat.alive("inference")
+    if not nodes:
+        raise LookupError(f"no inference worker heartbeat in the last {heartbeat.TTL_SECONDS}s")
+    return ", ".join(nodes)
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "database": check_database,
+    "broker": check_broker,
+    "storage": check_storage,
+    "inference_worker": check_inference_worker,
+}
+
+
+def run_check(name: str, check: Callable[[], str]) -> CheckResult:
+    started = time.perf_counter()
+    try:
+        detail, ok = check(), True
+    except Exception as exc:
+        detail, ok = f"{type(exc).__name__}: {exc}"[:300], False
+    return CheckResult(name, ok, detail, round((time.perf_counter() - started) * 1000, 1))
+
+
+def run_checks() -> list[CheckResult]:
+    return [run_check(name, check) for name, check in CHECKS.items()]

@@ -1,0 +1,96 @@
+"""Worker heartbeats: each Celery worker's main process refreshes a key with a time-to-live;
+readiness asks "is any inference worker's key fresh?".
+
+Why not `app.control.ping`: a broadcast needs a fanout exchange (the filesystem broker has
+none), and a ping waits its whole timeout for stragglers on every probe. A heartbeat costs one
+SET every few seconds per worker and one SCAN per probe. It lives in the broker's Redis (so it
+works wherever the workers can reach the broker) or, with the filesystem broker (one host by
+design), as files whose mtime is the beat.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from inspection.observability import broker
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "inspection:heartbeat"
+INTERVAL_SECONDS = 5.0
+# Three missed beats and the worker counts as gone.
+TTL_SECONDS = 15
+
+
+def _key(role: str, node: str) -> str:
+    return f"{KEY_PREFIX}:{role}:{node}"
+
+
+def _folder(role: str) -> Path:
+    return Path(settings.BROKER_DATA_DIR) / "heartbeats" / role
+
+
+def beat(role: str, node: str, ttl: int = TTL_SECONDS) -> None:
+    url = settings.CELERY_BROKER_URL
+    if broker.is_redis(url):
+        broker.redis_client(url).set(_key(role, node), str(time.time()), ex=ttl)
+    else:
+        folder = _folder(role)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / node).write_text(str(ttl))
+
+
+def forget(role: str, node: str) -> None:
+    url = settings.CELERY_BROKER_URL
+    if broker.is_redis(url):
+        broker.redis_client(url).delete(_key(role, node))
+    else:
+        (_folder(role) / node).unlink(missing_ok=True)
+
+
+def alive(role: str) -> list[str]:
+    """Node names whose beat is fresh (raises when the broker cannot be read)."""
+    url = settings.CELERY_BROKER_URL
+    if broker.is_redis(url):
+        prefix = _key(role, "")
+        keys = broker.redis_client(url).scan_iter(match=f"{prefix}*", count=100)
+        return sorted(key.decode()[len(prefix) :] for key in keys)
+    folder = _folder(role)
+    now = time.time()
+    files = folder.glob("*") if folder.is_dir() else []
+    return sorted(p.name for p in files if now - p.stat().st_mtime < int(p.read_text() or 0))
+
+
+class Heartbeat:
+    """A daemon thread that beats until stopped; a broker outage only skips beats."""
+
+    def __init__(self, role: str, node: str, interval: float = INTERVAL_SECONDS) -> None:
+        self.role, self.node, self.interval = role, node, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def start(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(self.interval + 2)
+        try:
+            forget(self.role, self.node)
+        except Exception:
+            logger.warning("could not remove the heartbeat of %s", self.node)
+
+    def _run(self) -> None:
+        ttl = max(TTL_SECONDS, int(self.interval * 3))
+        while not self._stop.is_set():
+            try:
+                beat(self.role, self.node, ttl)
+            except Exception as exc:
+                logger.warning("heartbeat skipped: %r", exc)
+            self._stop.wait(self.interval)
