@@ -1,0 +1,140 @@
+"""/healthz and /readyz: JSON detail per check, 200 or 503; readiness follows the broker down
+and back up (a Redis of the test's own on a free port, never the shared one)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.test import Client
+
+from inspection.demo.processes import free_port
+from inspection.observability import broker, heartbeat
+
+pytestmark = pytest.mark.django_db
+
+
+class PrivateRedis:
+    """redis-server on a free port, in the foreground of a subprocess we own."""
+
+    def __init__(self) -> None:
+        self.port = free_port(0)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        self.process = subprocess.Popen(
+            [*command, "--save", "", "--appendonly", "no", "--daemonize", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError("private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    assert shutil.which("redis-server"), "redis-server is installed by bin/services"
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def checks(client: Client) -> tuple[int, dict[str, Any]]:
+    response = client.get("/readyz")
+    return response.status_code, response.json()["checks"]
+
+
+def test_healthz_answers_without_dependencies(client: Client) -> None:
+    response = client.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_readiness_follows_the_broker_down_and_back(
+    client: Client, settings: Any, media_root: Path, private_redis: PrivateRedis
+) -> None:
+    settings.CELERY_BROKER_URL = private_redis.url
+    beating = heartbeat.Heartbeat("inference", "inference@test", interval=0.1).start()
+    try:
+        assert heartbeat_seen()
+        status, found = checks(client)
+        assert status == 200, found
+        assert set(found) == {"database", "broker", "storage", "inference_worker"}
+        assert found["inference_worker"]["detail"] == "inference@test"
+
+        private_redis.stop()
+        status, found = checks(client)
+        assert status == 503
+        assert not found["broker"]["ok"] and "ConnectionError" in found["broker"]["detail"]
+        assert found["database"]["ok"] and found["storage"]["ok"]
+
+        private_redis.start()  # empty: the heartbeat thread writes its key again by itself
+        assert heartbeat_seen()
+        status, found = checks(client)
+        assert status == 200, found
+    finally:
+        beating.stop()
+    assert heartbeat.alive("inference") == []  # a stopped worker removes its key
+
+
+def heartbeat_seen(timeout: float = 5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if heartbeat.alive("inference"):
+                return True
+        except redis.ConnectionError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def test_no_inference_worker_means_not_ready(
+    client: Client, settings: Any, media_root: Path, private_redis: PrivateRedis
+) -> None:
+    settings.CELERY_BROKER_URL = private_redis.url
+    heartbeat.beat("cpu", "cpu@test")
+    status, found = checks(client)
+    assert status == 503
+    assert found["broker"]["ok"] and not found["inference_worker"]["ok"]
+
+
+def test_filesystem_broker_probe_heartbeat_and_queue_depth(
+    client: Client, settings: Any, media_root: Path, tmp_path: Path
+) -> None:
+    """Embedded runs: the broker is a folder; depth counts its message files."""
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.BROKER_DATA_DIR = tmp_path / "broker"
+    (tmp_path / "broker" / "queue").mkdir(parents=True)
+    for index in range(3):
+        (tmp_path / "broker" / "queue" / f"{index}_abc.gpu.msg").write_bytes(b"{}")
+    heartbeat.beat("inference", "inference@host")
+    status, found = checks(client)
+    assert status == 200, found
+    assert broker.queue_depths("filesystem://", ["gpu", "cpu"]) == {"gpu": 3, "cpu": 0}
+    heartbeat.forget("inference", "inference@host")
+    assert checks(client)[0] == 503
