@@ -196,6 +196,19 @@ PIPELINE_SWEEP_INTERVAL_SECONDS = env_int("PIPELINE_SWEEP_INTERVAL_SECONDS", 30)
 PIPELINE_RETRY_BACKOFF_SECONDS = env_int("PIPELINE_RETRY_BACKOFF_SECONDS", 2)
 PIPELINE_MAX_RETRIES = env_int("PIPELINE_MAX_RETRIES", 5)
 
+# --- Review UI and exports ------------------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "review:queue"
+LOGOUT_REDIRECT_URL = "login"
+# A claimed task is the reviewer's for this long; the open page renews it every third of it.
+REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 300)
+# Longest side of the image the task page shows (boxes stay in original pixels).
+REVIEW_DISPLAY_MAX_SIDE = env_int("REVIEW_DISPLAY_MAX_SIDE", 2048)
+# Exports of up to this many images are built in the request; larger ones by a worker.
+EXPORT_INLINE_MAX_IMAGES = env_int("EXPORT_INLINE_MAX_IMAGES", 50)
+# Label Studio exports link images as EXPORT_IMAGE_BASE_URL + /review/images/<id>/image.jpg.
+EXPORT_IMAGE_BASE_URL = env_str("EXPORT_IMAGE_BASE_URL", "")
+
 # --- Celery ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")

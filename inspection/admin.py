@@ -1,9 +1,12 @@
-"""Admin: configuration (facilities, keys, models, policies) is editable; pipeline results are
-read-only here because the pipeline owns them."""
+"""Admin: configuration (facilities, users and their facility roles, keys, models, policies) is
+editable; pipeline results are read-only here because the pipeline owns them, and review
+decisions are read-only because they are the audit trail."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -12,13 +15,17 @@ from inspection.models import (
     ApiKey,
     Batch,
     Detection,
+    ExportJob,
     Facility,
     FacilityMembership,
     Image,
     ModelVersion,
+    ReviewDecision,
     ReviewTask,
     ThresholdPolicy,
 )
+
+User = get_user_model()
 
 IMAGE_PIPELINE_FIELDS = (
     "batch",
@@ -46,6 +53,9 @@ IMAGE_PIPELINE_FIELDS = (
     "created_at",
     "updated_at",
     "finished_at",
+    "verdict",
+    "reviewed_by",
+    "reviewed_at",
 )
 
 
@@ -118,7 +128,14 @@ class BatchAdmin(admin.ModelAdmin):
 class DetectionInline(admin.TabularInline):
     model = Detection
     extra = 0
-    readonly_fields = ["model_version", "class_id", "class_name", "confidence", "accepted"]
+    readonly_fields = [
+        "source",
+        "model_version",
+        "class_id",
+        "class_name",
+        "confidence",
+        "accepted",
+    ]
 
 
 @admin.register(Image)
@@ -140,6 +157,59 @@ class DetectionAdmin(admin.ModelAdmin):
 
 @admin.register(ReviewTask)
 class ReviewTaskAdmin(admin.ModelAdmin):
-    list_display = ["image", "facility", "status", "min_confidence", "created_at", "claimed_by"]
+    list_display = [
+        "image",
+        "facility",
+        "status",
+        "min_confidence",
+        "created_at",
+        "claimed_by",
+        "lease_expires_at",
+    ]
     list_filter = ["status", "facility"]
     raw_id_fields = ["image"]
+
+
+class UserMembershipInline(admin.TabularInline):
+    """A user's facilities and roles, edited on the user's page."""
+
+    model = FacilityMembership
+    extra = 1
+    autocomplete_fields = ["facility"]
+    verbose_name = "facility role"
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class InspectionUserAdmin(UserAdmin):
+    inlines = [UserMembershipInline]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ReviewDecision)
+class ReviewDecisionAdmin(ReadOnlyAdmin):
+    """The audit trail: viewable, never added, changed or deleted here."""
+
+    list_display = ["decided_at", "decided_by", "facility", "action", "verdict", "changed", "image"]
+    list_filter = ["action", "verdict", "changed", "facility"]
+    search_fields = ["image__id", "decided_by__username"]
+    list_select_related = ["decided_by", "facility", "image"]
+    date_hierarchy = "decided_at"
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "facility", "format", "date_from", "date_to", "status"]
+    list_filter = ["status", "format", "facility"]

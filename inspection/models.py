@@ -1,17 +1,39 @@
 """Domain models: facilities, API keys, model versions, threshold policies, batches, images,
-detections and review tasks. One-row state changes live here as methods; workflows that span
-models live in services."""
+detections, review tasks, review decisions and export jobs. One-row state changes live here as
+methods; workflows that span models live in services.
+
+How a human verdict is stored (see `inspection.review.decisions`):
+- `Image.status` moves from `needs_review` to `accepted` or `rejected`, and `Image.verdict`,
+  `reviewed_by`, `reviewed_at` say that a person decided it (an image accepted by the pipeline
+  has a blank verdict).
+- The model's boxes are never changed: they stay `Detection` rows with `source=model`. The
+  reviewer's final boxes are new rows with `source=reviewer`. `Image.final_detections()` is the
+  result (reviewer rows once a person decided, model rows before), so both answers are kept for
+  override statistics and retraining.
+- Every decision is one `ReviewDecision` row, append-only, holding the before and after state.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+
+def conditional_update(row: models.Model, condition: Q, fields: dict[str, object]) -> bool:
+    """UPDATE one row only where `condition` holds; on success mirror the fields on the
+    instance. Exactly one of several concurrent callers wins."""
+    changed = type(row)._default_manager.filter(condition, pk=row.pk).update(**fields)
+    if changed:
+        for name, value in fields.items():
+            setattr(row, name, value)
+    return changed == 1
 
 
 class Facility(models.Model):
@@ -192,8 +214,14 @@ class Image(models.Model):
         ACCEPTED = "accepted"
         NEEDS_REVIEW = "needs_review"
         FAILED = "failed"
+        # Only a reviewer rejects: the image is unusable or not what the model says it is.
+        REJECTED = "rejected"
 
-    TERMINAL = (Status.ACCEPTED, Status.NEEDS_REVIEW, Status.FAILED)
+    class Verdict(models.TextChoices):
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+
+    TERMINAL = (Status.ACCEPTED, Status.NEEDS_REVIEW, Status.FAILED, Status.REJECTED)
     # Waiting for a worker: the sweeper re-enqueues these when they wait too long.
     WAITING = (Status.QUEUED, Status.PREPROCESSED, Status.INFERRED)
     # Held by a worker under a lease: the sweeper re-enqueues these when the lease expires.
@@ -234,6 +262,13 @@ class Image(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    # The human verdict (blank until a reviewer decides; `reason` then holds a reject reason).
+    verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
     class Meta:
         ordering = ["batch", "position"]
         indexes = [
@@ -251,15 +286,47 @@ class Image(models.Model):
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
 
+    def final_detections(self) -> list[Detection]:
+        """The result: the reviewer's boxes once a person decided, the model's before (works on
+        prefetched `detections`)."""
+        source = Detection.Source.REVIEWER if self.verdict else Detection.Source.MODEL
+        return [d for d in self.detections.all() if d.source == source]
+
+    def model_detections(self) -> list[Detection]:
+        return [d for d in self.detections.all() if d.source == Detection.Source.MODEL]
+
+    def record_verdict(
+        self, verdict: str, user: object, at: datetime, reason: str = "", comment: str = ""
+    ) -> bool:
+        """Store a human verdict, only while the image still waits for one."""
+        status = self.Status.ACCEPTED if verdict == self.Verdict.ACCEPTED else self.Status.REJECTED
+        fields = {
+            "status": status,
+            "verdict": verdict,
+            "reviewed_by": user,
+            "reviewed_at": at,
+            "reason": reason,
+            "reason_detail": comment[:500],
+            "updated_at": at,
+        }
+        return conditional_update(self, Q(status=self.Status.NEEDS_REVIEW), fields)
+
 
 class Detection(models.Model):
-    """One box predicted by a model, in original-image pixels (after EXIF orientation)."""
+    """One box, in original-image pixels (after EXIF orientation). `source=model`: predicted
+    (with its model and confidence), never changed by review. `source=reviewer`: part of a
+    reviewer's final answer (no model, no confidence); see the module docstring."""
+
+    class Source(models.TextChoices):
+        MODEL = "model"
+        REVIEWER = "reviewer"
 
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="detections")
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MODEL)
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT)
     class_id = models.PositiveIntegerField()
     class_name = models.CharField(max_length=100)
-    confidence = models.FloatField()
+    confidence = models.FloatField(null=True, blank=True)
     x1 = models.FloatField()
     y1 = models.FloatField()
     x2 = models.FloatField()
@@ -296,6 +363,7 @@ class ReviewTask(models.Model):
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    claimed_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -304,3 +372,173 @@ class ReviewTask(models.Model):
 
     def __str__(self) -> str:
         return f"review {self.image_id} ({self.status})"
+
+    # Leases: a claimed task whose lease has passed is claimable again; nothing has to reset it.
+    # Every change is a conditional UPDATE that succeeds for one caller only.
+
+    @classmethod
+    def claimable(cls, now: datetime) -> Q:
+        return Q(status=cls.Status.OPEN) | Q(status=cls.Status.CLAIMED, lease_expires_at__lte=now)
+
+    def held_by(self, user: object, now: datetime) -> bool:
+        return (
+            self.status == self.Status.CLAIMED
+            and self.claimed_by_id == getattr(user, "pk", None)
+            and self.lease_expires_at is not None
+            and self.lease_expires_at > now
+        )
+
+    def claim(self, user: object, now: datetime, seconds: int) -> bool:
+        """Take the task if it is open or its lease has expired."""
+        fields = {
+            "status": self.Status.CLAIMED,
+            "claimed_by": user,
+            "claimed_at": now,
+            "lease_expires_at": now + timedelta(seconds=seconds),
+        }
+        return self._update(self.claimable(now), fields)
+
+    def renew(self, user: object, now: datetime, seconds: int) -> bool:
+        """Extend the caller's lease. A lease that ran out still renews while nobody else has
+        claimed the task in between."""
+        return self._update(
+            self._mine(user), {"lease_expires_at": now + timedelta(seconds=seconds)}
+        )
+
+    def release(self, user: object) -> bool:
+        fields = {"status": self.Status.OPEN, "claimed_by": None, "lease_expires_at": None}
+        return self._update(self._mine(user), fields)
+
+    def complete(self, user: object, now: datetime) -> bool:
+        fields = {"status": self.Status.DONE, "completed_at": now, "lease_expires_at": None}
+        return self._update(self._mine(user), fields)
+
+    def _mine(self, user: object) -> Q:
+        return Q(status=self.Status.CLAIMED, claimed_by=user)
+
+    def _update(self, condition: Q, fields: dict[str, object]) -> bool:
+        return conditional_update(self, condition, fields)
+
+
+class AuditRowImmutable(Exception):
+    """Raised on any attempt to change or delete a review decision."""
+
+
+class AppendOnlyQuerySet(models.QuerySet["ReviewDecision"]):
+    def update(self, **kwargs: object) -> int:
+        raise AuditRowImmutable("Review decisions are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditRowImmutable("Review decisions are append-only.")
+
+
+class ReviewDecision(models.Model):
+    """The audit trail of review: one row per human decision, append-only (never updated or
+    deleted: `save()` refuses existing rows, the queryset refuses `update()`/`delete()`, the
+    admin is read-only, and images and users it names are protected from deletion).
+
+    `before` and `after` are `{"status": ..., "boxes": [{"class_id", "class_name",
+    "confidence", "box": [x1, y1, x2, y2]}, ...]}` in original pixels; `changed` says the
+    reviewer changed the model's answer (boxes or classes; a reject is not counted as a
+    change), `changed_classes` which classes it touched (override rate per class)."""
+
+    class Action(models.TextChoices):
+        ACCEPT = "accept"  # the model's boxes, as they were
+        CORRECT = "correct"  # fixed, then accepted
+        REJECT = "reject"
+
+    task = models.ForeignKey(ReviewTask, on_delete=models.PROTECT, related_name="decisions")
+    image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="review_decisions")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_decisions"
+    )
+    decided_at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    verdict = models.CharField(max_length=16, choices=Image.Verdict.choices)
+    reason = models.CharField(max_length=64, blank=True, help_text="Reject reason code.")
+    comment = models.TextField(blank=True, max_length=2000)
+    before = models.JSONField()
+    after = models.JSONField()
+    changed = models.BooleanField(default=False)
+    changed_classes = models.JSONField(default=list, blank=True)
+    seconds_spent = models.FloatField(null=True, blank=True, help_text="From claim to decision.")
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+        indexes = [models.Index(fields=["facility", "decided_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.image_id} by {self.decided_by_id}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise AuditRowImmutable("Review decisions are append-only.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise AuditRowImmutable("Review decisions are append-only.")
+
+
+class ExportJob(models.Model):
+    """A download of reviewed images and their final labels for one facility and date range
+    (by review date, inclusive). Built inline when small, by a Celery task when large."""
+
+    class Format(models.TextChoices):
+        YOLO = "yolo", "YOLO (zip)"
+        COCO = "coco", "COCO JSON"
+        LABEL_STUDIO = "labelstudio", "Label Studio JSON"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    format = models.CharField(max_length=16, choices=Format.choices)
+    date_from = models.DateField()
+    date_to = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    image_count = models.PositiveIntegerField(default=0)
+    file_key = models.CharField(max_length=300, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.format} export {self.facility_id} {self.date_from}..{self.date_to}"
+
+    @property
+    def file_name(self) -> str:
+        extension = "zip" if self.format == self.Format.YOLO else "json"
+        return f"{self.format}-{self.date_from}-{self.date_to}.{extension}"
+
+    def start(self) -> bool:
+        """Pending -> running, once (a repeated Celery message finds it taken)."""
+        return self._update(self.Status.PENDING, {"status": self.Status.RUNNING})
+
+    def finish(self, file_key: str, image_count: int) -> bool:
+        fields = {
+            "status": self.Status.DONE,
+            "file_key": file_key,
+            "image_count": image_count,
+            "finished_at": timezone.now(),
+        }
+        return self._update(self.Status.RUNNING, fields)
+
+    def fail(self, error: str) -> bool:
+        fields = {"status": self.Status.FAILED, "error": error[:500], "finished_at": timezone.now()}
+        return self._update(self.Status.RUNNING, fields)
+
+    def _update(self, expected: str, fields: dict[str, object]) -> bool:
+        return conditional_update(self, Q(status=expected), fields)

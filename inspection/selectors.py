@@ -38,6 +38,7 @@ BATCH_COUNTS = {
     "count_accepted": _count_images(Image.Status.ACCEPTED),
     "count_needs_review": _count_images(Image.Status.NEEDS_REVIEW),
     "count_failed": _count_images(Image.Status.FAILED),
+    "count_rejected": _count_images(Image.Status.REJECTED),
 }
 
 
@@ -49,6 +50,7 @@ class BatchCounts:
     accepted: int
     needs_review: int
     failed: int
+    rejected: int
 
 
 def counts_of(batch: Batch) -> BatchCounts:
@@ -101,7 +103,7 @@ def images_of(batch: Batch, status: str | None = None) -> QuerySet[Image]:
     """A batch's images in upload order with what their representation needs, in a constant
     number of queries."""
     images = (
-        batch.images.select_related("model_version")
+        batch.images.select_related("model_version", "reviewed_by")
         .prefetch_related("detections")
         .order_by("position")
     )
@@ -142,7 +144,7 @@ def _image_rows(image: Image) -> Iterator[ResultRow]:
         status=image.status,
         reason=image.reason,
     )
-    detections = list(image.detections.all())
+    detections = image.final_detections()
     if not detections:
         yield row
     for detection in detections:

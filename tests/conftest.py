@@ -1,5 +1,6 @@
 """Shared actors and fixtures: two facilities, an integrator key for each, API clients, a
-temporary MEDIA_ROOT, the untrained dev model, and the test Redis database."""
+temporary MEDIA_ROOT, the untrained dev model, the test Redis database, and reviewers (a
+member of the facility and an outsider who belongs to the other one)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 from inspection.inference import registry
 from inspection.models import ApiKey, Facility, ModelVersion
 from tests.api_support import Published
+from tests.review_support import make_member
 from tests.workers import TEST_REDIS_URL
 
 
@@ -87,6 +89,24 @@ def dev_model(facility: Facility, dev_model_file: Path) -> ModelVersion:
     model = registry.register_model(dev_model_file, "dev", "test", input_size=320)
     registry.activate_model(facility, model)
     return model
+
+
+@pytest.fixture
+def reviewer(facility: Facility) -> Any:
+    """A reviewer at the facility (session login)."""
+    return make_member("rita", facility)
+
+
+@pytest.fixture
+def outsider(other_facility: Facility) -> Any:
+    """A reviewer at the other facility only."""
+    return make_member("otto", other_facility)
+
+
+@pytest.fixture
+def reviewer_client(client: Any, reviewer: Any) -> Any:
+    client.force_login(reviewer)
+    return client
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def test_batch_counts_come_from_the_image_statuses(
     batch = make_batch(facility, ALL_STATUSES)
     body = api_client.get(f"{BATCHES_URL}{batch.pk}/").json()
     assert body["counts"] == dict(
-        total=9, queued=1, processing=5, accepted=1, needs_review=1, failed=1
+        total=10, queued=1, processing=5, accepted=1, needs_review=1, failed=1, rejected=1
     )
 
 
@@ -87,8 +87,8 @@ def test_image_representation_has_every_documented_field(
     assert set(row) == {
         "id", "position", "original_name", "status", "reason", "reason_detail",
         "review_reasons", "width", "height", "format", "size_bytes", "content_hash", "quality",
-        "quality_flags", "timings", "attempts", "model_version", "detections", "created_at",
-        "finished_at",
+        "quality_flags", "timings", "attempts", "model_version", "detections", "review",
+        "created_at", "finished_at",
     }  # fmt: skip
 
 

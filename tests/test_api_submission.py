@@ -38,7 +38,7 @@ def test_submission_answers_202_with_the_batch_and_its_location(api_client: APIC
     assert body["status"] == "processing" and body["facility"] == "dc-north"
     assert body["camera"] == "dock-3"
     assert body["counts"] == dict(
-        total=2, queued=2, processing=0, accepted=0, needs_review=0, failed=0
+        total=2, queued=2, processing=0, accepted=0, needs_review=0, failed=0, rejected=0
     )
     assert response["Location"].endswith(f"/api/v1/batches/{body['id']}/")
 

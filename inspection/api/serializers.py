@@ -55,6 +55,9 @@ class BatchCountsOutput(serializers.Serializer):
     accepted = serializers.IntegerField(source="count_accepted")
     needs_review = serializers.IntegerField(source="count_needs_review")
     failed = serializers.IntegerField(source="count_failed")
+    rejected = serializers.IntegerField(
+        source="count_rejected", help_text="Rejected by a reviewer."
+    )
 
 
 class BatchUrlsOutput(serializers.Serializer):
@@ -96,11 +99,26 @@ class BatchOutput(serializers.Serializer):
 class DetectionOutput(serializers.Serializer):
     class_id = serializers.IntegerField()
     class_name = serializers.CharField()
-    confidence = serializers.FloatField()
+    confidence = serializers.FloatField(
+        allow_null=True, help_text="The model's confidence; null for a reviewer's box."
+    )
     box = serializers.ListField(
         child=serializers.FloatField(), source="as_box", help_text="[x1, y1, x2, y2] in pixels."
     )
     accepted = serializers.BooleanField(allow_null=True)
+
+
+class ReviewOutput(serializers.Serializer):
+    """The human verdict on an image that went to review and was decided."""
+
+    verdict = serializers.ChoiceField(choices=Image.Verdict.choices)
+    decided_by = serializers.CharField(source="reviewed_by.get_username", allow_null=True)
+    decided_at = serializers.DateTimeField(source="reviewed_at")
+    reason = serializers.CharField(help_text="Reject reason code (blank when accepted).")
+    comment = serializers.CharField(source="reason_detail")
+    model_detections = DetectionOutput(
+        many=True, help_text="The model's answer before review (`detections` is the final one)."
+    )
 
 
 class ImageOutput(serializers.Serializer):
@@ -121,9 +139,18 @@ class ImageOutput(serializers.Serializer):
     timings = serializers.JSONField(help_text="Milliseconds per stage.")
     attempts = serializers.IntegerField()
     model_version = serializers.StringRelatedField(help_text="`name:version`, or null.")
-    detections = DetectionOutput(many=True)
+    detections = DetectionOutput(
+        many=True,
+        source="final_detections",
+        help_text="The final boxes: the reviewer's once a person decided, else the model's.",
+    )
+    review = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(ReviewOutput(allow_null=True))
+    def get_review(self, image: Image) -> dict[str, object] | None:
+        return ReviewOutput(image).data if image.verdict else None
 
 
 class ResultRowOutput(serializers.Serializer):

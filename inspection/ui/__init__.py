@@ -1,0 +1,1 @@
+"""Server-rendered pages for reviewers: the queue, the task page, stats and exports."""
