@@ -138,3 +138,14 @@ def test_filesystem_broker_probe_heartbeat_and_queue_depth(
     assert broker.queue_depths("filesystem://", ["gpu", "cpu"]) == {"gpu": 3, "cpu": 0}
     heartbeat.forget("inference", "inference@host")
     assert checks(client)[0] == 503
+
+
+def test_a_subset_of_checks_for_a_web_pod(
+    client: Client, settings: Any, media_root: Path, private_redis: PrivateRedis
+) -> None:
+    """A web pod's own readiness leaves the (autoscaled) inference workers out."""
+    settings.CELERY_BROKER_URL = private_redis.url
+    response = client.get("/readyz", {"check": "database,broker,storage"})
+    assert response.status_code == 200
+    assert set(response.json()["checks"]) == {"database", "broker", "storage"}
+    assert client.get("/readyz", {"check": "nonsense"}).status_code == 503

@@ -42,6 +42,9 @@ def web_command(port: int) -> list[str]:
         "120",
         "--access-logfile",
         "-",
+        # Clears the metrics folder at start and forgets exited workers (multiprocess metrics).
+        "--config",
+        "python:inspection.observability.gunicorn_conf",
     ]
 
 
@@ -145,18 +148,36 @@ def wait_for_port(port: int, timeout: float) -> bool:
     return False
 
 
+def metrics_env(name: str, exporter_port: int = 0) -> dict[str, str]:
+    """Each process group gets its own multiprocess metrics folder, so web and each worker
+    export only their own processes' numbers (nothing is counted twice)."""
+    return {
+        "PROMETHEUS_MULTIPROC_DIR": str(Path(settings.VAR_DIR) / "metrics" / name),
+        "WORKER_METRICS_PORT": str(exporter_port),
+        "WORKER_METRICS_ADDR": "127.0.0.1",
+    }
+
+
 def start_service(
     group: ProcessGroup, web_port: int, with_beat_and_flower: bool, flower_port: int = 5555
-) -> None:
-    """Web, a CPU worker and an inference worker; beat (the sweeper) and Flower when asked."""
-    group.start("web", web_command(web_port))
-    group.start("cpu-worker", cpu_worker_command())
+) -> dict[str, int]:
+    """Web, a CPU worker and an inference worker; beat (the sweeper) and Flower when asked.
+    Returns the metrics exporter port of each worker."""
+    ports = {"cpu-worker": free_port(9808), "inference-worker": free_port(9809)}
+    group.start("web", web_command(web_port), metrics_env("web"))
+    group.start("cpu-worker", cpu_worker_command(), metrics_env("cpu-worker", ports["cpu-worker"]))
     group.start(
-        "inference-worker", inference_worker_command(), {"INSPECTION_WORKER_ROLE": "inference"}
+        "inference-worker",
+        inference_worker_command(),
+        {
+            "INSPECTION_WORKER_ROLE": "inference",
+            **metrics_env("inference-worker", ports["inference-worker"]),
+        },
     )
     if with_beat_and_flower:
         group.start("beat", beat_command())
         group.start("flower", flower_command(flower_port))
+    return ports
 
 
 def wait_until_interrupted(group: ProcessGroup) -> list[str]:

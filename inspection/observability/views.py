@@ -22,7 +22,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    results = health.run_checks()
+    # ?check=database,broker runs a subset (e.g. a web pod's own readiness, which must not
+    # depend on the inference workers that autoscaling may have scaled down).
+    only = [name for name in request.GET.get("check", "").split(",") if name]
+    results = health.run_checks(only)
     ready = all(result.ok for result in results)
     body = {
         "status": "ready" if ready else "unavailable",

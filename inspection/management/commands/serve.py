@@ -23,10 +23,15 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         group = processes.ProcessGroup(Path(settings.VAR_DIR) / "logs")
         port, flower_port = options["port"], options["flower_port"]
-        processes.start_service(group, port, with_beat_and_flower=True, flower_port=flower_port)
+        exporters = processes.start_service(
+            group, port, with_beat_and_flower=True, flower_port=flower_port
+        )
+        metrics = "  ".join(f"{n} :{p}/metrics" for n, p in exporters.items())
         self.stdout.write(
             f"Web      http://127.0.0.1:{port}/  (API docs /api/v1/docs/, admin /admin/)\n"
             f"Flower   http://127.0.0.1:{flower_port}/\n"
+            f"Health   http://127.0.0.1:{port}/healthz  /readyz  Analytics /analytics/\n"
+            f"Metrics  http://127.0.0.1:{port}/metrics  {metrics}\n"
             f"Logs     {group.log_dir}\nCtrl-C stops everything.\n"
         )
         try:
