@@ -16,6 +16,7 @@ from inspection.models import (
     FacilityMembership,
     Image,
     ModelVersion,
+    ReviewDecision,
     ReviewTask,
 )
 
@@ -99,7 +100,12 @@ def test_outcome_shares_confidence_and_backlog(member: Client, data: None) -> No
     context = member.get(URL, {"facility": "dc-north", "period": "24h"}).context
     row, segments = context["outcomes"][0]
     assert (row.total, row.share("accepted"), row.share("failed")) == (10, 0.6, 0.1)
-    assert [segment.name for segment in segments] == ["accepted", "needs_review", "failed"]
+    assert [segment.name for segment in segments] == [
+        "accepted",
+        "needs_review",
+        "failed",
+        "rejected",
+    ]
     [(name, chart)] = context["confidence"]
     assert name == "parcel"
     assert [bar.value for bar in chart.bars] == [0, 0, 0, 3, 0, 0, 0, 0, 0, 7]
@@ -124,3 +130,27 @@ def test_a_user_without_facilities_sees_an_empty_page(client: Client, db: None) 
     response = client.get(URL)
     assert response.status_code == 200
     assert "not a member of any facility" in response.content.decode()
+
+
+def decide(task: ReviewTask, user: User, changed: bool) -> ReviewDecision:
+    return ReviewDecision.objects.create(
+        task=task,
+        image=task.image,
+        facility=task.facility,
+        decided_by=user,
+        action="correct" if changed else "accept",
+        verdict="accepted",
+        before={"status": "needs_review", "boxes": []},
+        after={"status": "accepted", "boxes": []},
+        changed=changed,
+    )
+
+
+def test_override_rate_from_review_decisions(admin_client: Client, data: None) -> None:
+    reviewer = User.objects.create_user("r2", password="pw")
+    tasks = list(ReviewTask.objects.filter(facility__slug="dc-north"))
+    for task, changed in zip(tasks, [True, False, False], strict=True):
+        decide(task, reviewer, changed)
+    [row] = admin_client.get(URL).context["overrides"]
+    assert (row.facility, row.decisions, row.changed) == ("dc-north", 3, 1)
+    assert round(row.rate, 3) == 0.333

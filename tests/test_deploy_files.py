@@ -201,6 +201,7 @@ def test_dashboard_panels_query_our_prometheus_for_metrics_we_export() -> None:
         "inspection_detection_confidence",
         "inspection_review_backlog",
         "inspection_review_oldest_age_seconds",
+        "inspection_review_override_ratio",
         "inspection_gpu_utilization_ratio",
         "inspection_gpu_memory_used_bytes",
     } <= panel_metrics

@@ -12,9 +12,22 @@ from django.db.models.functions import TruncDay, TruncHour
 from django.http import Http404
 from django.utils import timezone
 
-from inspection.models import Detection, Facility, FacilityMembership, Image, ReviewTask
+from inspection.models import (
+    Detection,
+    Facility,
+    FacilityMembership,
+    Image,
+    ReviewDecision,
+    ReviewTask,
+)
 
-OUTCOMES = (Image.Status.ACCEPTED, Image.Status.NEEDS_REVIEW, Image.Status.FAILED)
+# `rejected` only ever comes from a reviewer; `accepted` includes reviewer-accepted images.
+OUTCOMES = (
+    Image.Status.ACCEPTED,
+    Image.Status.NEEDS_REVIEW,
+    Image.Status.FAILED,
+    Image.Status.REJECTED,
+)
 CONFIDENCE_BINS = 10
 BACKLOG = (ReviewTask.Status.OPEN, ReviewTask.Status.CLAIMED)
 
@@ -156,3 +169,25 @@ def review_backlog(facility_ids: list[int]) -> list[BacklogRow]:
         BacklogRow(row["facility__slug"], row["n"], (now - row["oldest"]).total_seconds())
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class OverrideRow:
+    facility: str
+    decisions: int
+    changed: int
+
+    @property
+    def rate(self) -> float:
+        return self.changed / self.decisions if self.decisions else 0.0
+
+
+def override_rates(facility_ids: list[int], since: datetime) -> list[OverrideRow]:
+    """Per facility: review decisions and how many changed the model's answer."""
+    rows = (
+        ReviewDecision.objects.filter(facility_id__in=facility_ids, decided_at__gte=since)
+        .values("facility__slug")
+        .annotate(n=Count("id"), changed=Count("id", filter=Q(changed=True)))
+        .order_by("facility__slug")
+    )
+    return [OverrideRow(row["facility__slug"], row["n"], row["changed"]) for row in rows]

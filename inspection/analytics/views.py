@@ -43,6 +43,7 @@ def page_data(facility_ids: list[int], since: Any) -> dict[str, Any]:
         "confidence": confidence_charts(selectors.confidence_histograms(facility_ids, since)),
         "drift": drift_lines(selectors.daily_mean_confidence(facility_ids, since)),
         "backlog": selectors.review_backlog(facility_ids),
+        "overrides": selectors.override_rates(facility_ids, since),
     }
 
 

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from inspection.models import Image, ReviewTask
+from inspection.models import Image, ReviewDecision, ReviewTask
 from inspection.observability import broker, heartbeat
 
 logger = logging.getLogger(__name__)
 
 WORKER_ROLES = ("cpu", "inference")
 BACKLOG = (ReviewTask.Status.OPEN, ReviewTask.Status.CLAIMED)
+# The override rate looks at the decisions of the last day (a gauge, read at scrape time).
+OVERRIDE_WINDOW = timedelta(days=1)
 
 
 def queue_names() -> list[str]:
@@ -33,7 +36,7 @@ def queue_names() -> list[str]:
 
 class StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
-        for part in (self._queues, self._workers, self._images, self._reviews):
+        for part in (self._queues, self._workers, self._images, self._reviews, self._overrides):
             try:
                 yield from part()
             except Exception as exc:  # one unreachable source must not blank the others
@@ -87,3 +90,26 @@ class StateCollector(Collector):
             size.add_metric([row["facility__slug"]], row["n"])
             age.add_metric([row["facility__slug"]], (now - row["oldest"]).total_seconds())
         yield from (size, age)
+
+    def _overrides(self) -> Iterator[Metric]:
+        """Share of review decisions that changed the model's answer (boxes or classes; a
+        reject is not an override), as the review statistics count it."""
+        decisions = GaugeMetricFamily(
+            "inspection_review_decisions_recent",
+            "Review decisions in the last day.",
+            labels=["facility"],
+        )
+        ratio = GaugeMetricFamily(
+            "inspection_review_override_ratio",
+            "Share of the last day's review decisions that changed the model's answer.",
+            labels=["facility"],
+        )
+        rows = (
+            ReviewDecision.objects.filter(decided_at__gte=timezone.now() - OVERRIDE_WINDOW)
+            .values("facility__slug")
+            .annotate(n=Count("id"), changed=Count("id", filter=Q(changed=True)))
+        )
+        for row in rows:
+            decisions.add_metric([row["facility__slug"]], row["n"])
+            ratio.add_metric([row["facility__slug"]], row["changed"] / row["n"])
+        yield from (decisions, ratio)
