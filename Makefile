@@ -25,11 +25,13 @@ demo: install
 
 test: install
 	bin/services
+	bin/system-packages
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest
 
 # Everything but the end-to-end tests that start real workers.
 test-fast: install
 	bin/services
+	bin/system-packages
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not e2e"
 
 up: install

@@ -113,7 +113,8 @@
     const group = element("g", { class: "box" + (selected ? " selected" : ""), "data-index": index }, layer);
     element("rect", { x: x1, y: y1, width: x2 - x1, height: y2 - y1, stroke: colour, "data-role": "move" }, group);
     const size = 13 * unit;
-    const text = element("text", { x: x1, y: Math.max(y1 - 4 * unit, size), "font-size": size, fill: colour }, group);
+    // White text outlined in the class colour: readable on dark and light parcels alike.
+    const text = element("text", { x: x1, y: Math.max(y1 - 4 * unit, size), "font-size": size, stroke: colour }, group);
     text.textContent = (index + 1) + ": " + label(item);
     if (selected && data.editable) {
       [[x1, y1, "nw"], [x2, y1, "ne"], [x1, y2, "sw"], [x2, y2, "se"]].forEach(function (corner) {
