@@ -111,3 +111,10 @@ def test_viewers_can_look_but_not_claim_or_decide(client: Client, facility: Any)
     assert ReviewTask.objects.get(pk=task.pk).status == "open"
     assert client.post("/review/exports/", {"facility": facility.slug}).status_code == 200
     assert not ExportJob.objects.exists()
+
+
+def test_an_undecodable_upload_is_a_404_not_an_error(
+    facility: Any, reviewer_client: Client
+) -> None:
+    task = make_task(facility, data=b"not an image at all")
+    assert reviewer_client.get(f"/review/images/{task.image_id}/image.jpg").status_code == 404

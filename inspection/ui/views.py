@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from inspection.models import ExportJob, ReviewTask
+from inspection.preprocessing import ImageRejected
 from inspection.review import access, leases
 from inspection.review.boxes import InvalidBoxes, class_names_for, parse_boxes
 from inspection.review.decisions import REJECT_REASONS, DecisionRefused, DecisionRequest, decide
@@ -170,7 +171,10 @@ def image(request: HttpRequest, image_id: str) -> HttpResponse:
     picture = access.image_for(request.user, image_id)
     if not picture.storage_key:
         raise Http404("No stored file.")
-    data = image_jpeg(picture, settings.REVIEW_DISPLAY_MAX_SIDE)
+    try:
+        data = image_jpeg(picture, settings.REVIEW_DISPLAY_MAX_SIDE)
+    except (ImageRejected, OSError):  # failed uploads are stored too; missing files happen
+        raise Http404("This image cannot be shown.") from None
     response = HttpResponse(data, content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
