@@ -181,10 +181,17 @@ def start_service(
 
 
 def wait_until_interrupted(group: ProcessGroup) -> list[str]:
-    """Block until Ctrl-C or until a child exits; return the names of exited children."""
+    """Block until Ctrl-C, SIGTERM or until a child exits; return the names of exited
+    children. SIGTERM counts as Ctrl-C: the children run in their own sessions and would
+    otherwise outlive a terminated parent."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while not (dead := group.dead()):
             time.sleep(1)
         return dead
     except KeyboardInterrupt:
         return []
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
