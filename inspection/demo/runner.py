@@ -16,7 +16,8 @@ from inspection.demo.client import ApiClient
 from inspection.demo.setup import DemoSetup, prepare
 
 SAMPLES_DIR = Path(settings.BASE_DIR) / "samples" / "demo"
-TERMINAL = ("accepted", "needs_review", "failed")
+# `rejected` is a reviewer's verdict: terminal, though the demo itself never reviews.
+TERMINAL = ("accepted", "needs_review", "rejected", "failed")
 INFERENCE_READY = "inference process ready"
 
 
