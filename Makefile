@@ -17,7 +17,6 @@ $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	bin/ops-tools
 	touch $(STAMP)
 
 demo: install
@@ -26,12 +25,14 @@ demo: install
 test: install
 	bin/services
 	bin/system-packages
+	bin/ops-tools
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest
 
 # Everything but the end-to-end tests that start real workers.
 test-fast: install
 	bin/services
 	bin/system-packages
+	bin/ops-tools
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not e2e"
 
 up: install
