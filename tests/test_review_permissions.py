@@ -118,3 +118,16 @@ def test_an_undecodable_upload_is_a_404_not_an_error(
 ) -> None:
     task = make_task(facility, data=b"not an image at all")
     assert reviewer_client.get(f"/review/images/{task.image_id}/image.jpg").status_code == 404
+
+
+def test_superusers_see_and_review_every_facility_without_membership(
+    client: Client, facility: Any, django_user_model: Any
+) -> None:
+    task = make_task(facility)
+    operator = django_user_model.objects.create_superuser("ops", "ops@example.com", PASSWORD)
+    client.force_login(operator)
+    assert str(task.image.original_name) in client.get("/review/").content.decode()
+    for url in pages_of(task):
+        assert client.get(url).status_code == 200, url
+    assert client.post(f"/review/tasks/{task.pk}/claim/").status_code in (200, 302)
+    assert ReviewTask.objects.get(pk=task.pk).claimed_by == operator

@@ -15,11 +15,11 @@ from django.utils import timezone
 from inspection.models import (
     Detection,
     Facility,
-    FacilityMembership,
     Image,
     ReviewDecision,
     ReviewTask,
 )
+from inspection.review.access import facilities_of
 
 # `rejected` only ever comes from a reviewer; `accepted` includes reviewer-accepted images.
 OUTCOMES = (
@@ -32,17 +32,9 @@ CONFIDENCE_BINS = 10
 BACKLOG = (ReviewTask.Status.OPEN, ReviewTask.Status.CLAIMED)
 
 
-def facilities_for(user: Any) -> QuerySet[Facility]:
-    """Superusers see every facility; everyone else the ones they are a member of."""
-    if user.is_superuser:
-        return Facility.objects.all()
-    member_of = FacilityMembership.objects.filter(user=user).values("facility_id")
-    return Facility.objects.filter(pk__in=member_of)
-
-
 def scope(user: Any, slug: str | None) -> tuple[list[Facility], Facility | None]:
     """The facilities a page shows: all of the user's, or the one asked for (404 if foreign)."""
-    visible = list(facilities_for(user))
+    visible = list(facilities_of(user))
     if not slug:
         return visible, None
     chosen = next((facility for facility in visible if facility.slug == slug), None)

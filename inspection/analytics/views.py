@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from inspection.analytics import charts, selectors
+from inspection.review.access import facilities_of
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 DEFAULT_PERIOD = "7d"
@@ -23,7 +24,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         period = DEFAULT_PERIOD
     facilities, chosen = selectors.scope(request.user, request.GET.get("facility"))
     context = {
-        "facilities": list(selectors.facilities_for(request.user)),
+        "facilities": list(facilities_of(request.user)),
         "chosen": chosen,
         "period": period,
         "periods": list(PERIODS),

@@ -1,4 +1,5 @@
-"""Who may see and do what. Reviewers see only their facilities (through FacilityMembership);
+"""Who may see and do what, for every page of the web UI. Users see only their facilities
+(through FacilityMembership; superusers, the operators, see and act on every facility);
 every object the review UI loads goes through one of the `*_for` helpers here, which answer 404
 for anything outside those facilities, so a foreign id looks exactly like a missing one."""
 
@@ -24,6 +25,8 @@ def facilities_of(user: User, roles: tuple[str, ...] = tuple(Role)) -> QuerySet[
     """The user's facilities (with one of `roles`), as a lazy queryset usable as a subquery."""
     if not user.is_authenticated:
         return Facility.objects.none()
+    if user.is_superuser:
+        return Facility.objects.all()
     memberships = FacilityMembership.objects.filter(user=user, role__in=roles)
     return Facility.objects.filter(pk__in=memberships.values("facility_id"))
 
