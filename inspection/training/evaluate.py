@@ -120,23 +120,24 @@ def calibration_rows(calibrated: Mapping[int, cal.ClassThreshold]) -> dict[str, 
 
 
 def evaluate(
-    model_path: Path, data_yaml: Path, split: str, calibration_split: str, target: float,
+    model_path: Path, data_yaml: Path, split: str, calibration: tuple[Path, str], target: float,
     config: PreprocessConfig,
 ) -> dict[str, Any]:
-    """The full report: mAP (ultralytics) on `split`; thresholds calibrated on
-    `calibration_split`; per-subset precision/recall and the lighting comparison on `split`."""
+    """The full report: mAP (ultralytics) on `split`; thresholds calibrated on `calibration`
+    (a data.yaml and split); per-subset precision/recall and the lighting comparison on `split`."""
     from inspection.inference import loader
 
     yolo = loader.load_yolo(model_path)
     imgsz = loader.input_size(yolo, model_path)
-    calibrated = calibrate(score_split(yolo, data_yaml, calibration_split, imgsz, config), target)
+    calibrated = calibrate(score_split(yolo, *calibration, imgsz, config), target)
     cut = {c: t.threshold for c, t in calibrated.items()}
     scoring = score_split(yolo, data_yaml, split, imgsz, config)
     return {
         "model": str(model_path), "data": str(data_yaml), "split": split, "imgsz": imgsz,
         "images": len(scoring.samples), "normalize_lighting": config.normalize_lighting,
         "map": ultralytics_map(model_path, data_yaml, split, imgsz),
-        "calibration": {"split": calibration_split, "target_precision": target,
+        "calibration": {"data": str(calibration[0]), "split": calibration[1],
+                        "target_precision": target,
                         "classes": calibration_rows(calibrated)},
         "subsets": subset_metrics(scoring, cut),
         "lighting_normalization": lighting_comparison(yolo, data_yaml, split, imgsz, config, cut),

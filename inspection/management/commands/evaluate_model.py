@@ -22,6 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--data", type=Path, required=True, help="The data set's data.yaml.")
         parser.add_argument("--split", default="test")
         parser.add_argument("--calibration-split", default="val")
+        parser.add_argument("--calibration-data", type=Path,
+                            help="Calibrate on this data.yaml instead of --data (for a data set "
+                                 "with no val split).")
         parser.add_argument("--target-precision", type=float, default=0.95)
         parser.add_argument("--json", type=Path, help="Also write the report here.")
 
@@ -30,9 +33,9 @@ class Command(BaseCommand):
         from inspection.training.evaluate import evaluate
         from inspection.training.report import render_report
 
-        report = evaluate(options["model"], options["data"], options["split"],
-                          options["calibration_split"], options["target_precision"],
-                          PreprocessConfig.from_settings())
+        calibration = (options["calibration_data"] or options["data"], options["calibration_split"])
+        report = evaluate(options["model"], options["data"], options["split"], calibration,
+                          options["target_precision"], PreprocessConfig.from_settings())
         self.stdout.write(render_report(report))
         if options["json"]:
             options["json"].write_text(json.dumps(report, indent=1) + "\n")
