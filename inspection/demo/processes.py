@@ -48,38 +48,20 @@ def web_command(port: int) -> list[str]:
     ]
 
 
-def cpu_worker_command() -> list[str]:
+def worker_command(queue: str, name: str) -> list[str]:
+    """One single-process Celery worker for one queue (two cores: one process per stage kind)."""
     return [
-        *CELERY,
-        "worker",
-        "-Q",
-        settings.CPU_QUEUE_NAME,
-        "-n",
-        "cpu@%h",
-        "--concurrency",
-        "1",
-        "--without-mingle",
-        "--without-gossip",
-        "-l",
-        "INFO",
-    ]
+        *CELERY, "worker", "-Q", queue, "-n", f"{name}@%h", "--concurrency", "1",
+        "--without-mingle", "--without-gossip", "-l", "INFO",
+    ]  # fmt: skip
+
+
+def cpu_worker_command() -> list[str]:
+    return worker_command(settings.CPU_QUEUE_NAME, "cpu")
 
 
 def inference_worker_command() -> list[str]:
-    return [
-        *CELERY,
-        "worker",
-        "-Q",
-        settings.INFERENCE_QUEUE_NAME,
-        "-n",
-        "inference@%h",
-        "--concurrency",
-        "1",
-        "--without-mingle",
-        "--without-gossip",
-        "-l",
-        "INFO",
-    ]
+    return worker_command(settings.INFERENCE_QUEUE_NAME, "inference")
 
 
 def beat_command() -> list[str]:
