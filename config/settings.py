@@ -218,6 +218,20 @@ INFERENCE_QUEUE_NAME = env_str("INFERENCE_QUEUE_NAME", "gpu")
 # Tests run task bodies in-process when true (eager); the pipeline tests use real workers.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
+# --- Webhooks --------------------------------------------------------------------------------
+# Refuse private, loopback and link-local targets (SSRF) unless this is set (tests, local runs).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+# How integrators reach this API: the payload's results_url starts with it.
+WEBHOOK_PUBLIC_BASE_URL = env_str("WEBHOOK_PUBLIC_BASE_URL", "http://localhost:8000")
+WEBHOOK_CONNECT_TIMEOUT = env_float("WEBHOOK_CONNECT_TIMEOUT", 3.0)
+WEBHOOK_READ_TIMEOUT = env_float("WEBHOOK_READ_TIMEOUT", 10.0)
+# 8 attempts, 30 s doubling to at most 30 min between them: about an hour in all.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_BACKOFF_SECONDS = env_int("WEBHOOK_BACKOFF_SECONDS", 30)
+WEBHOOK_MAX_BACKOFF_SECONDS = env_int("WEBHOOK_MAX_BACKOFF_SECONDS", 1800)
+# Deliveries due for longer than this have lost their message: the periodic task re-publishes.
+WEBHOOK_SWEEP_INTERVAL_SECONDS = env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 60)
+
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["inspection.api.auth.ApiKeyAuthentication"],

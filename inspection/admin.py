@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import QuerySet
+from django.db.models import QuerySet, URLField
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from inspection.models import (
     ReviewDecision,
     ReviewTask,
     ThresholdPolicy,
+    WebhookDelivery,
 )
 
 User = get_user_model()
@@ -80,6 +81,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ["name", "prefix"]
     filter_horizontal = ["facilities"]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
+    # The signing secret is shown once, by `create_api_key`, never on a page.
+    exclude = ["webhook_secret"]
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -121,7 +125,7 @@ class BatchAdmin(admin.ModelAdmin):
     list_display = ["id", "facility", "status", "total", "camera", "created_at", "completed_at"]
     list_filter = ["status", "facility"]
     search_fields = ["id", "idempotency_key", "camera"]
-    readonly_fields = ["api_key", "idempotency_key", "request_fingerprint", "total"]
+    readonly_fields = ["api_key", "idempotency_key", "request_fingerprint", "total", "webhook_url"]
     inlines = [ImageInline]
 
 
@@ -213,3 +217,13 @@ class ReviewDecisionAdmin(ReadOnlyAdmin):
 class ExportJobAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "facility", "format", "date_from", "date_to", "status"]
     list_filter = ["status", "format", "facility"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """Owned by the delivery service; re-queue with `manage.py redeliver_webhooks`."""
+
+    list_display = ["created_at", "batch", "event", "url", "status", "attempts", "delivered_at"]
+    list_filter = ["status", "event"]
+    search_fields = ["batch__id", "url"]
+    raw_id_fields = ["batch"]

@@ -85,6 +85,11 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Webhooks: where completed batches are announced (a batch may name its own URL instead), and
+    # the HMAC secret that signs every delivery. The secret is kept in the clear because signing
+    # needs it; like the key it is shown once, at creation.
+    webhook_url = models.URLField(max_length=500, blank=True)
+    webhook_secret = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -98,7 +103,13 @@ class ApiKey(models.Model):
         """Create an unsaved key and return it with the raw secret (`<prefix>.<secret>`)."""
         prefix = secrets.token_hex(cls.PREFIX_LENGTH // 2)
         raw = f"{prefix}.{secrets.token_urlsafe(32)}"
-        return cls(name=name, prefix=prefix, key_hash=cls.hash_key(raw)), raw
+        key = cls(name=name, prefix=prefix, key_hash=cls.hash_key(raw))
+        key.webhook_secret = cls.generate_webhook_secret()
+        return key, raw
+
+    @staticmethod
+    def generate_webhook_secret() -> str:
+        return f"whsec_{secrets.token_urlsafe(32)}"
 
     @property
     def is_active(self) -> bool:
@@ -184,6 +195,9 @@ class Batch(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROCESSING)
     total = models.PositiveIntegerField(default=0)
     camera = models.CharField(max_length=100, blank=True)
+    webhook_url = models.URLField(
+        max_length=500, blank=True, help_text="Set at submission; overrides the key's URL."
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -199,6 +213,72 @@ class Batch(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class WebhookDelivery(models.Model):
+    """One event announced to one URL, with its attempts. Created with the event (in the same
+    transaction), sent by a worker; `next_attempt_at` is both the retry schedule and the claim:
+    an attempt moves it forward by a lease, so nobody else sends while it runs, and a worker
+    that dies mid-attempt leaves a row the periodic re-publisher picks up when the lease ends."""
+
+    class Event(models.TextChoices):
+        BATCH_COMPLETED = "batch.completed"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    event = models.CharField(max_length=32, choices=Event.choices)
+    url = models.URLField(max_length=500)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "event", "url"], name="uniq_webhook_delivery")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.batch_id} -> {self.url} ({self.status})"
+
+    def claim(self, now: datetime, lease_seconds: int) -> bool:
+        """Take the next attempt: only a pending delivery that is due, and only if nobody took
+        this attempt first (the attempt count is the fence)."""
+        due = Q(status=self.Status.PENDING, attempts=self.attempts, next_attempt_at__lte=now)
+        fields = {
+            "attempts": self.attempts + 1,
+            "next_attempt_at": now + timedelta(seconds=lease_seconds),
+            "updated_at": now,
+        }
+        return conditional_update(self, due, fields)
+
+    def record(self, now: datetime, fields: dict[str, object]) -> bool:
+        """Store the outcome of the attempt this instance claimed (a no-op if it was taken
+        over or re-queued meanwhile)."""
+        mine = Q(status=self.Status.PENDING, attempts=self.attempts)
+        return conditional_update(self, mine, {**fields, "updated_at": now})
+
+    def requeue(self, now: datetime) -> bool:
+        """A failed delivery gets a fresh set of attempts."""
+        fields = {
+            "status": self.Status.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "updated_at": now,
+        }
+        return conditional_update(self, Q(status=self.Status.FAILED), fields)
 
 
 class Image(models.Model):

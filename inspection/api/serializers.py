@@ -8,7 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from inspection.models import Batch, Image
+from inspection.models import Batch, Image, WebhookDelivery
+from inspection.webhooks.delivery import completion_delivery
 
 # --- Inputs -----------------------------------------------------------------------------------
 
@@ -28,6 +29,15 @@ class BatchSubmitInput(serializers.Serializer):
         help_text="One or more image files, in order (repeat the field).",
     )
     camera = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    webhook_url = serializers.CharField(
+        # Checked by the service (scheme, reachable target), which answers invalid_webhook_url.
+        max_length=2000,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="POSTed a signed `batch.completed` event when the batch completes "
+        "(overrides the API key's webhook URL).",
+    )
 
 
 class IdempotencyKeyInput(serializers.Serializer):
@@ -83,6 +93,13 @@ class BatchUrlsOutput(serializers.Serializer):
         return self._url("api:batch-results-csv", batch)
 
 
+class WebhookOutput(serializers.Serializer):
+    url = serializers.URLField()
+    status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices)
+    attempts = serializers.IntegerField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+
 class BatchOutput(serializers.Serializer):
     """A batch loaded through `selectors.batches_for` (which annotates the counts)."""
 
@@ -94,6 +111,14 @@ class BatchOutput(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
     counts = BatchCountsOutput(source="*")
     urls = BatchUrlsOutput(source="*")
+    webhook = serializers.SerializerMethodField(
+        help_text="The `batch.completed` delivery; null before completion or without a webhook."
+    )
+
+    @extend_schema_field(WebhookOutput(allow_null=True))
+    def get_webhook(self, batch: Batch) -> dict[str, object] | None:
+        delivery = completion_delivery(batch)
+        return WebhookOutput(delivery).data if delivery else None
 
 
 class DetectionOutput(serializers.Serializer):

@@ -62,6 +62,7 @@ class BatchListCreateView(GenericAPIView):
     def get(self, request: Request) -> Response:
         filters = _valid(s.BatchFilterInput, request.query_params)
         batches = selectors.batches_for(caller_facilities(request))
+        batches = batches.prefetch_related("webhook_deliveries")
         page = self.paginate_queryset(selectors.filter_batches(batches, **filters))
         data = s.BatchOutput(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
@@ -94,6 +95,7 @@ class BatchListCreateView(GenericAPIView):
                 camera=body["camera"],
                 idempotency_key=key or None,
                 api_key=request.auth,
+                webhook_url=body["webhook_url"].strip(),
             )
         )
         batch = selectors.batch_for(facilities, submission.batch.pk)

@@ -21,6 +21,7 @@ from inspection.pipeline.enqueue import enqueue_preprocess
 from inspection.preprocessing import ImageRejected, PreprocessConfig, inspect_header
 from inspection.services import DomainError
 from inspection.storage import content_hash, store_original
+from inspection.webhooks.targets import InvalidWebhookUrl, validate_webhook_url
 
 # Header reasons that refuse the upload itself; every other reason (not an image, corrupt,
 # format not allowed) is left to the pipeline so it is reported per image.
@@ -78,6 +79,7 @@ class SubmissionRequest:
     camera: str = ""
     idempotency_key: str | None = None
     api_key: ApiKey | None = None
+    webhook_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,9 @@ class _CheckedFile:
 
 def submit_batch(request: SubmissionRequest) -> Submission:
     """Create a batch from uploaded files, or return the earlier batch for a repeated
-    idempotency key. Raises LimitsExceeded, Overloaded or IdempotencyKeyReused; nothing is
-    stored when it raises."""
+    idempotency key. Raises LimitsExceeded, Overloaded, IdempotencyKeyReused or
+    InvalidWebhookUrl; nothing is stored when it raises."""
+    check_webhook(request)
     check_request_limits(request.files)
     checked = check_files(request.files)
     fingerprint = request_fingerprint(request.facility, request.camera, checked)
@@ -131,6 +134,15 @@ def check_request_limits(files: Sequence[File]) -> None:
             Limit.BATCH_TOO_LARGE,
             f"{total} bytes in all; at most {settings.MAX_BATCH_BYTES} per batch.",
         )
+
+
+def check_webhook(request: SubmissionRequest) -> None:
+    """A batch's own webhook URL must be valid, and its key must be able to sign."""
+    if not request.webhook_url:
+        return
+    validate_webhook_url(request.webhook_url)
+    if request.api_key is None or not request.api_key.webhook_secret:
+        raise InvalidWebhookUrl("This API key has no webhook secret; create a new key.")
 
 
 def check_files(files: Sequence[File]) -> list[_CheckedFile]:
@@ -228,6 +240,7 @@ def _create_batch(
         idempotency_key=request.idempotency_key or None,
         request_fingerprint=fingerprint,
         camera=request.camera,
+        webhook_url=request.webhook_url,
         total=len(files),
     )
     images = Image.objects.bulk_create(

@@ -1,7 +1,9 @@
-"""`manage.py create_api_key --name NAME --facility SLUG [--facility SLUG2] [--create-facility]`
+"""`manage.py create_api_key --name NAME --facility SLUG [--facility SLUG2] [--create-facility]
+[--webhook-url URL]`
 
-Prints the raw key once, as the last line of stdout, so a script can capture it with
-`tail -n1`. Only its hash is stored."""
+Prints the webhook signing secret and then the raw key once, the key as the last line of stdout,
+so a script can capture it with `tail -n1`. Only the key's hash is stored; the secret is stored
+as it is (signing needs it)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from inspection.models import ApiKey, Facility
+from inspection.webhooks.targets import InvalidWebhookUrl, validate_webhook_url
 
 
 class Command(BaseCommand):
@@ -24,16 +27,30 @@ class Command(BaseCommand):
         parser.add_argument(
             "--create-facility", action="store_true", help="Create facilities that do not exist."
         )
+        parser.add_argument(
+            "--webhook-url", default="", help="Where completed batches are announced (signed)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         slugs = list(dict.fromkeys(options["facilities"]))
+        webhook_url = checked_webhook_url(options["webhook_url"].strip())
         with transaction.atomic():
             facilities = [facility_by_slug(slug, options["create_facility"]) for slug in slugs]
             key, raw = ApiKey.generate(options["name"])
+            key.webhook_url = webhook_url
             key.save()
             key.facilities.set(facilities)
+        self.stdout.write(f"Webhook URL: {webhook_url or '(none; batches may name their own)'}")
+        self.stdout.write(f"Webhook signing secret (shown only once): {key.webhook_secret}")
         self.stdout.write(f"Created API key {key} for {', '.join(slugs)}. It is shown only once:")
         self.stdout.write(raw)
+
+
+def checked_webhook_url(url: str) -> str:
+    try:
+        return validate_webhook_url(url) if url else ""
+    except InvalidWebhookUrl as exc:
+        raise CommandError(exc.detail) from None
 
 
 def facility_by_slug(slug: str, create: bool) -> Facility:

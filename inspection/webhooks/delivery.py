@@ -1,0 +1,263 @@
+"""Webhook deliveries: created with the event, in its transaction; sent by a worker, one attempt
+per message; retried with backoff on network errors, timeouts, 5xx and 429; failed at once on
+any other answer; never sent again once delivered.
+
+Every attempt is claimed by a conditional UPDATE (see `WebhookDelivery.claim`), so a repeated
+or re-published message sends nothing while an attempt runs or after the delivery ended. The
+database is the schedule: a lost message is re-published by `republish_due`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import partial
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from inspection.models import ApiKey, Batch, WebhookDelivery
+from inspection.webhooks.payload import body_of
+from inspection.webhooks.signing import signature
+from inspection.webhooks.targets import InvalidWebhookUrl, UnresolvableHost, check_target
+
+logger = logging.getLogger(__name__)
+
+DELIVER_TASK = "inspection.deliver_webhook"
+REPUBLISH_TASK = "inspection.republish_due_webhooks"
+# Seconds an attempt holds its claim: longer than the delivery task's hard time limit.
+CLAIM_SECONDS = 60
+REPUBLISH_LIMIT = 500
+USER_AGENT = "Inspection-Webhooks/1"
+Status = WebhookDelivery.Status
+
+
+class Verdict(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not claimed: not due, taken by another worker, or already ended
+
+
+@dataclass(frozen=True)
+class Attempt:
+    verdict: Verdict
+    status_code: int | None = None
+    error: str = ""
+
+
+# --- creating ----------------------------------------------------------------------------------
+
+
+def announce_batch_completed(batch_id: Any) -> WebhookDelivery | None:
+    """Run inside the completion's transaction: create the batch's delivery (one per batch,
+    event and URL, whatever runs twice) and publish it after the commit."""
+    batch = Batch.objects.select_related("api_key").get(pk=batch_id)
+    url = target_url(batch)
+    if not url:
+        return None
+    delivery, created = WebhookDelivery.objects.get_or_create(
+        batch=batch,
+        event=WebhookDelivery.Event.BATCH_COMPLETED,
+        url=url,
+        defaults={"next_attempt_at": timezone.now()},
+    )
+    if created:
+        publish(delivery)
+    return delivery
+
+
+def target_url(batch: Batch) -> str:
+    """The batch's own URL, else its key's; none without a key that can sign."""
+    key = batch.api_key
+    if key is None or not key.webhook_secret:
+        return ""
+    return batch.webhook_url or key.webhook_url
+
+
+def publish(delivery: WebhookDelivery, countdown: int = 0) -> None:
+    """After the commit; a broker error is logged, not raised (the row is the schedule)."""
+    send = partial(_send, str(delivery.pk), delivery.attempts, countdown)
+    transaction.on_commit(send, robust=True)
+
+
+def _send(delivery_id: str, attempt: int, countdown: int) -> None:
+    from config.celery_app import app
+
+    options = {"countdown": countdown} if countdown else {}
+    task_id = f"deliver_webhook:{delivery_id}:{attempt}"
+    app.send_task(
+        DELIVER_TASK, args=[delivery_id], queue=settings.CPU_QUEUE_NAME, task_id=task_id, **options
+    )
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+def deliver(delivery_id: Any) -> Verdict:
+    """One attempt, if it is due and nobody else holds it."""
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+    if delivery is None or not delivery.claim(timezone.now(), CLAIM_SECONDS):
+        return Verdict.SKIPPED
+    return settle(delivery, attempt(delivery))
+
+
+def attempt(delivery: WebhookDelivery) -> Attempt:
+    secret = signing_secret(delivery)
+    if not secret:
+        return Attempt(Verdict.FAILED, error="The batch's API key has no webhook secret.")
+    try:
+        check_target(delivery.url)
+    except UnresolvableHost as exc:
+        return Attempt(Verdict.RETRY, error=exc.detail)
+    except InvalidWebhookUrl as exc:
+        return Attempt(Verdict.FAILED, error=exc.detail)
+    body = body_of(delivery)
+    return post(delivery.url, body, headers_for(delivery, secret, body, int(time.time())))
+
+
+def signing_secret(delivery: WebhookDelivery) -> str:
+    keys = ApiKey.objects.filter(batch__pk=delivery.batch_id)
+    return keys.values_list("webhook_secret", flat=True).first() or ""
+
+
+def headers_for(
+    delivery: WebhookDelivery, secret: str, body: bytes, timestamp: int
+) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Inspection-Event": delivery.event,
+        "X-Inspection-Delivery": str(delivery.pk),
+        "X-Inspection-Timestamp": str(timestamp),
+        "X-Inspection-Signature": signature(secret, timestamp, body),
+    }
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
+    """POST without following redirects, without proxies from the environment, with short
+    timeouts; the answer's body is never read."""
+    timeout = (settings.WEBHOOK_CONNECT_TIMEOUT, settings.WEBHOOK_READ_TIMEOUT)
+    with requests.Session() as session:
+        session.trust_env = False
+        try:
+            response = session.post(
+                url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
+            )
+        except requests.RequestException as exc:
+            return Attempt(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}")
+        response.close()
+    return judge(response.status_code)
+
+
+def judge(status_code: int) -> Attempt:
+    if 200 <= status_code < 300:
+        return Attempt(Verdict.DELIVERED, status_code)
+    if status_code == 429 or status_code >= 500:
+        return Attempt(Verdict.RETRY, status_code, f"HTTP {status_code}")
+    note = " (redirects are not followed)" if 300 <= status_code < 400 else ""
+    return Attempt(Verdict.FAILED, status_code, f"HTTP {status_code}{note}")
+
+
+def settle(delivery: WebhookDelivery, outcome: Attempt) -> Verdict:
+    """Record the attempt; schedule the next one, or end the delivery."""
+    verdict = outcome.verdict
+    if verdict is Verdict.RETRY and delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        verdict = Verdict.FAILED
+    now = timezone.now()
+    fields = {
+        "last_status_code": outcome.status_code,
+        "last_error": outcome.error[:500],
+        **_ending(verdict, delivery.attempts, now),
+    }
+    with transaction.atomic():
+        if delivery.record(now, fields) and verdict is Verdict.RETRY:
+            publish(delivery, countdown=backoff_seconds(delivery.attempts))
+    _log(delivery, verdict, outcome)
+    return verdict
+
+
+def _ending(verdict: Verdict, attempts: int, now: datetime) -> dict[str, object]:
+    if verdict is Verdict.DELIVERED:
+        return {"status": Status.DELIVERED, "delivered_at": now, "next_attempt_at": None}
+    if verdict is Verdict.RETRY:
+        return {"next_attempt_at": now + timedelta(seconds=backoff_seconds(attempts))}
+    return {"status": Status.FAILED, "next_attempt_at": None}
+
+
+def backoff_seconds(attempts: int) -> int:
+    """Wait after the `attempts`-th attempt failed: doubling from WEBHOOK_BACKOFF_SECONDS."""
+    wait = settings.WEBHOOK_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)
+    return int(min(wait, settings.WEBHOOK_MAX_BACKOFF_SECONDS))
+
+
+def _log(delivery: WebhookDelivery, verdict: Verdict, outcome: Attempt) -> None:
+    logger.info(
+        "webhook %s: attempt %d %s %s [batch_id=%s delivery_id=%s]",
+        verdict,
+        delivery.attempts,
+        outcome.status_code or "-",
+        outcome.error[:200],
+        delivery.batch_id,
+        delivery.pk,
+        extra={"batch_id": str(delivery.batch_id)},
+    )
+
+
+# --- re-publishing and re-queueing -------------------------------------------------------------
+
+
+def republish_due(now: datetime | None = None) -> int:
+    """Re-publish pending deliveries overdue by more than a sweep interval (their message was
+    lost, or their worker died mid-attempt and the claim ran out)."""
+    now = now or timezone.now()
+    overdue = now - timedelta(seconds=settings.WEBHOOK_SWEEP_INTERVAL_SECONDS)
+    due = WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=overdue)
+    deliveries = list(due.order_by("next_attempt_at")[:REPUBLISH_LIMIT])
+    for delivery in deliveries:
+        publish(delivery)
+    if deliveries:
+        logger.info("webhooks: re-published %d overdue deliveries", len(deliveries))
+    return len(deliveries)
+
+
+@dataclass(frozen=True)
+class Redelivery:
+    requeued: int  # failed, now pending with a fresh set of attempts
+    republished: int  # still pending: its message sent again
+    skipped: int  # delivered: never sent again
+
+
+def redeliver(deliveries: QuerySet[WebhookDelivery]) -> Redelivery:
+    now, requeued, republished, skipped = timezone.now(), 0, 0, 0
+    with transaction.atomic():
+        for delivery in deliveries:
+            if delivery.status == Status.FAILED and delivery.requeue(now):
+                requeued += 1
+            elif delivery.status == Status.PENDING:
+                republished += 1
+            else:
+                skipped += 1
+                continue
+            publish(delivery)
+    return Redelivery(requeued, republished, skipped)
+
+
+def deliveries_of_batch(batch_id: Any) -> QuerySet[WebhookDelivery]:
+    return WebhookDelivery.objects.filter(batch_id=batch_id)
+
+
+def failed_deliveries() -> QuerySet[WebhookDelivery]:
+    return WebhookDelivery.objects.filter(status=Status.FAILED)
+
+
+def completion_delivery(batch: Batch) -> WebhookDelivery | None:
+    """The batch's latest `batch.completed` delivery (uses prefetched `webhook_deliveries`)."""
+    event = WebhookDelivery.Event.BATCH_COMPLETED
+    return next((d for d in batch.webhook_deliveries.all() if d.event == event), None)

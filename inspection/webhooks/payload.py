@@ -1,0 +1,50 @@
+"""The JSON body of a `batch.completed` delivery: the batch as the REST detail shows it (id,
+facility, status, counts, completed_at) and where to fetch its results."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+from inspection import selectors
+from inspection.models import Batch, WebhookDelivery
+
+
+def body_of(delivery: WebhookDelivery) -> bytes:
+    """Compact, key-sorted JSON: the exact bytes that are signed and sent."""
+    return json.dumps(payload_of(delivery), separators=(",", ":"), sort_keys=True).encode()
+
+
+def payload_of(delivery: WebhookDelivery) -> dict[str, Any]:
+    batch = batch_with_counts(delivery.batch_id)
+    return {
+        "event": delivery.event,
+        "delivery_id": str(delivery.id),
+        "batch_id": str(batch.id),
+        "facility": batch.facility.slug,
+        "status": batch.status,
+        "counts": asdict(selectors.counts_of(batch)),
+        "completed_at": iso(batch.completed_at),
+        "results_url": results_url(batch.id),
+    }
+
+
+def batch_with_counts(batch_id: Any) -> Batch:
+    return (
+        Batch.objects.select_related("facility").annotate(**selectors.BATCH_COUNTS).get(pk=batch_id)
+    )
+
+
+def results_url(batch_id: Any) -> str:
+    path = reverse("api:batch-results-json", kwargs={"batch_id": batch_id})
+    return settings.WEBHOOK_PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with `Z` for UTC, as the REST API writes datetimes."""
+    return value.isoformat().replace("+00:00", "Z") if value else None
