@@ -45,11 +45,16 @@ worker_max_memory_per_child = None
 task_default_queue = settings.CPU_QUEUE_NAME
 task_routes = {
     "inspection.infer_image": {"queue": settings.INFERENCE_QUEUE_NAME},
+    "inspection.deliver_webhook": {"queue": settings.CPU_QUEUE_NAME},
 }
 
 beat_schedule = {
     "sweep-stalled-images": {
         "task": "inspection.sweep_stalled",
         "schedule": float(settings.PIPELINE_SWEEP_INTERVAL_SECONDS),
+    },
+    "republish-due-webhooks": {
+        "task": "inspection.republish_due_webhooks",
+        "schedule": float(settings.WEBHOOK_SWEEP_INTERVAL_SECONDS),
     },
 }

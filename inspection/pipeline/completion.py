@@ -15,6 +15,7 @@ from inspection.models import Batch, Image
 from inspection.observability import hooks
 from inspection.pipeline.claims import Claim
 from inspection.pipeline.logs import image_log
+from inspection.webhooks import delivery as webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -65,13 +66,17 @@ def unfinished_images() -> Exists:
 
 def complete_batch_if_done(batch_id: Any) -> bool:
     """Mark the batch completed when no image of it is left unfinished (a conditional UPDATE,
-    run after the image's own commit so the last finisher always sees every other one)."""
+    run after the image's own commit so the last finisher always sees every other one). The
+    completion and its webhook delivery commit together."""
     now = timezone.now()
-    changed = (
-        Batch.objects.filter(id=batch_id, status=Batch.Status.PROCESSING)
-        .exclude(unfinished_images())
-        .update(status=Batch.Status.COMPLETED, completed_at=now, updated_at=now)
-    )
+    with transaction.atomic():
+        changed = (
+            Batch.objects.filter(id=batch_id, status=Batch.Status.PROCESSING)
+            .exclude(unfinished_images())
+            .update(status=Batch.Status.COMPLETED, completed_at=now, updated_at=now)
+        )
+        if changed:
+            webhooks.announce_batch_completed(batch_id)
     if changed:
         logger.info("batch completed [batch_id=%s]", batch_id, extra={"batch_id": str(batch_id)})
     return changed == 1
