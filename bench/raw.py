@@ -1,0 +1,103 @@
+"""In-process baselines with the workers' own model wrapper (`runtime.LoadedModel`: same
+loader, backend, thread setting and predict call as an inference worker).
+
+- raw loop, two decoders: the project's `preprocess()` (Pillow with JPEG draft decode, resize
+  to the model size, quality metrics: what the cpu worker does) and plain `cv2.imdecode` of the
+  full frame (ultralytics letterboxes it). Both: read file, decode, predict in batches.
+- batched vs image-by-image: the model alone on already-decoded arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from bench.stats import rate
+
+Decoder = Callable[[bytes], np.ndarray]
+
+
+def load_model(path: Path, input_size: int, device: str, threads: int | None) -> Any:
+    """A LoadedModel exactly as a worker builds it (warmed up), without a database row."""
+    from inspection.inference import loader, runtime
+
+    yolo = loader.load_yolo(path)
+    loaded = runtime.LoadedModel(
+        model_version_id=0,
+        yolo=yolo,
+        input_size=input_size,
+        class_names=loader.class_names(yolo),
+        device=device,
+        threads=threads,
+    )
+    runtime.warm_up(loaded)
+    return loaded
+
+
+def project_decoder(input_size: int) -> Decoder:
+    from inspection.preprocessing import PreprocessConfig, preprocess
+
+    config = PreprocessConfig.from_settings()
+
+    def decode(data: bytes) -> np.ndarray:
+        return preprocess(data, target_size=input_size, config=config).array
+
+    return decode
+
+
+def cv2_decode(data: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def raw_loop(
+    model: Any, paths: list[Path], decode: Decoder, batch_size: int, conf: float
+) -> dict[str, Any]:
+    """Read, decode and predict every image in batches; images/s over the whole loop."""
+    started = time.perf_counter()
+    boxes = 0
+    for group in chunks(paths, batch_size):
+        arrays = [decode(path.read_bytes()) for path in group]
+        boxes += sum(len(p.confidences) for p in model.predict(arrays, conf=conf))
+    seconds = time.perf_counter() - started
+    return {
+        "images": len(paths),
+        "seconds": round(seconds, 3),
+        "images_per_s": rate(len(paths), seconds),
+        "boxes": boxes,
+    }
+
+
+def model_only(
+    model: Any, arrays: list[np.ndarray], batch_size: int, conf: float
+) -> dict[str, Any]:
+    """The model alone (arrays already decoded) at one batch size."""
+    started = time.perf_counter()
+    for group in chunks(arrays, batch_size):
+        model.predict(list(group), conf=conf)
+    seconds = time.perf_counter() - started
+    return {
+        "batch_size": batch_size,
+        "images": len(arrays),
+        "seconds": round(seconds, 3),
+        "images_per_s": rate(len(arrays), seconds),
+    }
+
+
+def single_image_ms(model: Any, array: np.ndarray, conf: float, repeats: int = 5) -> list[float]:
+    """Model time for one image at batch 1, repeated (the latency benchmark's yardstick)."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model.predict([array], conf=conf)
+        times.append(round((time.perf_counter() - started) * 1000, 2))
+    return times

@@ -1,0 +1,128 @@
+"""The service under test: the database rows a run needs, and the real processes (gunicorn web,
+cpu worker, inference worker) started with the demo's own commands."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from bench.context import RunContext
+
+FACILITY = "bench-dc"
+INFERENCE_READY = "inference process ready"
+LOAD_LINE = re.compile(r"model loaded: .*loads_in_process=(\d+) pid=(\d+)")
+
+
+@dataclass(frozen=True)
+class Setup:
+    facility_id: int
+    facility_slug: str
+    api_key: str
+    model_version_id: int
+    input_size: int
+    conf: float
+
+
+def prepare_database(model_path: Path) -> Setup:
+    """Migrate, then a facility with the model active under the default policy, and an API key."""
+    from django.core.management import call_command
+
+    from inspection.inference import registry
+    from inspection.models import ApiKey, Facility, ThresholdPolicy
+    from inspection.pipeline.policies import lowest_min_confidence
+
+    call_command("migrate", verbosity=0)
+    facility, _ = Facility.objects.get_or_create(slug=FACILITY, defaults={"name": "Benchmark DC"})
+    model = registry.register_model(model_path, name="bench", version=model_path.stem)
+    registry.activate_model(facility, model)
+    ThresholdPolicy.objects.get_or_create(facility=facility, model_version=None, is_active=True)
+    key, raw = ApiKey.generate("bench")
+    key.save()
+    key.facilities.set([facility])
+    conf = lowest_min_confidence({facility.pk}, model.pk)
+    return Setup(facility.pk, facility.slug, raw, model.pk, model.input_size, conf)
+
+
+class Service:
+    """Web + cpu worker + inference worker, one process each (the demo's layout)."""
+
+    def __init__(self, context: RunContext) -> None:
+        from inspection.demo import processes
+
+        self._processes = processes
+        self.log_dir = context.work_dir / "logs"
+        self.group = processes.ProcessGroup(self.log_dir)
+        self.port = processes.free_port(8765)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 180) -> None:
+        self._processes.start_service(self.group, self.port, with_beat_and_flower=False)
+        if not self._processes.wait_for_port(self.port, timeout):
+            raise RuntimeError("web did not start:\n" + self.group.log_tail("web"))
+        for name, marker in (("cpu-worker", " ready."), ("inference-worker", INFERENCE_READY)):
+            if not self.group.wait_for_log(name, marker, timeout):
+                raise RuntimeError(f"{name} did not start:\n{self.group.log_tail(name)}")
+
+    def restart_web(self, extra_env: dict[str, str]) -> None:
+        """A new web process with other settings (e.g. a low MAX_PENDING_IMAGES)."""
+        old = self.group.children.pop("web")
+        old.terminate()
+        old.wait(30)
+        self.group.start("web", self._processes.web_command(self.port), extra_env)
+        if not self._processes.wait_for_port(self.port, 60):
+            raise RuntimeError("web did not restart:\n" + self.group.log_tail("web"))
+
+    def stop(self) -> None:
+        self.group.stop()
+
+    def pids(self) -> set[int]:
+        found: set[int] = set()
+        for child in self.group.children.values():
+            found |= {child.pid, *(p.pid for p in _children(child.pid))}
+        return found
+
+    def inference_pool_pid(self) -> int:
+        """The pool process that holds the model (concurrency 1: the main worker's one child)."""
+        main = self.group.children["inference-worker"]
+        pool = _children(main.pid)
+        if not pool:
+            raise RuntimeError("the inference worker has no pool process")
+        return pool[0].pid
+
+    def model_loads(self) -> list[dict[str, int]]:
+        """Every "model loaded" line of the inference worker's log."""
+        text = (self.log_dir / "inference-worker.log").read_text(errors="replace")
+        return [
+            {"loads_in_process": int(match[1]), "pid": int(match[2])}
+            for match in LOAD_LINE.finditer(text)
+        ]
+
+    def dead(self) -> list[str]:
+        return self.group.dead()
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children()
+    except psutil.NoSuchProcess:
+        return []
+
+
+def rss_bytes(pid: int) -> int:
+    return int(psutil.Process(pid).memory_info().rss)
+
+
+def stop_quietly(service: Service | None) -> None:
+    if service is None:
+        return
+    try:
+        service.stop()
+    except (OSError, subprocess.SubprocessError):
+        pass
