@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -464,3 +465,16 @@ def test_webhook_state_is_scoped_like_its_batch(
 ) -> None:
     delivery = completed_delivery(key, facility)
     assert outsider_client.get(f"/api/v1/batches/{delivery.batch_id}/").status_code == 404
+
+
+def test_the_readme_receiver_example_verifies_a_real_delivery(
+    facility: Facility, key: ApiKey, hook: Receiver, sent: Sent
+) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = readme.split("### Webhooks", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(example, namespace)  # noqa: S102 - our own documentation
+    service.deliver(completed_delivery(key, facility).pk)
+    [request] = hook.requests
+    assert namespace["verify"](key.webhook_secret, request.headers, request.body)
+    assert not namespace["verify"]("whsec_wrong", request.headers, request.body)

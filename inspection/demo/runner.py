@@ -3,6 +3,7 @@ REST API and real worker processes, and print what happened."""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +29,8 @@ def run_demo(out: TextIO, timeout: float, keep_running: bool, samples: Path = SA
     out.write(describe_setup(setup, samples, len(paths)))
     group = processes.ProcessGroup(Path(settings.VAR_DIR) / "demo" / "logs")
     web_port = processes.free_port(8000)
+    # A local run: webhooks may point at a receiver on this machine (the children inherit it).
+    os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "1")
     try:
         processes.start_service(group, web_port, with_beat_and_flower=keep_running)
         if not processes.wait_for_port(web_port, 60):
