@@ -27,6 +27,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--images", type=int, default=120, help="images per throughput round")
     run.add_argument("--rounds", type=int, default=2, help="throughput rounds (medians reported)")
     run.add_argument("--seed", type=int, default=7)
+    run.add_argument("--image-cache", type=Path, default=images.DEFAULT_CACHE)
     run.add_argument("--model", type=Path, help="weights (default: models/default.pt, else dev)")
     run.add_argument("--device", default="cpu", help="cpu, or a GPU index such as 0")
     run.add_argument("--batch-size", type=int, help="inference batch size (default: settings)")
@@ -92,5 +93,5 @@ def short_mode(context: ctx.RunContext) -> str:
 
 
 def prepare_images(args: argparse.Namespace, work_dir: Path) -> tuple[list[Path], Path]:
-    paths = images.ensure_images(args.seed, args.images)
+    paths = images.ensure_images(args.seed, args.images, args.image_cache)
     return paths, images.link_folder(paths, work_dir / "images")

@@ -88,7 +88,9 @@ def _cpu_percent(process: psutil.Process) -> float | None:
 
 
 def _versions() -> dict[str, str]:
-    found = {}
+    import ultralytics
+
+    found = {"ultralytics": str(ultralytics.__version__)}
     for name in PACKAGES:
         try:
             found[name] = metadata.version(name)

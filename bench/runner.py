@@ -173,7 +173,9 @@ class Runner:
                 "api_key": "(redacted)",
                 "untrained_model": is_untrained(model_path),
                 "images": len(self.paths),
-                "image_folder_cache": str(images.cache_folder(self.args.seed)),
+                "image_folder_cache": str(
+                    images.cache_folder(self.args.seed, self.args.image_cache)
+                ),
                 "work_dir": str(self.context.work_dir),
             },
             "benchmarks": self.benchmarks,
