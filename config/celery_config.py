@@ -11,6 +11,7 @@ broker_transport_options: dict[str, object] = {
     "visibility_timeout": 3600,
 }
 if broker_url.startswith("filesystem://"):
+    broker_transport = "config.embedded_broker:Transport"
     folder = settings.BROKER_DATA_DIR
     for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)

@@ -186,6 +186,10 @@ YOLO_CONFIG_DIR = env_str("YOLO_CONFIG_DIR", str(VAR_DIR / "ultralytics"))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_AUTOINSTALL", "0")
 os.environ.setdefault("YOLO_CONFIG_DIR", YOLO_CONFIG_DIR)
+# OpenMP threads that spin while idle steal the core the web and CPU worker need: with the default
+# policy a 2-thread predict took 0.3-1.8 s instead of ~40 ms while another process was busy
+# (bench/README.md). Set before torch loads its OpenMP runtime.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # --- Pipeline reliability --------------------------------------------------------------------
 PIPELINE_MAX_ATTEMPTS = env_int("PIPELINE_MAX_ATTEMPTS", 3)
