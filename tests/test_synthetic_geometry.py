@@ -6,6 +6,7 @@ import numpy as np
 
 from inspection.synthetic.capture import quarter_turns, tilt
 from inspection.synthetic.geometry import bounding_box
+from inspection.synthetic.labels import paste_label
 from inspection.synthetic.scene import SceneOptions, render_scene
 
 
@@ -49,3 +50,15 @@ def test_label_outline_covers_white_label_pixels() -> None:
         box = bounding_box(label.polygon)
         patch = scene.image[int(box.y1) + 1 : int(box.y2) - 1, int(box.x1) + 1 : int(box.x2) - 1]
         assert patch.size and patch.mean() > scene.image.mean()  # paper is brighter than board
+
+
+def test_labels_on_faces_too_small_to_carry_one_are_skipped_not_crashed() -> None:
+    """A parcel face under ~10 px wide used to make the label placement draw from an empty
+    range (ValueError) and abort dataset generation."""
+    rng = np.random.default_rng(0)
+    for width in range(1, 14):
+        face = np.zeros((60, width, 3), np.float32)
+        for _ in range(50):
+            # A face a centimetre wide: the label is scaled down to 80% of the face's width.
+            corners = paste_label(rng, face, (0.01, 0.01))
+            assert corners is None or len(corners) == 4

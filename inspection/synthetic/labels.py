@@ -94,7 +94,8 @@ def paste_label(
         size = size[::-1]
     fit = min(0.8 * width / size[0], 0.8 * height / size[1], 1.0)
     size = size * fit
-    if min(size) < 6:
+    # Too small to carry one legibly, or no room for the 1 px margin on a face under ~10 px.
+    if min(size) < 6 or size[0] > width - 2 or size[1] > height - 2:
         return None
     master = render_label(rng)
     if turned:
