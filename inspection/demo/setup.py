@@ -9,6 +9,7 @@ from django.conf import settings
 
 from inspection.inference import registry
 from inspection.models import ApiKey, Facility, ModelVersion, ThresholdPolicy
+from inspection.training.default_model import calibrated_thresholds
 
 DEMO_FACILITY = "demo-dc"
 DEV_MODEL_PATH = Path(settings.VAR_DIR) / "models" / "dev-untrained.pt"
@@ -26,9 +27,7 @@ def prepare() -> DemoSetup:
         slug=DEMO_FACILITY, defaults={"name": "Demo distribution center"}
     )
     model = ensure_model(facility)
-    ThresholdPolicy.objects.get_or_create(
-        facility=facility, model_version=None, is_active=True, defaults={"note": "demo defaults"}
-    )
+    ensure_policy(facility, model)
     key, raw = ApiKey.generate("demo")
     key.save()
     key.facilities.set([facility])
@@ -38,7 +37,9 @@ def prepare() -> DemoSetup:
 def ensure_model(facility: Facility) -> ModelVersion:
     """The committed default model when present, else an untrained dev model built locally."""
     if Path(settings.DEFAULT_MODEL_PATH).is_file():
-        path, name, version = Path(settings.DEFAULT_MODEL_PATH), "default", "committed"
+        # Versioned by content, so retrained weights register as a new version.
+        path, name = Path(settings.DEFAULT_MODEL_PATH), "default"
+        version = registry.checksum(path)[:12]
     else:
         path, name, version = DEV_MODEL_PATH, "dev-untrained", "local"
         if not path.is_file():
@@ -46,6 +47,22 @@ def ensure_model(facility: Facility) -> ModelVersion:
     model = registry.register_model(path, name=name, version=version)
     registry.activate_model(facility, model)
     return model
+
+
+def ensure_policy(facility: Facility, model: ModelVersion) -> ThresholdPolicy:
+    """The model's thresholds calibrated on validation data (models/default.eval.json), when it
+    has them; the policy defaults otherwise."""
+    thresholds = calibrated_thresholds(Path(model.file_path))
+    policy, _ = ThresholdPolicy.objects.get_or_create(
+        facility=facility,
+        model_version=model,
+        is_active=True,
+        defaults={
+            "class_thresholds": thresholds,
+            "note": "calibrated (model card)" if thresholds else "demo defaults",
+        },
+    )
+    return policy
 
 
 def describe_model(model: ModelVersion) -> str:
