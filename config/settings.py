@@ -219,6 +219,8 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 BROKER_DATA_DIR = VAR_DIR / "broker"
 CPU_QUEUE_NAME = env_str("CPU_QUEUE_NAME", "cpu")
 INFERENCE_QUEUE_NAME = env_str("INFERENCE_QUEUE_NAME", "gpu")
+# Pool processes of the CPU worker that `make up` / `make demo` start (preprocess, validate).
+CPU_WORKER_CONCURRENCY = env_int("CPU_WORKER_CONCURRENCY", 1)
 # Tests run task bodies in-process when true (eager); the pipeline tests use real workers.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 

@@ -48,19 +48,20 @@ def web_command(port: int) -> list[str]:
     ]
 
 
-def worker_command(queue: str, name: str) -> list[str]:
-    """One single-process Celery worker for one queue (two cores: one process per stage kind)."""
+def worker_command(queue: str, name: str, concurrency: int = 1) -> list[str]:
+    """A Celery worker for one queue."""
     return [
-        *CELERY, "worker", "-Q", queue, "-n", f"{name}@%h", "--concurrency", "1",
+        *CELERY, "worker", "-Q", queue, "-n", f"{name}@%h", "--concurrency", str(concurrency),
         "--without-mingle", "--without-gossip", "-l", "INFO",
     ]  # fmt: skip
 
 
 def cpu_worker_command() -> list[str]:
-    return worker_command(settings.CPU_QUEUE_NAME, "cpu")
+    return worker_command(settings.CPU_QUEUE_NAME, "cpu", settings.CPU_WORKER_CONCURRENCY)
 
 
 def inference_worker_command() -> list[str]:
+    # One process: it holds the model, and batching replaces parallel processes.
     return worker_command(settings.INFERENCE_QUEUE_NAME, "inference")
 
 
