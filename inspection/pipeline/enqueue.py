@@ -10,17 +10,17 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 
+from inspection.messaging import send
+
 PREPROCESS_TASK = "inspection.preprocess_image"
 INFER_TASK = "inspection.infer_image"
 VALIDATE_TASK = "inspection.validate_image"
 
 
 def _send(task_name: str, queue: str, image_ids: list[str]) -> None:
-    from config.celery_app import app
-
+    stage = task_name.rsplit(".", 1)[-1]
     for image_id in image_ids:
-        stage = task_name.rsplit(".", 1)[-1]
-        app.send_task(task_name, args=[image_id], queue=queue, task_id=f"{stage}:{image_id}")
+        send(task_name, image_id, queue, task_id=f"{stage}:{image_id}")
 
 
 def _after_commit(task_name: str, queue: str, image_ids: Iterable[object]) -> None:

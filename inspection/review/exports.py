@@ -30,6 +30,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from inspection.messaging import send
 from inspection.models import ExportJob, Facility, Image
 from inspection.review.access import User, require_decide
 from inspection.review.boxes import Box, class_names_for
@@ -81,10 +82,7 @@ def request_export(
 
 
 def _send(job_id: str) -> None:
-    from config.celery_app import app
-
-    queue = settings.CPU_QUEUE_NAME
-    app.send_task(BUILD_EXPORT_TASK, args=[job_id], queue=queue, task_id=f"export:{job_id}")
+    send(BUILD_EXPORT_TASK, job_id, settings.CPU_QUEUE_NAME, task_id=f"export:{job_id}")
 
 
 def build_export(job_id: object) -> bool:

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from inspection.messaging import send
 from inspection.models import ApiKey, Batch, WebhookDelivery
 from inspection.webhooks.payload import body_of
 from inspection.webhooks.signing import signature
@@ -88,13 +89,8 @@ def publish(delivery: WebhookDelivery, countdown: int = 0) -> None:
 
 
 def _send(delivery_id: str, attempt: int, countdown: int) -> None:
-    from config.celery_app import app
-
-    options = {"countdown": countdown} if countdown else {}
     task_id = f"deliver_webhook:{delivery_id}:{attempt}"
-    app.send_task(
-        DELIVER_TASK, args=[delivery_id], queue=settings.CPU_QUEUE_NAME, task_id=task_id, **options
-    )
+    send(DELIVER_TASK, delivery_id, settings.CPU_QUEUE_NAME, task_id, countdown)
 
 
 # --- sending -----------------------------------------------------------------------------------
