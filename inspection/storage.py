@@ -19,9 +19,10 @@ def original_key(sha256: str) -> str:
     return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
-def store_original(data: bytes) -> tuple[str, str]:
-    """Store bytes under their hash; identical uploads share one file. Returns (key, sha256)."""
-    sha256 = content_hash(data)
+def store_original(data: bytes, sha256: str = "") -> tuple[str, str]:
+    """Store bytes under their hash (pass it when already computed); identical uploads share one
+    file. Returns (key, sha256)."""
+    sha256 = sha256 or content_hash(data)
     key = original_key(sha256)
     if default_storage.exists(key):
         return key, sha256

@@ -107,7 +107,10 @@ def submit_batch(request: SubmissionRequest) -> Submission:
     if earlier is not None:
         return _replay(earlier, fingerprint)
     check_capacity(len(checked))
-    keys = [store_original(read_all(upload))[0] for upload in request.files]
+    keys = [
+        store_original(read_all(upload), item.sha256)[0]
+        for upload, item in zip(request.files, checked, strict=True)
+    ]
     try:
         with transaction.atomic():
             batch = _create_batch(request, fingerprint, checked, keys)
