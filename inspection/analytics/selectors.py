@@ -22,12 +22,7 @@ from inspection.models import (
 from inspection.review.access import facilities_of
 
 # `rejected` only ever comes from a reviewer; `accepted` includes reviewer-accepted images.
-OUTCOMES = (
-    Image.Status.ACCEPTED,
-    Image.Status.NEEDS_REVIEW,
-    Image.Status.FAILED,
-    Image.Status.REJECTED,
-)
+OUTCOMES = Image.TERMINAL
 CONFIDENCE_BINS = 10
 BACKLOG = (ReviewTask.Status.OPEN, ReviewTask.Status.CLAIMED)
 

@@ -15,10 +15,10 @@ from django.core.management import call_command
 from inspection.demo import processes
 from inspection.demo.client import ApiClient
 from inspection.demo.setup import DemoSetup, prepare
+from inspection.models import Image
 
 SAMPLES_DIR = Path(settings.BASE_DIR) / "samples" / "demo"
-# `rejected` is a reviewer's verdict: terminal, though the demo itself never reviews.
-TERMINAL = ("accepted", "needs_review", "rejected", "failed")
+TERMINAL = tuple(str(status) for status in Image.TERMINAL)
 INFERENCE_READY = "inference process ready"
 
 
