@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from inspection.synthetic import TINY_RESOLUTIONS, GeneratorConfig
 from inspection.training.data import generate_tolerant
 from inspection.training.dataset import load_split, subsets_of
-from inspection.training.recipe import capped, training_resolutions
-from inspection.training.train import TrainSettings
+from inspection.training.recipe import DataRecipe, capped, training_resolutions
+from inspection.training.train import TrainResult, TrainSettings, training_record
 
 
 def test_training_frames_keep_the_aspect_mix_with_a_capped_long_side() -> None:
@@ -42,3 +47,23 @@ def test_training_never_asks_for_pretrained_weights_or_plots() -> None:
     args = TrainSettings().ultralytics_args()
     assert args["pretrained"] is False and args["plots"] is False and args["amp"] is False
     assert args["seed"] == 0 and args["deterministic"] is True
+
+
+def test_record_names_the_weights_a_run_continued_from(tmp_path: Path) -> None:
+    init = tmp_path / "previous.pt"
+    init.write_bytes(b"weights of an earlier run")
+    result = TrainResult(tmp_path / "best.pt", tmp_path, 12.5)
+    record = training_record(DataRecipe(10, 2), TrainSettings(), result, ["train"], init=init)
+    assert record["initial_weights"] == {
+        "path": str(init), "bytes": 25,
+        "sha256": hashlib.sha256(b"weights of an earlier run").hexdigest(),
+    }
+    scratch = training_record(DataRecipe(10, 2), TrainSettings(), result, ["train"])
+    assert scratch["initial_weights"] is None
+
+
+def test_train_command_refuses_a_missing_init_file(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="no such weights file"):
+        call_command("train_default_model", "--init", str(tmp_path / "missing.pt"),
+                     "--data-dir", str(tmp_path / "data"))
+    assert not (tmp_path / "data").exists()  # refused before generating anything

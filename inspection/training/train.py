@@ -1,9 +1,12 @@
 """Train the default detector: generate the seeded synthetic data set, train yolov8n from its
-YAML (no pretrained weights), copy `best.pt` stripped of optimizer state, and record how."""
+YAML (no pretrained weights) or continue from an earlier model of ours, copy `best.pt` stripped
+of optimizer state, and record how."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -33,6 +36,10 @@ class TrainSettings:
     close_mosaic: int = 8
     optimizer: str = "AdamW"
     lr0: float = 0.002
+    # "disk": each image decoded once into a .npy beside it (about 1.4 MB per 800x600 frame);
+    # on 2 cores JPEG decoding for mosaics otherwise costs a large share of every step.
+    # "ram" is faster still, but ultralytics warns it makes training non-deterministic.
+    cache: str | bool = "disk"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def ultralytics_args(self) -> dict[str, Any]:
@@ -42,7 +49,7 @@ class TrainSettings:
             "patience": self.patience, "close_mosaic": self.close_mosaic,
             "optimizer": self.optimizer, "lr0": self.lr0, "deterministic": True,
             "pretrained": False, "plots": False, "amp": False, "rect": False,
-            "mosaic": 1.0, "cos_lr": True, "cache": False, "verbose": True, **self.extra,
+            "mosaic": 1.0, "cos_lr": True, "cache": self.cache, "verbose": True, **self.extra,
         }
 
 
@@ -67,13 +74,25 @@ def prepare_data(recipe: DataRecipe, data_dir: Path) -> Path:
     return data_dir / "data.yaml"
 
 
-def train(data_yaml: Path, settings: TrainSettings, runs_dir: Path, name: str) -> TrainResult:
+def train(
+    data_yaml: Path, settings: TrainSettings, runs_dir: Path, name: str,
+    init: Path | None = None,
+) -> TrainResult:
+    """From the YAML (random weights), or from `init`: a local weights file of the same
+    architecture and classes, e.g. the previous default model (nothing is downloaded)."""
+    import torch
     from ultralytics import YOLO
 
-    model = YOLO(MODEL_YAML)
+    model = YOLO(str(init) if init else MODEL_YAML)
+    if settings.device == "cpu":
+        # ultralytics' select_device() sets torch to os.cpu_count() - 1 threads: on a 2-core
+        # machine one thread, which halves training speed. Use every core again per epoch.
+        threads = os.cpu_count() or 1
+        model.add_callback("on_train_epoch_start", lambda _: torch.set_num_threads(threads))
     started = time.perf_counter()
-    model.train(data=str(data_yaml), project=str(runs_dir), name=name, exist_ok=True,
-                **settings.ultralytics_args())
+    # pretrained=False alone would make ultralytics rebuild `init` with random weights.
+    args = settings.ultralytics_args() | {"pretrained": init is not None}
+    model.train(data=str(data_yaml), project=str(runs_dir), name=name, exist_ok=True, **args)
     seconds = time.perf_counter() - started
     assert model.trainer is not None
     run_dir = Path(model.trainer.save_dir)
@@ -90,16 +109,23 @@ def export_weights(best: Path, out: Path) -> None:
 
 def training_record(
     recipe: DataRecipe, settings: TrainSettings, result: TrainResult, argv: list[str] | None = None,
+    init: Path | None = None,
 ) -> dict[str, Any]:
     return {
         "command": shlex.join(argv if argv is not None else sys.argv),
         "model_yaml": MODEL_YAML,
+        "initial_weights": _describe_file(init) if init else None,
         "class_names": ["parcel", "label", "damage"],
         "data_recipe": recipe.describe(),
         "settings": asdict(settings),
         "wall_seconds": round(result.seconds, 1),
         "run_dir": str(result.run_dir),
     }
+
+
+def _describe_file(path: Path) -> dict[str, Any]:
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "bytes": path.stat().st_size}
 
 
 def write_record(path: Path, record: dict[str, Any]) -> None:
