@@ -62,6 +62,10 @@ class Camera:
             return None
         return self.position + (y / direction[1]) * direction
 
+    @property
+    def long_side(self) -> int:
+        return max(self.width, self.height)
+
     def corners(self) -> list[tuple[float, float]]:
         w, h = float(self.width), float(self.height)
         return [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]

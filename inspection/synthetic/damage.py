@@ -22,7 +22,7 @@ def tear(rng: np.random.Generator, image: Image) -> Points:
     height, width = image.shape[:2]
     short = min(width, height)
     length = rng.uniform(0.35, 0.7) * short
-    thickness = rng.uniform(0.08, 0.2) * short
+    thickness = rng.uniform(0.12, 0.25) * short
     polygon = _jagged_strip(rng, length, thickness, float(rng.uniform(0, np.pi)))
     polygon = _place(rng, polygon, width, height)
     alpha = polygon_mask(polygon, width, height)
@@ -126,7 +126,7 @@ def wet_stain(rng: np.random.Generator, image: Image) -> Points | None:
     cv2.drawContours(filled, [outline], -1, 255, -1)
     soft = cv2.GaussianBlur(filled.astype(np.float32) / 255, (0, 0), max(0.8, width / 150))
     rim = np.clip(soft * (1 - soft) * 4, 0, 1)
-    strength = rng.uniform(0.25, 0.45)
+    strength = rng.uniform(0.3, 0.5)
     image *= (1 - strength * soft - 0.2 * rim)[..., None]
     return outline.reshape(-1, 2).astype(np.float64) + 0.5
 
