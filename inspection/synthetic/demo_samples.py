@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inspection.synthetic.example import Example, render_example
+from inspection.synthetic.example import Example, Labelled, render_example
 from inspection.synthetic.parcels import DAMAGE, PARCEL, Decor
 from inspection.synthetic.plan import GeneratorConfig, ImagePlan
 from inspection.synthetic.problems import Param, Problem
@@ -30,10 +30,15 @@ class Shot:
     quality: int = 82
     scene: SceneOptions = field(default_factory=lambda: SceneOptions(parcels=(1, 4)))
     needs: int | None = PARCEL  # a class the picture must show, else try the next seed
+    # ...at least this share of the long side across (a demo damage shot should show the damage)
+    needs_side: float = 0.0
 
 
 def _damage(kind: str) -> SceneOptions:
     return SceneOptions(parcels=(1, 2), clutter=(0, 0), decor=Decor(1.0, 1.0, (kind,)))
+
+
+DAMAGE_SIDE = 0.06  # ~25 px at the model's 416: plainly visible
 
 
 SHOTS: tuple[Shot, ...] = (
@@ -72,9 +77,12 @@ SHOTS: tuple[Shot, ...] = (
         (1024, 768),
         (("glare", {"x": 600, "y": 350, "radius": 450, "strength": 1.0, "washout": 0.62}),),
     ),
-    Shot("12-damage-tear", "conveyor", (1024, 768), scene=_damage("tear"), needs=DAMAGE),
-    Shot("13-damage-crushed-corner", "floor", (1024, 768), scene=_damage("crush"), needs=DAMAGE),
-    Shot("14-damage-wet-stain", "conveyor", (1024, 768), scene=_damage("wet"), needs=DAMAGE),
+    Shot("12-damage-tear", "conveyor", (1024, 768), scene=_damage("tear"), needs=DAMAGE,
+         needs_side=DAMAGE_SIDE),
+    Shot("13-damage-crushed-corner", "floor", (1024, 768), scene=_damage("crush"), needs=DAMAGE,
+         needs_side=DAMAGE_SIDE),
+    Shot("14-damage-wet-stain", "conveyor", (1024, 768), scene=_damage("wet"), needs=DAMAGE,
+         needs_side=DAMAGE_SIDE),
     Shot("15-heavy-jpeg", "conveyor", (1024, 768), (("heavy_jpeg", {"quality": 8}),), quality=8),
     Shot("16-sensor-noise", "shelves", (800, 600), (("noise", {"sigma": 18.0}),), quality=60),
     Shot(
@@ -121,9 +129,15 @@ def render_shot(shot: Shot, index: int) -> Example:
     for attempt in range(20):
         rng = np.random.default_rng([DEMO_SEED, index, attempt])
         example = render_example(rng, plan, _CONFIG, shot.scene)
-        if shot.needs is None or any(b.class_id == shot.needs for b in example.boxes):
+        if shot.needs is None or any(_shows(shot, b) for b in example.boxes):
             return example
     return example
+
+
+def _shows(shot: Shot, labelled: Labelled) -> bool:
+    box, long_side = labelled.box, max(shot.size)
+    return labelled.class_id == shot.needs and min(box.width, box.height) >= (
+        shot.needs_side * long_side)
 
 
 def broken_uploads(truncate_from: bytes) -> dict[str, bytes]:
