@@ -85,9 +85,9 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    # Webhooks: where completed batches are announced (a batch may name its own URL instead), and
-    # the HMAC secret that signs every delivery. The secret is kept in the clear because signing
-    # needs it; like the key it is shown once, at creation.
+    # Webhooks: where completed (and later reviewed) batches are announced (a batch may name its
+    # own URL instead), and the HMAC secret that signs every delivery. The secret is kept in the
+    # clear because signing needs it; like the key it is shown once, at creation.
     webhook_url = models.URLField(max_length=500, blank=True)
     webhook_secret = models.CharField(max_length=64, blank=True)
 
@@ -223,6 +223,8 @@ class WebhookDelivery(models.Model):
 
     class Event(models.TextChoices):
         BATCH_COMPLETED = "batch.completed"
+        # Only for a batch that completed with images in review: its last verdict is decided.
+        BATCH_REVIEWED = "batch.reviewed"
 
     class Status(models.TextChoices):
         PENDING = "pending"
