@@ -1,6 +1,7 @@
 """Shared actors and fixtures: two facilities, an integrator key for each, API clients, a
-temporary MEDIA_ROOT, the untrained dev model, the test Redis database, and reviewers (a
-member of the facility and an outsider who belongs to the other one)."""
+temporary MEDIA_ROOT, the untrained dev model, the test Redis database, reviewers (a member of
+the facility and an outsider who belongs to the other one), and for webhooks a real receiver and
+a recorder of the messages the app would send."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from inspection.inference import registry
 from inspection.models import ApiKey, Facility, ModelVersion
 from tests.api_support import Published
 from tests.review_support import make_member
+from tests.webhook_receiver import Receiver, receiver
+from tests.webhook_support import Sent, key_with_webhook
 from tests.workers import TEST_REDIS_URL
 
 
@@ -107,6 +110,35 @@ def outsider(other_facility: Facility) -> Any:
 def reviewer_client(client: Any, reviewer: Any) -> Any:
     client.force_login(reviewer)
     return client
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
+    """Records the webhook messages the app would send (with their countdown)."""
+    from config.celery_app import app
+
+    recorder = Sent()
+    monkeypatch.setattr(app, "send_task", recorder.send_task)
+    return recorder
+
+
+@pytest.fixture
+def hook() -> Iterator[Receiver]:
+    """A real HTTP receiver for webhooks on 127.0.0.1."""
+    with receiver() as server:
+        yield server
+
+
+@pytest.fixture
+def loopback_allowed(settings: Any) -> None:
+    """Webhooks may target 127.0.0.1 (the receiver)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+
+@pytest.fixture
+def key(facility: Facility, hook: Receiver) -> ApiKey:
+    """A key of the facility whose webhook URL is the receiver's."""
+    return key_with_webhook(facility, hook.url)
 
 
 @pytest.fixture

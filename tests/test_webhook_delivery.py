@@ -10,7 +10,7 @@ import hmac
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -25,36 +25,11 @@ from inspection.models import ApiKey, Facility, WebhookDelivery
 from inspection.pipeline.completion import complete_batch_if_done, complete_finished_batches
 from inspection.webhooks import delivery as service
 from inspection.webhooks.delivery import Verdict
-from tests.webhook_receiver import Receiver, receiver
+from tests.webhook_receiver import Receiver
 from tests.webhook_support import Sent, completed_delivery, finished_batch, key_with_webhook
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_allowed")]
 Status = WebhookDelivery.Status
-
-
-@pytest.fixture(autouse=True)
-def loopback_allowed(settings: Any) -> None:
-    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
-    from config.celery_app import app
-
-    recorder = Sent()
-    monkeypatch.setattr(app, "send_task", recorder.send_task)
-    return recorder
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver() as server:
-        yield server
-
-
-@pytest.fixture
-def key(facility: Facility, hook: Receiver) -> ApiKey:
-    return key_with_webhook(facility, hook.url)
 
 
 @pytest.fixture
@@ -182,11 +157,12 @@ def test_the_post_is_signed_json_describing_the_batch(
         "status": "completed",
         "counts": detail["counts"],
         "completed_at": detail["completed_at"],
+        "review_pending": 1,  # results not final yet: a `batch.reviewed` will follow
         "results_url": (
             f"https://inspection.example.com/api/v1/batches/{delivery.batch_id}/results.json"
         ),
     }
-    assert detail["counts"]["total"] == 3
+    assert (detail["counts"]["total"], detail["counts"]["needs_review"]) == (3, 1)
 
 
 def test_a_signature_made_with_another_secret_does_not_verify(

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from inspection.models import Batch, Image, WebhookDelivery
-from inspection.webhooks.delivery import completion_delivery
+from inspection.webhooks.delivery import event_delivery
 
 # --- Inputs -----------------------------------------------------------------------------------
 
@@ -35,8 +35,9 @@ class BatchSubmitInput(serializers.Serializer):
         required=False,
         default="",
         allow_blank=True,
-        help_text="POSTed a signed `batch.completed` event when the batch completes "
-        "(overrides the API key's webhook URL).",
+        help_text="POSTed a signed `batch.completed` event when the batch completes and, if "
+        "it completed with images in review, a `batch.reviewed` event once reviewers have "
+        "decided the last of them (overrides the API key's webhook URL).",
     )
 
 
@@ -114,11 +115,24 @@ class BatchOutput(serializers.Serializer):
     webhook = serializers.SerializerMethodField(
         help_text="The `batch.completed` delivery; null before completion or without a webhook."
     )
+    webhook_reviewed = serializers.SerializerMethodField(
+        help_text="The `batch.reviewed` delivery; null until reviewers have decided the last "
+        "image the batch completed with in review, always null for a batch that needed no "
+        "review, and null without a webhook."
+    )
 
     @extend_schema_field(WebhookOutput(allow_null=True))
     def get_webhook(self, batch: Batch) -> dict[str, object] | None:
-        delivery = completion_delivery(batch)
-        return WebhookOutput(delivery).data if delivery else None
+        return _delivery(batch, WebhookDelivery.Event.BATCH_COMPLETED)
+
+    @extend_schema_field(WebhookOutput(allow_null=True))
+    def get_webhook_reviewed(self, batch: Batch) -> dict[str, object] | None:
+        return _delivery(batch, WebhookDelivery.Event.BATCH_REVIEWED)
+
+
+def _delivery(batch: Batch, event: str) -> dict[str, object] | None:
+    delivery = event_delivery(batch, event)
+    return WebhookOutput(delivery).data if delivery else None
 
 
 class DetectionOutput(serializers.Serializer):

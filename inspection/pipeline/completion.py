@@ -1,4 +1,5 @@
-"""Ending images as failed, and completing batches from what the database says."""
+"""Ending images as failed, completing batches from what the database says, and noticing when
+reviewers have decided the last image a completed batch left in review."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from inspection import storage
-from inspection.models import Batch, Image
+from inspection.models import Batch, Image, ReviewTask
 from inspection.observability import hooks
 from inspection.pipeline.claims import Claim
 from inspection.pipeline.logs import image_log
@@ -91,3 +92,42 @@ def complete_finished_batches() -> int:
         .values_list("id", flat=True)[:500]
     )
     return sum(complete_batch_if_done(batch_id) for batch_id in ids)
+
+
+def announce_if_reviewed(batch_id: Any) -> bool:
+    """Run inside a verdict's transaction, after the verdict: if it decided the last review of a
+    completed batch, announce `batch.reviewed` (committed with the verdict, or not at all).
+
+    The batch row lock orders verdicts that finish a batch's last reviews at the same moment:
+    the second waits for the first to commit, and its next statement (READ COMMITTED) sees the
+    first's verdict, so exactly one of them finds nothing left to review. A batch still
+    processing is skipped: its `batch.completed`, built after this commit, shows the verdict."""
+    with transaction.atomic():
+        if locked_status(batch_id) != Batch.Status.COMPLETED:
+            return False
+        if review_outstanding(batch_id) or not was_reviewed(batch_id):
+            return False
+        webhooks.announce_batch_reviewed(batch_id)
+    logger.info("batch reviewed [batch_id=%s]", batch_id, extra={"batch_id": str(batch_id)})
+    return True
+
+
+def locked_status(batch_id: Any) -> str:
+    """Lock the batch row whatever its status, then read it: a completion committing right now
+    makes us wait and see `completed` (a lock filtered on the status would skip the row
+    unseen, and the completion would announce a review that no `batch.reviewed` ever ends)."""
+    batches = Batch.objects.select_for_update(no_key=True).filter(id=batch_id)
+    return str(batches.values_list("status", flat=True).get())
+
+
+def review_outstanding(batch_id: Any) -> bool:
+    waiting = Image.objects.filter(batch_id=batch_id, status=Image.Status.NEEDS_REVIEW)
+    open_tasks = ReviewTask.objects.filter(image__batch_id=batch_id).exclude(
+        status=ReviewTask.Status.DONE
+    )
+    return waiting.exists() or open_tasks.exists()
+
+
+def was_reviewed(batch_id: Any) -> bool:
+    """A batch that needed no review never gets `batch.reviewed`."""
+    return Image.objects.filter(batch_id=batch_id).exclude(verdict="").exists()

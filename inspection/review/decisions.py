@@ -1,6 +1,7 @@
 """Recording a reviewer's decision: one transaction that completes the task (only while the
 reviewer holds it), stores the verdict on the image, writes the reviewer's boxes as new
-Detection rows next to the model's, and appends the audit row."""
+Detection rows next to the model's, appends the audit row, and announces `batch.reviewed` when
+this was the last review of a completed batch."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inspection.models import Detection, Image, ReviewDecision, ReviewTask
+from inspection.pipeline.completion import announce_if_reviewed
 from inspection.review.access import User, require_decide
 from inspection.review.boxes import Box, changed_classes, snapshot
 
@@ -52,7 +54,7 @@ def decide(task: ReviewTask, user: User, request: DecisionRequest) -> ReviewDeci
             raise DecisionRefused("This image has already been decided.")
         _store_boxes(image, final)
         changes = _changes(request, model_boxes, final)
-        return ReviewDecision.objects.create(
+        decision = ReviewDecision.objects.create(
             task=task,
             image=image,
             facility_id=task.facility_id,
@@ -68,6 +70,8 @@ def decide(task: ReviewTask, user: User, request: DecisionRequest) -> ReviewDeci
             changed_classes=changes,
             seconds_spent=(now - claimed_at).total_seconds() if claimed_at else None,
         )
+        announce_if_reviewed(image.batch_id)
+    return decision
 
 
 def _check(request: DecisionRequest) -> None:

@@ -37,6 +37,7 @@ CLAIM_SECONDS = 60
 REPUBLISH_LIMIT = 500
 USER_AGENT = "Inspection-Webhooks/1"
 Status = WebhookDelivery.Status
+Event = WebhookDelivery.Event
 
 
 class Verdict(StrEnum):
@@ -57,17 +58,24 @@ class Attempt:
 
 
 def announce_batch_completed(batch_id: Any) -> WebhookDelivery | None:
-    """Run inside the completion's transaction: create the batch's delivery (one per batch,
-    event and URL, whatever runs twice) and publish it after the commit."""
+    """Run inside the completion's transaction."""
+    return announce(batch_id, Event.BATCH_COMPLETED)
+
+
+def announce_batch_reviewed(batch_id: Any) -> WebhookDelivery | None:
+    """Run inside the last verdict's transaction (see `completion.announce_if_reviewed`)."""
+    return announce(batch_id, Event.BATCH_REVIEWED)
+
+
+def announce(batch_id: Any, event: str) -> WebhookDelivery | None:
+    """Create the batch's delivery of `event` in the caller's transaction (one per batch, event
+    and URL, whatever runs twice) and publish it after the commit."""
     batch = Batch.objects.select_related("api_key").get(pk=batch_id)
     url = target_url(batch)
     if not url:
         return None
     delivery, created = WebhookDelivery.objects.get_or_create(
-        batch=batch,
-        event=WebhookDelivery.Event.BATCH_COMPLETED,
-        url=url,
-        defaults={"next_attempt_at": timezone.now()},
+        batch=batch, event=event, url=url, defaults={"next_attempt_at": timezone.now()}
     )
     if created:
         publish(delivery)
@@ -253,7 +261,6 @@ def failed_deliveries() -> QuerySet[WebhookDelivery]:
     return WebhookDelivery.objects.filter(status=Status.FAILED)
 
 
-def completion_delivery(batch: Batch) -> WebhookDelivery | None:
-    """The batch's latest `batch.completed` delivery (uses prefetched `webhook_deliveries`)."""
-    event = WebhookDelivery.Event.BATCH_COMPLETED
+def event_delivery(batch: Batch, event: str) -> WebhookDelivery | None:
+    """The batch's latest delivery of `event` (uses prefetched `webhook_deliveries`)."""
     return next((d for d in batch.webhook_deliveries.all() if d.event == event), None)

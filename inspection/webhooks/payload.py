@@ -1,5 +1,11 @@
-"""The JSON body of a `batch.completed` delivery: the batch as the REST detail shows it (id,
-facility, status, counts, completed_at) and where to fetch its results."""
+"""The JSON body of a delivery, the same shape for every event: the batch as the REST detail
+shows it when the attempt is made (id, facility, status, counts, completed_at), how many of its
+images still wait for a reviewer, and where to fetch its results.
+
+`review_pending` tells an integrator whether the results are final: above zero, reviewers will
+still change them, and a `batch.reviewed` delivery follows once they have decided the last one.
+`batch.reviewed` says 0: its counts and results are the reviewed ones (unless an operator has
+since replayed failed images through the pipeline: each event is still sent once per URL)."""
 
 from __future__ import annotations
 
@@ -22,14 +28,16 @@ def body_of(delivery: WebhookDelivery) -> bytes:
 
 def payload_of(delivery: WebhookDelivery) -> dict[str, Any]:
     batch = batch_with_counts(delivery.batch_id)
+    counts = selectors.counts_of(batch)
     return {
         "event": delivery.event,
         "delivery_id": str(delivery.id),
         "batch_id": str(batch.id),
         "facility": batch.facility.slug,
         "status": batch.status,
-        "counts": asdict(selectors.counts_of(batch)),
+        "counts": asdict(counts),
         "completed_at": iso(batch.completed_at),
+        "review_pending": counts.needs_review,
         "results_url": results_url(batch.id),
     }
 
