@@ -28,7 +28,9 @@ class Command(BaseCommand):
             "--create-facility", action="store_true", help="Create facilities that do not exist."
         )
         parser.add_argument(
-            "--webhook-url", default="", help="Where completed batches are announced (signed)."
+            "--webhook-url",
+            default="",
+            help="Where completed and reviewed batches are announced (signed).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
