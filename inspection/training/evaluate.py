@@ -14,6 +14,7 @@ from inspection.preprocessing import PreprocessConfig
 from inspection.training import calibration as cal
 from inspection.training.dataset import SUBSET_ORDER, Sample, load_split
 from inspection.training.predict import Predictions, predict_samples
+from inspection.training.threads import use_all_cores
 
 CLASS_NAMES = ("parcel", "label", "damage")
 LIGHTING_SUBSETS = ("dark", "glare", "clean", "all")
@@ -81,6 +82,7 @@ def ultralytics_map(model_path: Path, data_yaml: Path, split: str, imgsz: int) -
     from inspection.inference import loader
 
     yolo = loader.load_yolo(model_path)
+    yolo.add_callback("on_val_start", use_all_cores)
     runs = Path(tempfile.gettempdir()) / "insp-val"  # ultralytics wants a run folder
     metrics = yolo.val(data=str(data_yaml), split=split, imgsz=imgsz, batch=8, device="cpu",
                        plots=False, verbose=False, workers=0, project=str(runs), name="val",

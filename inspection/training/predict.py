@@ -17,6 +17,7 @@ from inspection.preprocessing import (
 from inspection.preprocessing.errors import ImageRejected
 from inspection.training.calibration import Detection
 from inspection.training.dataset import Sample
+from inspection.training.threads import use_all_cores
 
 PREDICT_FLOOR = 0.01  # keep low-confidence boxes: calibration picks the cut-off
 BATCH = 8
@@ -42,6 +43,7 @@ def predict_samples(
             except ImageRejected:
                 rejected.append(sample.image)
         if ready:
+            use_all_cores()  # the first predict() call ran select_device()
             results = yolo.predict([r.array for _, r in ready], imgsz=imgsz, conf=floor,
                                    verbose=False, device="cpu")
             for (sample, pre), result in zip(ready, results, strict=True):

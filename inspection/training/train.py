@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shlex
 import shutil
 import sys
@@ -17,6 +16,7 @@ from typing import Any
 
 from inspection.training.data import generate_tolerant
 from inspection.training.recipe import DataRecipe, training_config
+from inspection.training.threads import use_all_cores
 
 MODEL_YAML = "yolov8n.yaml"
 RECIPE_FILE = "recipe.json"
@@ -80,15 +80,11 @@ def train(
 ) -> TrainResult:
     """From the YAML (random weights), or from `init`: a local weights file of the same
     architecture and classes, e.g. the previous default model (nothing is downloaded)."""
-    import torch
     from ultralytics import YOLO
 
     model = YOLO(str(init) if init else MODEL_YAML)
     if settings.device == "cpu":
-        # ultralytics' select_device() sets torch to os.cpu_count() - 1 threads: on a 2-core
-        # machine one thread, which halves training speed. Use every core again per epoch.
-        threads = os.cpu_count() or 1
-        model.add_callback("on_train_epoch_start", lambda _: torch.set_num_threads(threads))
+        model.add_callback("on_train_epoch_start", use_all_cores)
     started = time.perf_counter()
     # pretrained=False alone would make ultralytics rebuild `init` with random weights.
     args = settings.ultralytics_args() | {"pretrained": init is not None}

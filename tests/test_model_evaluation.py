@@ -1,0 +1,85 @@
+"""`evaluate_model` and `calibrate_thresholds` end to end with the committed weights on a small
+generated set: real image decoding, the service's preprocessing, a real forward pass. The counts
+are checked against the label files, and the model must find most parcels."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from django.conf import settings
+from django.core.management import call_command
+
+from inspection.training.data import generate_tolerant
+from inspection.training.offline import configure_offline
+from inspection.training.recipe import CLASS_NAMES, training_config
+
+WEIGHTS = Path(settings.BASE_DIR) / "models" / "default.pt"
+
+
+@pytest.fixture(scope="module")
+def data_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("evalset")
+    generate_tolerant(root, 12, 41, (0.0, 0.5, 0.5), training_config(640))
+    return root / "data.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _keep_torch_threads() -> object:
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def label_counts(data_yaml: Path, split: str) -> tuple[int, dict[str, int]]:
+    files = sorted((data_yaml.parent / "labels" / split).glob("*.txt"))
+    counts = dict.fromkeys(CLASS_NAMES, 0)
+    for file in files:
+        for line in file.read_text().splitlines():
+            counts[CLASS_NAMES[int(line.split()[0])]] += 1
+    return len(files), counts
+
+
+def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path: Path) -> None:
+    configure_offline()
+    out = tmp_path / "eval.json"
+    call_command("evaluate_model", "--model", str(WEIGHTS), "--data", str(data_yaml),
+                 "--json", str(out), stdout=io.StringIO())
+    report = json.loads(out.read_text())
+
+    images, truths = label_counts(data_yaml, "test")
+    everything = report["subsets"]["all"]
+    assert (report["images"], everything["images"]) == (images, images)
+    assert {c: everything[c]["truths"] for c in CLASS_NAMES} == truths
+    assert report["map"]["per_class"]["parcel"]["mAP50"] >= 0.8  # it does detect parcels
+    assert 0.0 < report["map"]["mAP50"] <= 1.0
+    assert set(report["map"]["per_class"]) <= set(CLASS_NAMES)
+    assert set(report["calibration"]["classes"]) == set(CLASS_NAMES)
+    assert report["lighting_normalization"]["off"]["all"]["images"] == images
+    # The offline tools undo ultralytics' one-thread choice (select_device) on the CPU.
+    assert torch.get_num_threads() == (os.cpu_count() or 1)
+
+
+@pytest.mark.django_db
+def test_calibrate_thresholds_previews_the_review_load(data_yaml: Path, tmp_path: Path) -> None:
+    configure_offline()
+    out = tmp_path / "cal.json"
+    call_command("calibrate_thresholds", "--model", str(WEIGHTS), "--data", str(data_yaml),
+                 "--split", "val", "--min-confidence", "0.1", "--json", str(out),
+                 stdout=io.StringIO())
+    result = json.loads(out.read_text())
+
+    images, truths = label_counts(data_yaml, "val")
+    assert result["images"] == images
+    assert {c: row["truths"] for c, row in result["classes"].items()} == truths
+    for row in result["classes"].values():
+        assert 0.0 <= row["threshold"] <= 1.0
+        if row["target_reached"]:
+            assert row["precision"] >= 0.95
+    assert result["classes"]["parcel"]["target_reached"]
+    load = result["review_load"]
+    assert 0.0 <= load["detection_share"] <= 1.0 and 0 <= load["images"] <= images
