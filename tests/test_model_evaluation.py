@@ -46,9 +46,9 @@ def label_counts(data_yaml: Path, split: str) -> tuple[int, dict[str, int]]:
 
 def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path: Path) -> None:
     configure_offline()
-    out = tmp_path / "eval.json"
+    out, card = tmp_path / "eval.json", tmp_path / "eval.md"
     call_command("evaluate_model", "--model", str(WEIGHTS), "--data", str(data_yaml),
-                 "--json", str(out), stdout=io.StringIO())
+                 "--json", str(out), "--markdown", str(card), stdout=io.StringIO())
     report = json.loads(out.read_text())
 
     images, truths = label_counts(data_yaml, "test")
@@ -60,6 +60,11 @@ def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path
     assert set(report["map"]["per_class"]) <= set(CLASS_NAMES)
     assert set(report["calibration"]["classes"]) == set(CLASS_NAMES)
     assert report["lighting_normalization"]["off"]["all"]["images"] == images
+    rows = card.read_text().splitlines()
+    parcel_map = report["map"]["per_class"]["parcel"]
+    assert f"| parcel | {parcel_map['mAP50']:.3f} | {parcel_map['mAP50-95']:.3f} |" in rows
+    assert sum(row.startswith(f"| {name} | {report['subsets'][name]['images']} |")
+               for row in rows for name in report["subsets"]) == len(report["subsets"])
     # The offline tools undo ultralytics' one-thread choice (select_device) on the CPU.
     assert torch.get_num_threads() == (os.cpu_count() or 1)
 

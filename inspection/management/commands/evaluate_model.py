@@ -27,9 +27,12 @@ class Command(BaseCommand):
                                  "with no val split).")
         parser.add_argument("--target-precision", type=float, default=0.95)
         parser.add_argument("--json", type=Path, help="Also write the report here.")
+        parser.add_argument("--markdown", type=Path,
+                            help="Also write the report as model-card tables (Markdown) here.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         configure_offline()
+        from inspection.training.card import render_card_tables
         from inspection.training.evaluate import evaluate
         from inspection.training.report import render_report
 
@@ -40,3 +43,6 @@ class Command(BaseCommand):
         if options["json"]:
             options["json"].write_text(json.dumps(report, indent=1) + "\n")
             self.stdout.write(f"Wrote {options['json']}")
+        if options["markdown"]:
+            options["markdown"].write_text(render_card_tables(report))
+            self.stdout.write(f"Wrote {options['markdown']}")
