@@ -15,10 +15,7 @@ from inspection.training.default_model import calibrated_thresholds
 WEIGHTS = Path(settings.BASE_DIR) / "models" / "default.pt"
 SAMPLE = Path(settings.BASE_DIR) / "samples" / "demo" / "01-clean-conveyor.jpg"
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(not WEIGHTS.is_file(), reason="models/default.pt not committed yet"),
-]
+pytestmark = pytest.mark.django_db
 
 
 def test_default_weights_are_small_and_calibrated() -> None:
