@@ -48,11 +48,13 @@ def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path
     configure_offline()
     out, card = tmp_path / "eval.json", tmp_path / "eval.md"
     call_command("evaluate_model", "--model", str(WEIGHTS), "--data", str(data_yaml),
-                 "--json", str(out), "--markdown", str(card), stdout=io.StringIO())
+                 "--json", str(out), "--markdown", str(card), "--imgsz", "416",
+                 stdout=io.StringIO())
     report = json.loads(out.read_text())
 
     images, truths = label_counts(data_yaml, "test")
     everything = report["subsets"]["all"]
+    assert report["imgsz"] == 416  # not the 512 the weights were trained at
     assert (report["images"], everything["images"]) == (images, images)
     assert {c: everything[c]["truths"] for c in CLASS_NAMES} == truths
     assert report["map"]["per_class"]["parcel"]["mAP50"] >= 0.8  # it does detect parcels

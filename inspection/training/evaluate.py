@@ -123,14 +123,15 @@ def calibration_rows(calibrated: Mapping[int, cal.ClassThreshold]) -> dict[str, 
 
 def evaluate(
     model_path: Path, data_yaml: Path, split: str, calibration: tuple[Path, str], target: float,
-    config: PreprocessConfig,
+    config: PreprocessConfig, imgsz: int | None = None,
 ) -> dict[str, Any]:
     """The full report: mAP (ultralytics) on `split`; thresholds calibrated on `calibration`
-    (a data.yaml and split); per-subset precision/recall and the lighting comparison on `split`."""
+    (a data.yaml and split); per-subset precision/recall and the lighting comparison on `split`.
+    `imgsz` defaults to the size the weights were trained at."""
     from inspection.inference import loader
 
     yolo = loader.load_yolo(model_path)
-    imgsz = loader.input_size(yolo, model_path)
+    imgsz = imgsz or loader.input_size(yolo, model_path)
     calibrated = calibrate(score_split(yolo, *calibration, imgsz, config), target)
     cut = {c: t.threshold for c, t in calibrated.items()}
     scoring = score_split(yolo, data_yaml, split, imgsz, config)

@@ -26,6 +26,9 @@ class Command(BaseCommand):
                             help="Calibrate on this data.yaml instead of --data (for a data set "
                                  "with no val split).")
         parser.add_argument("--target-precision", type=float, default=0.95)
+        parser.add_argument("--imgsz", type=int,
+                            help="Input size to evaluate at (default: the size it was trained at); "
+                                 "register the model with the same --input-size.")
         parser.add_argument("--json", type=Path, help="Also write the report here.")
         parser.add_argument("--markdown", type=Path,
                             help="Also write the report as model-card tables (Markdown) here.")
@@ -38,7 +41,8 @@ class Command(BaseCommand):
 
         calibration = (options["calibration_data"] or options["data"], options["calibration_split"])
         report = evaluate(options["model"], options["data"], options["split"], calibration,
-                          options["target_precision"], PreprocessConfig.from_settings())
+                          options["target_precision"], PreprocessConfig.from_settings(),
+                          options["imgsz"])
         self.stdout.write(render_report(report))
         if options["json"]:
             options["json"].write_text(json.dumps(report, indent=1) + "\n")
