@@ -3,6 +3,7 @@ finds the parcel in a clean demo photo, fed exactly as the workers feed it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from django.conf import settings
 
 from inspection.inference import loader, registry
 from inspection.preprocessing import PreprocessConfig, preprocess
-from inspection.training.default_model import calibrated_thresholds
+from inspection.training.default_model import calibrated_thresholds, evaluation_path
 
 WEIGHTS = Path(settings.BASE_DIR) / "models" / "default.pt"
 SAMPLE = Path(settings.BASE_DIR) / "samples" / "demo" / "01-clean-conveyor.jpg"
@@ -26,7 +27,9 @@ def test_default_weights_are_small_and_calibrated() -> None:
 def test_default_model_registers_with_our_classes() -> None:
     model = registry.register_model(WEIGHTS, "default", "test")
     assert model.class_names == ["parcel", "label", "damage"]
-    assert model.input_size == 416
+    # Registered at the size its thresholds were calibrated at (the size it was trained at).
+    calibrated_at = json.loads(evaluation_path(WEIGHTS).read_text())["imgsz"]
+    assert model.input_size == calibrated_at == 512
 
 
 def test_default_model_finds_the_parcel_in_a_clean_demo_photo() -> None:
