@@ -54,7 +54,7 @@ def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path
 
     images, truths = label_counts(data_yaml, "test")
     everything = report["subsets"]["all"]
-    assert report["imgsz"] == 416  # not the 512 the weights were trained at
+    assert report["imgsz"] == 416  # --imgsz wins over the size the weights were trained at
     assert (report["images"], everything["images"]) == (images, images)
     assert {c: everything[c]["truths"] for c in CLASS_NAMES} == truths
     assert report["map"]["per_class"]["parcel"]["mAP50"] >= 0.8  # it does detect parcels
