@@ -29,7 +29,7 @@ def test_default_model_registers_with_our_classes() -> None:
     assert model.class_names == ["parcel", "label", "damage"]
     # Registered at the size its thresholds were calibrated at (the size it was trained at).
     calibrated_at = json.loads(evaluation_path(WEIGHTS).read_text())["imgsz"]
-    assert model.input_size == calibrated_at == 512
+    assert model.input_size == calibrated_at == 640
 
 
 def test_default_model_finds_the_parcel_in_a_clean_demo_photo() -> None:
