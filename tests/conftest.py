@@ -142,6 +142,16 @@ def key(facility: Facility, hook: Receiver) -> ApiKey:
 
 
 @pytest.fixture
+def keep_torch_threads() -> Iterator[None]:
+    """Restore torch's thread count: the offline training tools raise it to every core."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def redis_queues() -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(TEST_REDIS_URL)
     client.flushdb()

@@ -14,11 +14,13 @@ import torch
 from django.conf import settings
 from django.core.management import call_command
 
+from inspection.synthetic.parcels import CLASS_NAMES
 from inspection.training.data import generate_tolerant
 from inspection.training.offline import configure_offline
-from inspection.training.recipe import CLASS_NAMES, training_config
+from inspection.training.recipe import training_config
 
 WEIGHTS = Path(settings.BASE_DIR) / "models" / "default.pt"
+pytestmark = pytest.mark.usefixtures("keep_torch_threads")
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +28,6 @@ def data_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("evalset")
     generate_tolerant(root, 12, 41, (0.0, 0.5, 0.5), training_config(640))
     return root / "data.yaml"
-
-
-@pytest.fixture(autouse=True)
-def _keep_torch_threads() -> object:
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 def label_counts(data_yaml: Path, split: str) -> tuple[int, dict[str, int]]:

@@ -17,6 +17,7 @@ from inspection.training.train import MODEL_YAML, TrainSettings, train
 
 WEIGHTS = Path(settings.BASE_DIR) / "models" / "default.pt"
 FIRST_CONV = "model.0.conv.weight"
+pytestmark = pytest.mark.usefixtures("keep_torch_threads")
 
 
 def first_conv(path_or_yaml: str) -> torch.Tensor:
@@ -37,9 +38,3 @@ def test_a_run_with_init_keeps_the_init_weights_when_nothing_is_learned(tmp_path
     assert torch.allclose(after, start, atol=2e-3)
     assert not torch.allclose(first_conv(MODEL_YAML), start, atol=2e-3)  # random init differs
 
-
-@pytest.fixture(autouse=True)
-def _keep_torch_threads() -> object:
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)

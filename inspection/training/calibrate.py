@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from inspection.preprocessing import PreprocessConfig
+from inspection.synthetic.parcels import CLASS_NAMES
 from inspection.training import calibration as cal
-from inspection.training.evaluate import CLASS_NAMES, calibrate, calibration_rows, score_split
+from inspection.training.evaluate import calibrate, calibration_rows, score_split
 
 
 @dataclass(frozen=True)

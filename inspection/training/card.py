@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inspection.training.report import CLASS_NAMES
+from inspection.synthetic.parcels import CLASS_NAMES
 
 LIGHTING_COLUMNS = ("recall", "precision", "damage")
 

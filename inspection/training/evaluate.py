@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from inspection.preprocessing import PreprocessConfig
+from inspection.synthetic.parcels import CLASS_NAMES
 from inspection.training import calibration as cal
 from inspection.training.dataset import SUBSET_ORDER, Sample, load_split
 from inspection.training.predict import Predictions, predict_samples
 from inspection.training.threads import use_all_cores
 
-CLASS_NAMES = ("parcel", "label", "damage")
 LIGHTING_SUBSETS = ("dark", "glare", "clean", "all")
 
 

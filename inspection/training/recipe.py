@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from inspection.synthetic.plan import DEFAULT_RESOLUTIONS, GeneratorConfig
 
 MAX_TRAIN_SIDE = 800
-CLASS_NAMES = ("parcel", "label", "damage")
 
 
 def capped(width: int, height: int, max_side: int) -> tuple[int, int]:

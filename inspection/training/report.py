@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-CLASS_NAMES = ("parcel", "label", "damage")
+from inspection.synthetic.parcels import CLASS_NAMES
 
 
 def fmt(value: float | None) -> str:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inspection.synthetic.parcels import CLASS_NAMES
 from inspection.training.data import generate_tolerant
 from inspection.training.recipe import DataRecipe, training_config
 from inspection.training.threads import use_all_cores
@@ -111,7 +112,7 @@ def training_record(
         "command": shlex.join(argv if argv is not None else sys.argv),
         "model_yaml": MODEL_YAML,
         "initial_weights": _describe_file(init) if init else None,
-        "class_names": ["parcel", "label", "damage"],
+        "class_names": list(CLASS_NAMES),
         "data_recipe": recipe.describe(),
         "settings": asdict(settings),
         "wall_seconds": round(result.seconds, 1),
