@@ -105,3 +105,19 @@ def test_review_load_on_the_calibrated_case() -> None:
     # Reported (>= 0.35): 22 hits, the 0.79 miss, 0.5 and 0.4; below 0.77: 0.5 and 0.4.
     assert load.detections == 2 and load.detection_share == pytest.approx(2 / 25)
     assert load.image_share == pytest.approx(2 / 26)
+
+
+def test_calibrate_takes_a_target_per_class() -> None:
+    truths = [GroundTruth(f"t{i}", 0, (0, 0, 1, 1)) for i in range(25)]
+    scored = scored_case()
+    strict = calibrate(scored, truths, [0], target={0: 0.95})[0]
+    # 0.85 is still reached at 0.4 (22 hits of 25 kept), no longer at 0.3 (22 of 26).
+    loose = calibrate(scored, truths, [0], target={0: 0.85})[0]
+    assert (strict.threshold, strict.target) == (0.77, 0.95)
+    assert (loose.threshold, loose.target) == (0.4, 0.85)
+    assert loose.precision == pytest.approx(22 / 25) and loose.reached
+
+
+def test_calibrate_refuses_a_class_without_a_target() -> None:
+    with pytest.raises(KeyError):
+        calibrate(scored_case(), [], [0, 1], target={0: 0.9})

@@ -63,7 +63,7 @@ def test_other_facilities_and_model_agnostic_policies_are_untouched(
 
 
 def fake_calibration(*args: Any, **kwargs: Any) -> calibrate.Calibration:
-    classes = {c: ClassThreshold(c, t, 0.96, 0.9, True, 10, 9)
+    classes = {c: ClassThreshold(c, t, 0.96, 0.9, True, 10, 9, 0.95)
                for c, t in enumerate([0.41, 0.33, 0.27])}
     return calibrate.Calibration(classes, ReviewLoad(0.1, 0.25, 3, 2), 0.1, 8)
 

@@ -85,3 +85,25 @@ def test_calibrate_thresholds_previews_the_review_load(data_yaml: Path, tmp_path
     assert result["classes"]["parcel"]["target_reached"]
     load = result["review_load"]
     assert 0.0 <= load["detection_share"] <= 1.0 and 0 <= load["images"] <= images
+
+
+@pytest.mark.django_db
+def test_a_lower_damage_target_lowers_only_the_damage_threshold(
+    data_yaml: Path, tmp_path: Path,
+) -> None:
+    configure_offline()
+    rows = {}
+    for name, extra in (("strict", []), ("loose", ["--class-precision", "damage=0.5"])):
+        out = tmp_path / f"{name}.json"
+        call_command("calibrate_thresholds", "--model", str(WEIGHTS), "--data", str(data_yaml),
+                     "--split", "val", "--json", str(out), *extra, stdout=io.StringIO())
+        rows[name] = json.loads(out.read_text())["classes"]
+
+    strict, loose = rows["strict"], rows["loose"]
+    assert strict["damage"]["target_precision"] == 0.95
+    assert loose["damage"]["target_precision"] == 0.5
+    # Any threshold reaching 0.95 (or the best-precision fallback, when it is at least 0.5) also
+    # reaches 0.5, so the lowest one reaching 0.5 is never higher.
+    assert loose["damage"]["threshold"] <= strict["damage"]["threshold"]
+    assert loose["damage"]["recall"] >= strict["damage"]["recall"]
+    assert (loose["parcel"], loose["label"]) == (strict["parcel"], strict["label"])

@@ -10,6 +10,7 @@ from inspection.preprocessing import PreprocessConfig
 from inspection.synthetic.parcels import CLASS_NAMES
 from inspection.training import calibration as cal
 from inspection.training.evaluate import calibrate, calibration_rows, score_split
+from inspection.training.targets import PrecisionTargets
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,11 @@ class Calibration:
 
 
 def run_calibration(
-    yolo: Any, imgsz: int, data_yaml: Path, split: str, target: float, min_confidence: float,
-    config: PreprocessConfig,
+    yolo: Any, imgsz: int, data_yaml: Path, split: str, targets: PrecisionTargets,
+    min_confidence: float, config: PreprocessConfig,
 ) -> Calibration:
     scoring = score_split(yolo, data_yaml, split, imgsz, config)
-    classes = calibrate(scoring, target)
+    classes = calibrate(scoring, targets)
     cut = {c: t.threshold for c, t in classes.items()}
     images = [s.image for s in scoring.samples]
     load = cal.review_load(scoring.predictions.detections, cut, min_confidence, images)

@@ -48,6 +48,7 @@ class ClassThreshold:
     reached: bool  # False: no threshold reached the target; this one has the best precision
     ground_truths: int
     detections: int  # at or above the threshold
+    target: float  # the precision this class was calibrated for
 
 
 @dataclass(frozen=True)
@@ -113,21 +114,24 @@ def calibrate_class(
     if none does, the one with the best precision (ties: the lowest, for recall)."""
     candidates = sorted({s.confidence for s in scored})
     if not candidates:
-        return ClassThreshold(class_id, 1.0, 1.0, 0.0, False, n_truths, 0)
+        return ClassThreshold(class_id, 1.0, 1.0, 0.0, False, n_truths, 0, target)
     table = [(t, *precision_recall(scored, n_truths, t)) for t in candidates]
     reaching = [row for row in table if row[1] >= target]
     reached = bool(reaching)
     threshold, precision, recall = reaching[0] if reached else max(table, key=lambda r: r[1])
     kept = sum(s.confidence >= threshold for s in scored)
-    return ClassThreshold(class_id, threshold, precision, recall, reached, n_truths, kept)
+    return ClassThreshold(class_id, threshold, precision, recall, reached, n_truths, kept, target)
 
 
 def calibrate(
     scored: Sequence[Scored], truths: Sequence[GroundTruth], class_ids: Sequence[int],
-    target: float,
+    target: float | Mapping[int, float],
 ) -> dict[int, ClassThreshold]:
+    """`target`: one precision for every class, or one per class id (a class missing from the
+    mapping is an error, not a silent default)."""
+    targets = target if isinstance(target, Mapping) else dict.fromkeys(class_ids, target)
     return {c: calibrate_class([s for s in scored if s.class_id == c],
-                               sum(t.class_id == c for t in truths), target, c)
+                               sum(t.class_id == c for t in truths), targets[c], c)
             for c in class_ids}
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from inspection.synthetic.parcels import CLASS_NAMES
+from inspection.training.report import targets_text
 
 LIGHTING_COLUMNS = ("recall", "precision", "damage")
 
@@ -29,7 +30,7 @@ def map_table(block: Mapping[str, Any]) -> list[str]:
 
 def calibration_table(classes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     rows = [[name, cell(row["threshold"]), cell(row["precision"]), cell(row["recall"]),
-             "reached" if row["target_reached"] else "not reached"]
+             f"{row['target_precision']} " + ("reached" if row["target_reached"] else "missed")]
             for name, row in classes.items()]
     return table(["class", "threshold", "precision", "recall", "target"], rows)
 
@@ -59,7 +60,7 @@ def render_card_tables(report: Mapping[str, Any]) -> str:
         f"{report['images']} images ({report['split']} split), imgsz {report['imgsz']}.", "",
         *map_table(report["map"]), "",
         f"Thresholds calibrated on the {cal['split']} split for precision "
-        f"{cal['target_precision']}:", "",
+        f"{targets_text(cal)}:", "",
         *calibration_table(cal["classes"]), "",
         "Precision / recall at those thresholds, through `preprocess()` "
         f"(normalize_lighting={report['normalize_lighting']}):", "",

@@ -15,6 +15,7 @@ from inspection.synthetic.parcels import CLASS_NAMES
 from inspection.training import calibration as cal
 from inspection.training.dataset import SUBSET_ORDER, Sample, load_split
 from inspection.training.predict import Predictions, predict_samples
+from inspection.training.targets import PrecisionTargets
 from inspection.training.threads import use_all_cores
 
 LIGHTING_SUBSETS = ("dark", "glare", "clean", "all")
@@ -39,8 +40,11 @@ def score_split(
     return Scoring(samples, predictions, cal.match(predictions.detections, truths), truths)
 
 
-def calibrate(scoring: Scoring, target: float, n_classes: int = 3) -> dict[int, cal.ClassThreshold]:
-    return cal.calibrate(scoring.scored, scoring.truths, range(n_classes), target)
+def calibrate(
+    scoring: Scoring, targets: PrecisionTargets, n_classes: int = 3,
+) -> dict[int, cal.ClassThreshold]:
+    class_ids = range(n_classes)
+    return cal.calibrate(scoring.scored, scoring.truths, class_ids, targets.by_id(class_ids))
 
 
 def subset_metrics(
@@ -116,14 +120,15 @@ def thresholds_by_name(calibrated: Mapping[int, cal.ClassThreshold]) -> dict[str
 
 def calibration_rows(calibrated: Mapping[int, cal.ClassThreshold]) -> dict[str, dict[str, Any]]:
     return {CLASS_NAMES[c]: {"threshold": _r(t.threshold), "precision": _r(t.precision),
-                             "recall": _r(t.recall), "target_reached": t.reached,
+                             "recall": _r(t.recall), "target_precision": t.target,
+                             "target_reached": t.reached,
                              "truths": t.ground_truths, "detections": t.detections}
             for c, t in calibrated.items()}
 
 
 def evaluate(
-    model_path: Path, data_yaml: Path, split: str, calibration: tuple[Path, str], target: float,
-    config: PreprocessConfig, imgsz: int | None = None,
+    model_path: Path, data_yaml: Path, split: str, calibration: tuple[Path, str],
+    targets: PrecisionTargets, config: PreprocessConfig, imgsz: int | None = None,
 ) -> dict[str, Any]:
     """The full report: mAP (ultralytics) on `split`; thresholds calibrated on `calibration`
     (a data.yaml and split); per-subset precision/recall and the lighting comparison on `split`.
@@ -132,7 +137,7 @@ def evaluate(
 
     yolo = loader.load_yolo(model_path)
     imgsz = imgsz or loader.input_size(yolo, model_path)
-    calibrated = calibrate(score_split(yolo, *calibration, imgsz, config), target)
+    calibrated = calibrate(score_split(yolo, *calibration, imgsz, config), targets)
     cut = {c: t.threshold for c, t in calibrated.items()}
     scoring = score_split(yolo, data_yaml, split, imgsz, config)
     return {
@@ -140,7 +145,8 @@ def evaluate(
         "images": len(scoring.samples), "normalize_lighting": config.normalize_lighting,
         "map": ultralytics_map(model_path, data_yaml, split, imgsz),
         "calibration": {"data": str(calibration[0]), "split": calibration[1],
-                        "target_precision": target,
+                        "target_precision": targets.default,
+                        "class_targets": dict(targets.per_class),
                         "classes": calibration_rows(calibrated)},
         "subsets": subset_metrics(scoring, cut),
         "lighting_normalization": lighting_comparison(yolo, data_yaml, split, imgsz, config, cut),

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from inspection.synthetic.parcels import CLASS_NAMES
+from inspection.training.targets import PrecisionTargets
 
 
 def fmt(value: float | None) -> str:
@@ -24,8 +25,14 @@ def render_calibration(classes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     for name, row in classes.items():
         reached = "reached" if row["target_reached"] else "NOT reached (best precision)"
         lines.append(f"  {name:<7} {fmt(row['threshold']):>6} {fmt(row['precision']):>6} "
-                     f"{fmt(row['recall']):>6}  {reached}")
+                     f"{fmt(row['recall']):>6}  {row['target_precision']} {reached}")
     return lines
+
+
+def targets_text(calibration: Mapping[str, Any]) -> str:
+    """`0.95`, or `0.95 (damage 0.8)`, from a report's calibration block."""
+    return PrecisionTargets(calibration["target_precision"],
+                            calibration.get("class_targets", {})).describe()
 
 
 def render_subsets(subsets: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -55,7 +62,7 @@ def render_report(report: Mapping[str, Any]) -> str:
         f"{report['model']} on {report['split']} ({report['images']} images, "
         f"imgsz {report['imgsz']})",
         *render_map(report["map"]),
-        f"Thresholds calibrated on {cal['split']} for precision {cal['target_precision']}:",
+        f"Thresholds calibrated on {cal['split']} for precision {targets_text(cal)}:",
         *render_calibration(cal["classes"]),
         f"At those thresholds on {report['split']} (through preprocess(), "
         f"normalize_lighting={report['normalize_lighting']}):",

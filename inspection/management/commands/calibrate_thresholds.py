@@ -10,10 +10,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inspection.inference import loader, registry
+from inspection.management.targets import add_target_arguments, targets_option
 from inspection.models import Facility, ModelVersion
 from inspection.preprocessing import PreprocessConfig
 from inspection.training.offline import configure_offline
 from inspection.training.policies import DEFAULT_MIN_CONFIDENCE, active_policy, save_policy_version
+from inspection.training.targets import PrecisionTargets
 
 
 class Command(BaseCommand):
@@ -26,7 +28,7 @@ class Command(BaseCommand):
         which.add_argument("--model", type=Path, help="A weights file (.pt/.onnx).")
         parser.add_argument("--data", type=Path, required=True, help="The data set's data.yaml.")
         parser.add_argument("--split", default="val")
-        parser.add_argument("--target-precision", type=float, default=0.95)
+        add_target_arguments(parser)
         parser.add_argument("--min-confidence", type=float,
                             help="Noise floor for the review preview (default: the active "
                                  f"policy's, else {DEFAULT_MIN_CONFIDENCE}).")
@@ -35,6 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", type=Path, help="Also write the result here.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        targets = targets_option(options)
         configure_offline()
         from inspection.training.calibrate import run_calibration
 
@@ -44,13 +47,13 @@ class Command(BaseCommand):
         imgsz = model_version.input_size if model_version else loader.input_size(yolo, path)
         floor = self._min_confidence(options, facility, model_version)
         result = run_calibration(yolo, imgsz, options["data"], options["split"],
-                                 options["target_precision"], floor,
+                                 targets, floor,
                                  PreprocessConfig.from_settings())
-        self._print(result, options)
+        self._print(result, targets, options)
         if options["json"]:
             options["json"].write_text(json.dumps(result.as_dict(), indent=1) + "\n")
         if options["save"]:
-            self._save(facility, model_version, result, options)
+            self._save(facility, model_version, result, targets, options)
 
     def _model(self, options: dict[str, Any]) -> tuple[ModelVersion | None, Path]:
         if options["model_version"] is not None:
@@ -82,11 +85,11 @@ class Command(BaseCommand):
         policy = active_policy(facility, model_version) if facility else None
         return policy.min_confidence if policy else DEFAULT_MIN_CONFIDENCE
 
-    def _print(self, result: Any, options: dict[str, Any]) -> None:
+    def _print(self, result: Any, targets: PrecisionTargets, options: dict[str, Any]) -> None:
         from inspection.training.report import render_calibration
 
         self.stdout.write(f"Split {options['split']} ({result.images} images), target precision "
-                          f"{options['target_precision']}:")
+                          f"{targets.describe()}:")
         self.stdout.write("\n".join(render_calibration(result.as_dict()["classes"])))
         load = result.load
         self.stdout.write(
@@ -95,7 +98,7 @@ class Command(BaseCommand):
             f"{load.image_share:.1%} of images ({load.images}/{result.images})")
 
     def _save(self, facility: Facility | None, model_version: ModelVersion | None,
-              result: Any, options: dict[str, Any]) -> None:
+              result: Any, targets: PrecisionTargets, options: dict[str, Any]) -> None:
         assert facility is not None
         if model_version is None:
             raise CommandError("--save needs a registered model: use --model-version, or "
@@ -103,6 +106,6 @@ class Command(BaseCommand):
         policy = save_policy_version(
             facility, model_version, result.thresholds(), result.min_confidence,
             note=f"calibrated on {options['data']} {options['split']} for precision "
-                 f"{options['target_precision']}")
+                 f"{targets.describe()}")
         self.stdout.write(f"Saved policy v{policy.version} for {facility.slug} / {model_version} "
                           f"(active): {policy.class_thresholds}")

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from inspection.management.targets import add_target_arguments, targets_option
 from inspection.preprocessing import PreprocessConfig
 from inspection.training.offline import configure_offline
 
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--calibration-data", type=Path,
                             help="Calibrate on this data.yaml instead of --data (for a data set "
                                  "with no val split).")
-        parser.add_argument("--target-precision", type=float, default=0.95)
+        add_target_arguments(parser)
         parser.add_argument("--imgsz", type=int,
                             help="Input size to evaluate at (default: the size it was trained at); "
                                  "register the model with the same --input-size.")
@@ -34,6 +35,7 @@ class Command(BaseCommand):
                             help="Also write the report as model-card tables (Markdown) here.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        targets = targets_option(options)
         configure_offline()
         from inspection.training.card import render_card_tables
         from inspection.training.evaluate import evaluate
@@ -41,7 +43,7 @@ class Command(BaseCommand):
 
         calibration = (options["calibration_data"] or options["data"], options["calibration_split"])
         report = evaluate(options["model"], options["data"], options["split"], calibration,
-                          options["target_precision"], PreprocessConfig.from_settings(),
+                          targets, PreprocessConfig.from_settings(),
                           options["imgsz"])
         self.stdout.write(render_report(report))
         if options["json"]:
