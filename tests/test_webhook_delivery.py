@@ -113,6 +113,28 @@ def test_no_delivery_without_a_webhook(facility: Facility, api_key: str, sent: S
     assert sent.calls == []
 
 
+def test_no_delivery_for_a_batch_of_a_revoked_key(
+    facility: Facility, key: ApiKey, sent: Sent
+) -> None:
+    batch = finished_batch(key, facility)
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+    assert complete_batch_if_done(batch.pk)
+    assert not WebhookDelivery.objects.exists()
+    assert sent.calls == []
+
+
+def test_a_key_revoked_before_the_attempt_fails_it_unsent(
+    facility: Facility, key: ApiKey, hook: Receiver, sent: Sent
+) -> None:
+    delivery = completed_delivery(key, facility)
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+    assert service.deliver(delivery.pk) is Verdict.FAILED
+    delivery = reload(delivery)
+    assert delivery.status == Status.FAILED
+    assert delivery.last_error == "The batch's API key was revoked."
+    assert hook.requests == []
+
+
 def test_a_batch_url_overrides_the_key_url(
     facility: Facility, key: ApiKey, sent: Sent, hook: Receiver
 ) -> None:

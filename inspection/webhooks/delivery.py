@@ -83,9 +83,10 @@ def announce(batch_id: Any, event: str) -> WebhookDelivery | None:
 
 
 def target_url(batch: Batch) -> str:
-    """The batch's own URL, else its key's; none without a key that can sign."""
+    """The batch's own URL, else its key's; none without an active key that can sign (a revoked
+    key's integration is cut off from results, the webhook included)."""
     key = batch.api_key
-    if key is None or not key.webhook_secret:
+    if key is None or not key.is_active or not key.webhook_secret:
         return ""
     return batch.webhook_url or key.webhook_url
 
@@ -113,9 +114,11 @@ def deliver(delivery_id: Any) -> Verdict:
 
 
 def attempt(delivery: WebhookDelivery) -> Attempt:
-    secret = signing_secret(delivery)
-    if not secret:
-        return Attempt(Verdict.FAILED, error="The batch's API key has no webhook secret.")
+    key = ApiKey.objects.filter(batch__pk=delivery.batch_id).first()
+    refusal = signing_refusal(key)
+    if refusal or key is None:
+        return Attempt(Verdict.FAILED, error=refusal)
+    secret = key.webhook_secret
     try:
         check_target(delivery.url)
     except UnresolvableHost as exc:
@@ -126,9 +129,16 @@ def attempt(delivery: WebhookDelivery) -> Attempt:
     return post(delivery.url, body, headers_for(delivery, secret, body, int(time.time())))
 
 
-def signing_secret(delivery: WebhookDelivery) -> str:
-    keys = ApiKey.objects.filter(batch__pk=delivery.batch_id)
-    return keys.values_list("webhook_secret", flat=True).first() or ""
+def signing_refusal(key: ApiKey | None) -> str:
+    """Why this key may not sign a delivery now ("" if it may); checked at every attempt, since
+    a key can be revoked or deleted while its deliveries wait for a retry."""
+    if key is None:
+        return "The batch's API key was deleted."
+    if not key.is_active:
+        return "The batch's API key was revoked."
+    if not key.webhook_secret:
+        return "The batch's API key has no webhook secret."
+    return ""
 
 
 def headers_for(
