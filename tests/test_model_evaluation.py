@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,27 @@ def test_a_lower_damage_target_lowers_only_the_damage_threshold(
     assert loose["damage"]["threshold"] <= strict["damage"]["threshold"]
     assert loose["damage"]["recall"] >= strict["damage"]["recall"]
     assert (loose["parcel"], loose["label"]) == (strict["parcel"], strict["label"])
+
+
+def run_manage(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
+    """manage.py in a child process on an empty SQLite file: a checkout never migrated."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_calibrating_a_file_needs_no_database_but_saving_does(
+    data_yaml: Path, tmp_path: Path,
+) -> None:
+    database, out = tmp_path / "empty.sqlite3", tmp_path / "cal.json"
+    common = ("calibrate_thresholds", "--model", str(WEIGHTS), "--data", str(data_yaml),
+              "--split", "val")
+    saving = run_manage(*common, "--facility", "demo", "--save", database=database)
+    assert saving.returncode == 1
+    assert "the database is not ready (run manage.py migrate first)" in saving.stderr
+    assert "Traceback" not in saving.stderr
+
+    preview = run_manage(*common, "--json", str(out), database=database)
+    assert preview.returncode == 0, preview.stderr
+    assert "run manage.py migrate" in preview.stderr
+    assert set(json.loads(out.read_text())["classes"]) == set(CLASS_NAMES)

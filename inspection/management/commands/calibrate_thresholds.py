@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from inspection.inference import loader, registry
 from inspection.management.targets import add_target_arguments, targets_option
@@ -16,6 +17,8 @@ from inspection.preprocessing import PreprocessConfig
 from inspection.training.offline import configure_offline
 from inspection.training.policies import DEFAULT_MIN_CONFIDENCE, active_policy, save_policy_version
 from inspection.training.targets import PrecisionTargets
+
+NO_DATABASE = "the database is not ready (run manage.py migrate first)"
 
 
 class Command(BaseCommand):
@@ -46,8 +49,7 @@ class Command(BaseCommand):
         yolo = loader.load_yolo(path)
         imgsz = model_version.input_size if model_version else loader.input_size(yolo, path)
         floor = self._min_confidence(options, facility, model_version)
-        result = run_calibration(yolo, imgsz, options["data"], options["split"],
-                                 targets, floor,
+        result = run_calibration(yolo, imgsz, options["data"], options["split"], targets, floor,
                                  PreprocessConfig.from_settings())
         self._print(result, targets, options)
         if options["json"]:
@@ -61,12 +63,22 @@ class Command(BaseCommand):
                 mv = ModelVersion.objects.get(pk=options["model_version"])
             except ModelVersion.DoesNotExist as exc:
                 raise CommandError(f"no model version {options['model_version']}") from exc
+            except DatabaseError as exc:
+                raise CommandError(NO_DATABASE + ": --model-version needs it") from exc
             return mv, Path(mv.file_path)
         path: Path = options["model"]
         if not path.exists():
             raise CommandError(f"model not found: {path}")
         digest = registry.checksum(path.resolve())
-        return ModelVersion.objects.filter(checksum=digest).order_by("pk").first(), path
+        try:
+            return ModelVersion.objects.filter(checksum=digest).order_by("pk").first(), path
+        except DatabaseError:
+            # No database yet (a fresh checkout): calibrating a file needs none; saving does.
+            if options["save"] or options["facility"]:
+                raise CommandError(NO_DATABASE + ": --save and --facility need it") from None
+            self.stderr.write("No database (run manage.py migrate to register models): "
+                              "calibrating the file at the input size stored in its weights.")
+            return None, path
 
     def _facility(self, options: dict[str, Any]) -> Facility | None:
         if not options["facility"]:
