@@ -58,4 +58,8 @@ beat_schedule = {
         "task": "inspection.republish_due_webhooks",
         "schedule": float(settings.WEBHOOK_SWEEP_INTERVAL_SECONDS),
     },
+    "sweep-exports": {
+        "task": "inspection.sweep_exports",
+        "schedule": float(settings.EXPORT_SWEEP_INTERVAL_SECONDS),
+    },
 }

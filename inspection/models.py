@@ -592,6 +592,9 @@ class ExportJob(models.Model):
     file_key = models.CharField(max_length=300, blank=True)
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # When a builder took it: a job running for longer than the build's hard time limit lost its
+    # worker (see review/export_sweep.py).
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -607,7 +610,8 @@ class ExportJob(models.Model):
 
     def start(self) -> bool:
         """Pending -> running, once (a repeated Celery message finds it taken)."""
-        return self._update(self.Status.PENDING, {"status": self.Status.RUNNING})
+        fields = {"status": self.Status.RUNNING, "started_at": timezone.now()}
+        return self._update(self.Status.PENDING, fields)
 
     def finish(self, file_key: str, image_count: int) -> bool:
         fields = {

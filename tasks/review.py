@@ -1,19 +1,28 @@
-"""Review tasks: building a large export in the background (an id in, one service call)."""
+"""Review tasks: building a large export in the background, and the sweep that re-sends or ends
+export jobs whose message or worker was lost (an id in, or nothing; one service call each)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from inspection.review import exports
+from inspection.review import export_sweep, exports
 
-# Seconds: (soft, hard). Decoding and re-encoding thousands of full-size images takes a while.
-EXPORT_LIMITS = (1800, 1900)
+SWEEP_LIMITS = (60, 120)
 
 
 @shared_task(
     name=exports.BUILD_EXPORT_TASK,
-    soft_time_limit=EXPORT_LIMITS[0],
-    time_limit=EXPORT_LIMITS[1],
+    soft_time_limit=exports.BUILD_LIMITS[0],
+    time_limit=exports.BUILD_LIMITS[1],
 )
 def build_export(export_id: str) -> None:
     exports.build_export(export_id)
+
+
+@shared_task(
+    name=exports.SWEEP_EXPORTS_TASK,
+    soft_time_limit=SWEEP_LIMITS[0],
+    time_limit=SWEEP_LIMITS[1],
+)
+def sweep_exports() -> None:
+    export_sweep.sweep_exports()

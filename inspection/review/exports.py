@@ -39,6 +39,11 @@ from inspection.review.display import image_jpeg
 logger = logging.getLogger(__name__)
 
 BUILD_EXPORT_TASK = "inspection.build_export"
+SWEEP_EXPORTS_TASK = "inspection.sweep_exports"
+# Seconds: (soft, hard) for the build task. Decoding and re-encoding thousands of full-size images
+# takes a while; past the soft limit the job fails with the error, past the hard one the worker
+# is killed and the sweep fails the job.
+BUILD_LIMITS = (1800, 1900)
 # Spooled to disk past this size, so a large export never has to fit in memory.
 SPOOL_BYTES = 32 * 1024 * 1024
 
@@ -77,12 +82,12 @@ def request_export(
         build_export(job.pk)
         job.refresh_from_db()
     else:
-        transaction.on_commit(partial(_send, str(job.pk)))
+        transaction.on_commit(partial(send_build, job.pk))
     return job
 
 
-def _send(job_id: str) -> None:
-    send(BUILD_EXPORT_TASK, job_id, settings.CPU_QUEUE_NAME, task_id=f"export:{job_id}")
+def send_build(job_id: object) -> None:
+    send(BUILD_EXPORT_TASK, str(job_id), settings.CPU_QUEUE_NAME, task_id=f"export:{job_id}")
 
 
 def build_export(job_id: object) -> bool:
