@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from inspection.synthetic import TINY_RESOLUTIONS, GeneratorConfig
+from inspection.synthetic.cardboard import BOARD_COLOURS, Weighted, random_look
 from inspection.training.data import generate_tolerant
 from inspection.training.dataset import load_split, subsets_of
-from inspection.training.recipe import DataRecipe, capped, training_resolutions
+from inspection.training.recipe import SCENE_MIXES, DataRecipe, capped, training_resolutions
 from inspection.training.train import TrainResult, TrainSettings, training_record
 
 
@@ -21,6 +23,25 @@ def test_training_frames_keep_the_aspect_mix_with_a_capped_long_side() -> None:
     assert capped(1080, 1920, 800) == (450, 800)
     assert capped(640, 480, 800) == (640, 480)
     assert all(max(w, h) <= 800 for w, h, _ in training_resolutions())
+
+
+def white_or_grey_share(boards: Weighted, draws: int = 3000) -> float:
+    rng = np.random.default_rng(7)
+    return sum(min(random_look(rng, boards).colour) > 160 for _ in range(draws)) / draws
+
+
+def test_the_damage_focus_mix_paints_more_white_and_grey_board() -> None:
+    field, focus = SCENE_MIXES["field"], SCENE_MIXES["damage-focus"]
+    assert field.boards == BOARD_COLOURS  # the field mix is the generator's default
+    assert white_or_grey_share(field.boards) == pytest.approx(0.22, abs=0.03)
+    assert white_or_grey_share(focus.boards) == pytest.approx(0.34, abs=0.03)
+    assert focus.decor.damage_rate > field.decor.damage_rate
+
+
+def test_only_non_field_recipes_describe_their_mix() -> None:
+    # A field recipe describes itself as before the mix existed: its generated folders stay valid.
+    assert "scene_mix" not in DataRecipe(10, 2).describe()
+    assert DataRecipe(10, 2, mix="damage-focus").describe()["scene_mix"]["name"] == "damage-focus"
 
 
 def test_problems_map_to_report_subsets() -> None:

@@ -17,8 +17,10 @@ from inspection.synthetic.textures import (
     tint,
 )
 
+Weighted = tuple[tuple[Colour, float], ...]
+
 # BGR. Kraft dominates real parcel traffic, so it gets most of the weight.
-BOARD_COLOURS: list[tuple[Colour, float]] = [
+BOARD_COLOURS: Weighted = (
     ((92, 140, 186), 0.34),  # kraft
     ((80, 120, 165), 0.16),  # darker kraft
     ((120, 165, 205), 0.14),  # pale kraft
@@ -28,13 +30,13 @@ BOARD_COLOURS: list[tuple[Colour, float]] = [
     ((170, 110, 40), 0.04),  # blue
     ((60, 190, 225), 0.03),  # yellow
     ((90, 150, 80), 0.03),  # green
-]
-TAPE_COLOURS: list[tuple[Colour, float]] = [
+)
+TAPE_COLOURS: Weighted = (
     ((70, 130, 185), 0.45),  # brown packing tape
     ((215, 215, 215), 0.30),  # clear tape: a sheen, nearly the board colour
     ((40, 40, 200), 0.10),  # red branded tape
     ((210, 210, 215), 0.15),  # white paper tape
-]
+)
 
 
 @dataclass(frozen=True)
@@ -46,15 +48,15 @@ class ParcelLook:
     clear_tape: bool
 
 
-def choose(rng: np.random.Generator, options: list[tuple[Colour, float]]) -> Colour:
+def choose(rng: np.random.Generator, options: Weighted) -> Colour:
     weights = np.array([w for _, w in options])
     return options[int(rng.choice(len(options), p=weights / weights.sum()))][0]
 
 
-def random_look(rng: np.random.Generator) -> ParcelLook:
+def random_look(rng: np.random.Generator, boards: Weighted = BOARD_COLOURS) -> ParcelLook:
     tape = choose(rng, TAPE_COLOURS) if rng.random() < 0.85 else None
     return ParcelLook(
-        colour=jitter_colour(rng, choose(rng, BOARD_COLOURS), 8.0),
+        colour=jitter_colour(rng, choose(rng, boards), 8.0),
         tape=tape,
         tape_axis=int(rng.integers(0, 2)),
         tape_width=float(rng.uniform(0.045, 0.075)),

@@ -9,7 +9,7 @@ import numpy as np
 
 from inspection.synthetic import clutter
 from inspection.synthetic.backgrounds import Stage, Support, build_stage
-from inspection.synthetic.cardboard import random_look
+from inspection.synthetic.cardboard import BOARD_COLOURS, Weighted, random_look
 from inspection.synthetic.geometry import Box, Points
 from inspection.synthetic.parcels import (
     PARCEL,
@@ -50,6 +50,7 @@ class SceneOptions:
     parcels: tuple[int, int] = (1, 6)
     clutter: tuple[int, int] = (0, 2)
     decor: Decor = field(default_factory=Decor)
+    boards: Weighted = BOARD_COLOURS  # board colours and their weights
 
 
 @dataclass
@@ -77,7 +78,7 @@ def render_scene(
         cast_shadow(canvas, item.solid, stage.camera, light, float(rng.uniform(0.3, 0.55)))
     annotations: list[Annotation] = []
     for item in placed:
-        annotations += _draw(rng, canvas, stage, item, light, options.decor, len(annotations))
+        annotations += _draw(rng, canvas, stage, item, light, options, len(annotations))
     _illuminate(rng, canvas)
     return Scene(kind, canvas, annotations)
 
@@ -166,7 +167,7 @@ def _draw(
     stage: Stage,
     item: Placed,
     light: np.ndarray,
-    decor: Decor,
+    options: SceneOptions,
     first_index: int,
 ) -> list[Annotation]:
     camera = stage.camera
@@ -176,8 +177,8 @@ def _draw(
     if item.role == "tote":
         draw_solid(canvas, item.solid, camera, light, *_clutter_paint(clutter.tote_painter(rng)))
         return []
-    look = random_look(rng)
-    painter = parcel_painter(rng, look, plan_decor(rng, item.solid, camera, decor))
+    look = random_look(rng, options.boards)
+    painter = parcel_painter(rng, look, plan_decor(rng, item.solid, camera, options.decor))
     marks = draw_solid(canvas, item.solid, camera, light, painter, edge_colours(look))
     parcel = Annotation(PARCEL, silhouette(item.solid, camera))
     return [parcel] + [Annotation(cls, pts, first_index) for cls, pts in marks]

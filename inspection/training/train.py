@@ -69,7 +69,7 @@ def prepare_data(recipe: DataRecipe, data_dir: Path) -> Path:
     if data_dir.exists():
         shutil.rmtree(data_dir)
     generated = generate_tolerant(data_dir, recipe.count, recipe.seed, recipe.split,
-                                  training_config(recipe.max_side))
+                                  training_config(recipe.max_side, recipe.mix))
     marker.write_text(json.dumps(recipe.describe(), indent=1))
     (data_dir / "skipped.json").write_text(json.dumps(generated.skipped))
     return data_dir / "data.yaml"

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inspection.training.offline import configure_offline
-from inspection.training.recipe import DataRecipe
+from inspection.training.recipe import SCENE_MIXES, DataRecipe
 
 DEFAULTS = {"count": 1000, "seed": 0}
 
@@ -27,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, default=DEFAULTS["count"],
                             help="Images to generate (split 0.8/0.1/0.1).")
         parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+        parser.add_argument("--mix", choices=sorted(SCENE_MIXES), default="field",
+                            help="Scene mix of the generated data: field (the generator's "
+                                 "defaults) or damage-focus (more damage, more non-kraft board).")
         parser.add_argument("--epochs", type=int, default=d.epochs)
         parser.add_argument("--imgsz", type=int, default=d.imgsz)
         parser.add_argument("--batch", type=int, default=d.batch)
@@ -50,7 +53,7 @@ class Command(BaseCommand):
         configure_offline()
         from inspection.training import train
 
-        recipe = DataRecipe(count=options["count"], seed=options["seed"])
+        recipe = DataRecipe(count=options["count"], seed=options["seed"], mix=options["mix"])
         cache = False if options["cache"] == "none" else options["cache"]
         config = train.TrainSettings(epochs=options["epochs"], imgsz=options["imgsz"],
                                      batch=options["batch"], device=str(options["device"]),
