@@ -59,6 +59,8 @@ def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path
     assert set(report["map"]["per_class"]) <= set(CLASS_NAMES)
     assert set(report["calibration"]["classes"]) == set(CLASS_NAMES)
     assert report["lighting_normalization"]["off"]["all"]["images"] == images
+    boards = report["damage_by_board"].values()
+    assert sum(row["truths"] for row in boards) == truths["damage"]
     rows = card.read_text().splitlines()
     parcel_map = report["map"]["per_class"]["parcel"]
     assert f"| parcel | {parcel_map['mAP50']:.3f} | {parcel_map['mAP50-95']:.3f} |" in rows

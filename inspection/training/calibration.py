@@ -75,25 +75,39 @@ def match(
 ) -> list[Scored]:
     """Greedy by confidence, per image and class: each detection takes the unmatched ground truth
     it overlaps most (IoU >= iou_min); each ground truth is matched at most once."""
-    free: dict[tuple[Hashable, int], list[Box]] = defaultdict(list)
-    for truth in truths:
-        free[(truth.image, truth.class_id)].append(truth.box)
-    scored = []
-    for det in sorted(detections, key=lambda d: -d.confidence):
-        scored.append(Scored(det.image, det.class_id, det.confidence,
-                             _take_best(free[(det.image, det.class_id)], det.box, iou_min)))
-    return scored
+    return [Scored(d.image, d.class_id, d.confidence, t is not None)
+            for d, t in _assign(detections, truths, iou_min)]
 
 
-def _take_best(candidates: list[Box], box: Box, iou_min: float) -> bool:
+def matched_truths(
+    detections: Sequence[Detection], truths: Sequence[GroundTruth], iou_min: float = IOU_MATCH,
+) -> list[bool]:
+    """Per ground truth (in order), whether `match` gives it a detection."""
+    taken = {t for _, t in _assign(detections, truths, iou_min) if t is not None}
+    return [i in taken for i in range(len(truths))]
+
+
+def _assign(
+    detections: Sequence[Detection], truths: Sequence[GroundTruth], iou_min: float,
+) -> list[tuple[Detection, int | None]]:
+    """Each detection with the index of the ground truth it took, or None."""
+    free: dict[tuple[Hashable, int], list[int]] = defaultdict(list)
+    for index, truth in enumerate(truths):
+        free[(truth.image, truth.class_id)].append(index)
+    return [(det, _take_best(free[(det.image, det.class_id)], truths, det.box, iou_min))
+            for det in sorted(detections, key=lambda d: -d.confidence)]
+
+
+def _take_best(
+    candidates: list[int], truths: Sequence[GroundTruth], box: Box, iou_min: float,
+) -> int | None:
     if not candidates:
-        return False
-    overlaps = [iou(box, c) for c in candidates]
+        return None
+    overlaps = [iou(box, truths[c].box) for c in candidates]
     best = int(np.argmax(overlaps))
     if overlaps[best] < iou_min:
-        return False
-    candidates.pop(best)
-    return True
+        return None
+    return candidates.pop(best)
 
 
 def precision_recall(

@@ -44,6 +44,12 @@ def subset_table(subsets: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return table(head, rows)
 
 
+def board_table(block: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    rows = [[name, str(row["truths"]), cell(row["located"]), cell(row["recall"])]
+            for name, row in block.items()]
+    return table(["board (estimated)", "damage truths", "located", "recall"], rows)
+
+
 def lighting_table(block: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Normalisation off vs on at the same thresholds, per subset."""
     head = ["subset", *(f"{column} {state}" for column in LIGHTING_COLUMNS
@@ -65,6 +71,9 @@ def render_card_tables(report: Mapping[str, Any]) -> str:
         "Precision / recall at those thresholds, through `preprocess()` "
         f"(normalize_lighting={report['normalize_lighting']}):", "",
         *subset_table(report["subsets"]), "",
+        "Damage by the board it lies on (estimated from the pixels around each box; located: "
+        "IoU >= 0.5 at any confidence; recall: at the calibrated threshold):", "",
+        *board_table(report["damage_by_board"]), "",
         "Lighting normalisation off vs on (same thresholds; `damage` is damage recall):", "",
         *lighting_table(report["lighting_normalization"]), "",
     ])

@@ -13,6 +13,7 @@ from typing import Any
 from inspection.preprocessing import PreprocessConfig
 from inspection.synthetic.parcels import CLASS_NAMES
 from inspection.training import calibration as cal
+from inspection.training.boards import damage_by_board
 from inspection.training.dataset import SUBSET_ORDER, Sample, load_split
 from inspection.training.predict import Predictions, predict_samples
 from inspection.training.targets import PrecisionTargets
@@ -149,5 +150,6 @@ def evaluate(
                         "class_targets": dict(targets.per_class),
                         "classes": calibration_rows(calibrated)},
         "subsets": subset_metrics(scoring, cut),
+        "damage_by_board": damage_by_board(scoring.samples, scoring.predictions.detections, cut),
         "lighting_normalization": lighting_comparison(yolo, data_yaml, split, imgsz, config, cut),
     }

@@ -46,6 +46,14 @@ def render_subsets(subsets: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def render_boards(block: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    lines = [f"  {'board':<10} {'truths':>6} {'located':>7} {'recall':>6}"]
+    for name, row in block.items():
+        lines.append(f"  {name:<10} {row['truths']:>6} {fmt(row['located']):>7} "
+                     f"{fmt(row['recall']):>6}")
+    return lines
+
+
 def render_lighting(block: Mapping[str, Mapping[str, Any]]) -> list[str]:
     lines = [f"  {'subset':<6} {'recall off':>10} {'recall on':>10} {'damage off':>10} "
              f"{'damage on':>10}"]
@@ -67,6 +75,8 @@ def render_report(report: Mapping[str, Any]) -> str:
         f"At those thresholds on {report['split']} (through preprocess(), "
         f"normalize_lighting={report['normalize_lighting']}):",
         *render_subsets(report["subsets"]),
+        "Damage by board (located: IoU >= 0.5 at any confidence; recall: at the threshold):",
+        *render_boards(report["damage_by_board"]),
         "Lighting normalisation (recall at the same thresholds):",
         *render_lighting(report["lighting_normalization"]),
     ])
