@@ -6,8 +6,9 @@ the look of each problem is kept.
 Two scene mixes: `field`, the generator's defaults (what evaluation uses), and `damage-focus`,
 for training only: more damage, and more of it on white, grey and coloured board. The stage-4
 model located most damage on every board (77-93 % at IoU 0.5), but at its calibrated threshold
-it kept 46 % of the damage on kraft and 10 % on white or grey board (models/MODEL_CARD.md): it
-had seen too little damage on those boards to be confident about it."""
+it kept 51 % of the damage on kraft and 13 % on white or grey board (`evaluate_model`'s
+damage-by-board rows, models/MODEL_CARD.md): it had seen too little damage on those boards to
+be confident about it."""
 
 from __future__ import annotations
 
