@@ -52,11 +52,11 @@ def damage_by_board(
 ) -> dict[str, dict[str, Any]]:
     """Per board: damage truths, the share any detection locates (IoU >= 0.5, any confidence)
     and the share kept at the calibrated threshold (the recall the service would accept)."""
-    truths = [t for s in samples for t in s.truths if t.class_id == DAMAGE]
+    truths = [t for s in samples for t in _damage_of(s)]
     damage = [d for d in detections if d.class_id == DAMAGE]
     kept = [d for d in damage if d.confidence >= thresholds.get(DAMAGE, 1.0)]
     located, accepted = cal.matched_truths(damage, truths), cal.matched_truths(kept, truths)
-    boards = _boards(samples, truths)
+    boards = [board for s in samples for board in _boards(s)]  # in the order of `truths`
     rows = {}
     for board in BOARDS:
         picked = [i for i, b in enumerate(boards) if b == board]
@@ -65,15 +65,17 @@ def damage_by_board(
     return rows
 
 
-def _boards(samples: list[Sample], truths: list[cal.GroundTruth]) -> list[str]:
-    paths = {s.image: s.path for s in samples}
-    images: dict[str, np.ndarray] = {}
-    boards = []
-    for truth in truths:
-        if truth.image not in images:
-            images = {truth.image: cv2.imread(str(paths[truth.image]))}  # one image at a time
-        boards.append(board_around(images[truth.image], truth.box))
-    return boards
+def _damage_of(sample: Sample) -> list[cal.GroundTruth]:
+    return [t for t in sample.truths if t.class_id == DAMAGE]
+
+
+def _boards(sample: Sample) -> list[str]:
+    """The board under each of the sample's damage marks (the image is read only if it has any)."""
+    damage = _damage_of(sample)
+    if not damage:
+        return []
+    image = cv2.imread(str(sample.path))
+    return [board_around(image, truth.box) for truth in damage]
 
 
 def _share(hits: list[bool], picked: list[int]) -> float | None:

@@ -7,9 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from inspection.preprocessing import PreprocessConfig
-from inspection.synthetic.parcels import CLASS_NAMES
 from inspection.training import calibration as cal
-from inspection.training.evaluate import calibrate, calibration_rows, score_split
+from inspection.training.evaluate import (
+    calibrate,
+    calibration_rows,
+    score_split,
+    thresholds_by_name,
+)
 from inspection.training.targets import PrecisionTargets
 
 
@@ -21,7 +25,7 @@ class Calibration:
     images: int
 
     def thresholds(self) -> dict[str, float]:
-        return {CLASS_NAMES[c]: round(t.threshold, 4) for c, t in self.classes.items()}
+        return thresholds_by_name(self.classes)
 
     def as_dict(self) -> dict[str, Any]:
         return {"classes": calibration_rows(self.classes), "min_confidence": self.min_confidence,

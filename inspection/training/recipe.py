@@ -31,9 +31,8 @@ SCENE_MIXES: dict[str, SceneOptions] = {
     "field": SceneOptions(),
     "damage-focus": SceneOptions(decor=Decor(damage_rate=0.8), boards=FOCUS_BOARDS),
 }
+# What a non-field recipe records about its mix (a field recipe records none: see describe()).
 MIX_NOTES = {
-    "field": "the generator's default scenes: boards 64% kraft, damage on 60% of parcels "
-             "with a large face",
     "damage-focus": "boards 38% kraft / 34% white or grey / 28% coloured, damage on 80% of "
                     "parcels with a large face",
 }

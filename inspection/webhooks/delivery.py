@@ -86,7 +86,7 @@ def target_url(batch: Batch) -> str:
     """The batch's own URL, else its key's; none without an active key that can sign (a revoked
     key's integration is cut off from results, the webhook included)."""
     key = batch.api_key
-    if key is None or not key.is_active or not key.webhook_secret:
+    if key is None or signing_refusal(key):
         return ""
     return batch.webhook_url or key.webhook_url
 
