@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from inspection.models import ApiKey, Facility, Image, ReviewTask, WebhookDelivery
@@ -273,7 +274,7 @@ def test_a_last_verdict_racing_the_completion_waits_for_it_and_announces(
 # --- the REST batch detail ----------------------------------------------------------------------
 
 
-def test_the_batch_detail_shows_both_deliveries(
+def test_the_batch_detail_shows_both_deliveries_read_at_once(
     facility: Facility,
     api_key: str,
     api_client: APIClient,
@@ -288,7 +289,10 @@ def test_the_batch_detail_shows_both_deliveries(
     assert (shown["webhook"]["status"], shown["webhook_reviewed"]) == ("pending", None)
     decided(task, reviewer)
     service.deliver(deliveries_of(REVIEWED)[0].pk)
-    shown = api_client.get(url).json()
+    with CaptureQueriesContext(connection) as queries:
+        shown = api_client.get(url).json()
+    reads = [q["sql"] for q in queries if '"inspection_webhookdelivery"' in q["sql"]]
+    assert len(reads) == 1, reads  # both fields from one read of the deliveries
     assert shown["webhook"] == {
         "url": hook.url,
         "status": "pending",
@@ -311,3 +315,4 @@ def test_a_batch_without_review_shows_no_reviewed_delivery(
     assert complete_batch_if_done(batch.pk)
     shown = api_client.get(f"/api/v1/batches/{batch.pk}/").json()
     assert shown["webhook"] is not None and shown["webhook_reviewed"] is None
+

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -109,6 +110,8 @@ class BatchDetailView(APIView):
     @extend_schema(parameters=[BATCH_ID], responses={200: s.BatchOutput, 404: ERROR})
     def get(self, request: Request, batch_id: str) -> Response:
         batch = _batch_for(request, batch_id)
+        # Both webhook fields read the deliveries: one query for the two, as the list does.
+        prefetch_related_objects([batch], "webhook_deliveries")
         return Response(s.BatchOutput(batch, context={"request": request}).data)
 
 
