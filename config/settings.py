@@ -210,7 +210,8 @@ REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 300)
 REVIEW_DISPLAY_MAX_SIDE = env_int("REVIEW_DISPLAY_MAX_SIDE", 2048)
 # Exports of up to this many images are built in the request; larger ones by a worker.
 EXPORT_INLINE_MAX_IMAGES = env_int("EXPORT_INLINE_MAX_IMAGES", 50)
-# How often lost export jobs are looked for; a pending job is re-sent after this long.
+# How often lost export jobs are looked for; a pending job is re-sent after this long, then
+# after waits that double (up to 12 intervals).
 EXPORT_SWEEP_INTERVAL_SECONDS = env_int("EXPORT_SWEEP_INTERVAL_SECONDS", 300)
 # Label Studio exports link images as EXPORT_IMAGE_BASE_URL + /review/images/<id>/image.jpg.
 EXPORT_IMAGE_BASE_URL = env_str("EXPORT_IMAGE_BASE_URL", "")

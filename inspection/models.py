@@ -25,6 +25,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+# The longest wait, in sweep intervals, between re-sends of a pending export job.
+RESEND_MAX_WAITS = 12
 
 def conditional_update(row: models.Model, condition: Q, fields: dict[str, object]) -> bool:
     """UPDATE one row only where `condition` holds; on success mirror the fields on the
@@ -596,6 +598,9 @@ class ExportJob(models.Model):
     # worker (see review/export_sweep.py).
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # How often, and when last, the sweep re-sent a pending job's message.
+    resends = models.PositiveSmallIntegerField(default=0)
+    resent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -607,6 +612,18 @@ class ExportJob(models.Model):
     def file_name(self) -> str:
         extension = "zip" if self.format == self.Format.YOLO else "json"
         return f"{self.format}-{self.date_from}-{self.date_to}.{extension}"
+
+    def resend_due(self, now: datetime, interval: timedelta) -> bool:
+        """Each re-send waits twice as long as the one before (up to RESEND_MAX_WAITS
+        intervals): a backlog delays a message rather than losing it, and a copy every sweep
+        would only lengthen the queue."""
+        waits = min(2**self.resends, RESEND_MAX_WAITS)
+        return now - (self.resent_at or self.created_at) >= interval * waits
+
+    def mark_resent(self, now: datetime) -> bool:
+        """Count a re-send, once per due moment (of two sweeps at once, one sends)."""
+        condition = Q(status=self.Status.PENDING, resends=self.resends)
+        return conditional_update(self, condition, {"resends": self.resends + 1, "resent_at": now})
 
     def start(self) -> bool:
         """Pending -> running, once (a repeated Celery message finds it taken)."""

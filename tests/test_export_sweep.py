@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from inspection.models import ExportJob
+from inspection.models import RESEND_MAX_WAITS, ExportJob
 from inspection.review.export_sweep import WORKER_LOST, ExportSweep, sweep_exports
 from inspection.review.exports import BUILD_LIMITS, request_export
 from tasks.review import build_export
@@ -43,6 +43,43 @@ def test_a_pending_job_is_resent_after_a_sweep_interval(
     queued_job.refresh_from_db()
     assert queued_job.status == "done" and queued_job.started_at is not None
     assert sweep_exports().resent == 0
+
+
+
+def test_a_job_still_pending_is_resent_after_waits_that_double(
+    queued_job: ExportJob, published: Any, settings: Any
+) -> None:
+    """A backlog delays the first message: each copy waits twice as long as the one before,
+    so the queue is not lengthened by one copy per sweep."""
+    interval = timedelta(seconds=settings.EXPORT_SWEEP_INTERVAL_SECONDS)
+    start = queued_job.created_at
+
+    def resent_at(waits: float) -> int:
+        return sweep_exports(now=start + interval * waits).resent
+
+    assert [resent_at(w) for w in (1.01, 2, 2.9, 3.01, 5, 6.9, 7.01)] == [1, 0, 0, 1, 0, 0, 1]
+    queued_job.refresh_from_db()
+    assert (queued_job.resends, queued_job.resent_at) == (3, start + interval * 7.01)
+    assert len(published.calls) == 3
+
+
+def test_the_wait_between_resends_stops_growing(
+    queued_job: ExportJob, published: Any, settings: Any
+) -> None:
+    interval = timedelta(seconds=settings.EXPORT_SWEEP_INTERVAL_SECONDS)
+    ExportJob.objects.filter(pk=queued_job.pk).update(resends=30, resent_at=timezone.now())
+    later = timezone.now() + interval * RESEND_MAX_WAITS
+    assert sweep_exports(now=later - interval).resent == 0
+    assert sweep_exports(now=later).resent == 1
+
+
+def test_two_sweeps_due_at_once_send_one_copy(
+    queued_job: ExportJob, published: Any, settings: Any
+) -> None:
+    now = timezone.now() + timedelta(seconds=settings.EXPORT_SWEEP_INTERVAL_SECONDS + 1)
+    first, second = ExportJob.objects.get(), ExportJob.objects.get()  # both read it as due
+    assert first.resend_due(now, timedelta(seconds=settings.EXPORT_SWEEP_INTERVAL_SECONDS))
+    assert (first.mark_resent(now), second.mark_resent(now)) == (True, False)
 
 
 def test_a_job_running_past_the_hard_limit_fails_with_the_reason(

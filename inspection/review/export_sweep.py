@@ -1,7 +1,8 @@
 """Export jobs whose Celery message or worker was lost. A job still pending a sweep interval
 after it was requested is sent to the builder again (a repeated message finds it taken, so this
-is safe); a job running for longer than the build's hard time limit lost its worker, which was
-killed or died, and is failed with the reason, so no export waits forever."""
+is safe), and again after waits that double (`ExportJob.resend_due`); a job running for longer
+than the build's hard time limit lost its worker, which was killed or died, and is failed with
+the reason, so no export waits forever."""
 
 from __future__ import annotations
 
@@ -33,19 +34,20 @@ class ExportSweep:
 def sweep_exports(now: datetime | None = None) -> ExportSweep:
     now = now or timezone.now()
     interval = timedelta(seconds=settings.EXPORT_SWEEP_INTERVAL_SECONDS)
-    resent = _resend_pending(now - interval)
+    resent = _resend_pending(now, interval)
     failed = _fail_abandoned(now - interval - timedelta(seconds=BUILD_LIMITS[1]))
     if resent or failed:
         logger.info("export sweep: resent=%d failed=%d", resent, failed)
     return ExportSweep(resent, failed)
 
 
-def _resend_pending(requested_before: datetime) -> int:
-    pending = ExportJob.objects.filter(status=Status.PENDING, created_at__lt=requested_before)
-    ids = list(pending.order_by("created_at").values_list("pk", flat=True)[:SWEEP_LIMIT])
-    for job_id in ids:
-        send_build(job_id)
-    return len(ids)
+def _resend_pending(now: datetime, interval: timedelta) -> int:
+    pending = ExportJob.objects.filter(status=Status.PENDING, created_at__lt=now - interval)
+    oldest = pending.order_by("created_at")[:SWEEP_LIMIT]
+    resent = [job for job in oldest if job.resend_due(now, interval) and job.mark_resent(now)]
+    for job in resent:
+        send_build(job.pk)
+    return len(resent)
 
 
 def _fail_abandoned(started_before: datetime) -> int:
