@@ -18,6 +18,7 @@ import numpy as np
 from django.conf import settings
 
 from inspection.inference import loader
+from inspection.inference.threads import set_torch_threads
 from inspection.models import Facility, ModelVersion
 from inspection.observability import hooks
 
@@ -63,12 +64,8 @@ class LoadedModel:
         return [_prediction(result) for result in results]
 
     def ensure_threads(self) -> None:
-        # ultralytics' select_device drops torch to one thread on small machines; undo it.
         if self.threads is not None:
-            import torch
-
-            if torch.get_num_threads() != self.threads:
-                torch.set_num_threads(self.threads)
+            set_torch_threads(self.threads)
 
 
 def _prediction(result: Any) -> Prediction:
