@@ -65,24 +65,34 @@ def test_other_facilities_and_model_agnostic_policies_are_untouched(
 def fake_calibration(*args: Any, **kwargs: Any) -> calibrate.Calibration:
     classes = {c: ClassThreshold(c, t, 0.96, 0.9, True, 10, 9, 0.95)
                for c, t in enumerate([0.41, 0.33, 0.27])}
-    return calibrate.Calibration(classes, ReviewLoad(0.1, 0.25, 3, 2), 0.1, 8)
+    names = ("parcel", "label", "damage")
+    return calibrate.Calibration(names, classes, ReviewLoad(0.1, 0.25, 3, 2), 0.1, 8)
+
+
+@pytest.fixture
+def data_yaml(tmp_path: Path) -> str:
+    """Only its class names are read (the calibration itself is replaced)."""
+    path = tmp_path / "data.yaml"
+    path.write_text("val: images/val\nnames: [parcel, label, damage]\n")
+    return str(path)
 
 
 def test_command_saves_a_new_active_version(
     facility: Facility, model_version: ModelVersion, monkeypatch: pytest.MonkeyPatch,
+    data_yaml: str,
 ) -> None:
     monkeypatch.setattr(calibrate, "run_calibration", fake_calibration)
     monkeypatch.setattr("inspection.inference.loader.load_yolo", lambda path: object())
     call_command("calibrate_thresholds", "--model-version", str(model_version.pk), "--data",
-                 "unused/data.yaml", "--facility", facility.slug, "--save")
+                 data_yaml, "--facility", facility.slug, "--save")
     call_command("calibrate_thresholds", "--model-version", str(model_version.pk), "--data",
-                 "unused/data.yaml", "--facility", facility.slug, "--save")
+                 data_yaml, "--facility", facility.slug, "--save")
     rows = ThresholdPolicy.objects.filter(facility=facility).order_by("version")
     assert [(r.version, r.is_active) for r in rows] == [(1, False), (2, True)]
     assert rows.last().class_thresholds == {"parcel": 0.41, "label": 0.33, "damage": 0.27}
 
 
-def test_save_needs_a_facility(model_version: ModelVersion) -> None:
+def test_save_needs_a_facility(model_version: ModelVersion, data_yaml: str) -> None:
     with pytest.raises(CommandError, match="--facility"):
         call_command("calibrate_thresholds", "--model-version", str(model_version.pk), "--data",
-                     "unused/data.yaml", "--save")
+                     data_yaml, "--save")

@@ -49,14 +49,15 @@ def _ring(image: np.ndarray, box: cal.Box) -> np.ndarray:
 
 def damage_by_board(
     samples: list[Sample], detections: list[cal.Detection], thresholds: Mapping[int, float],
+    damage_id: int = DAMAGE,
 ) -> dict[str, dict[str, Any]]:
     """Per board: damage truths, the share any detection locates (IoU >= 0.5, any confidence)
     and the share kept at the calibrated threshold (the recall the service would accept)."""
-    truths = [t for s in samples for t in _damage_of(s)]
-    damage = [d for d in detections if d.class_id == DAMAGE]
-    kept = [d for d in damage if d.confidence >= thresholds.get(DAMAGE, 1.0)]
+    truths = [t for s in samples for t in _damage_of(s, damage_id)]
+    damage = [d for d in detections if d.class_id == damage_id]
+    kept = [d for d in damage if d.confidence >= thresholds.get(damage_id, 1.0)]
     located, accepted = cal.matched_truths(damage, truths), cal.matched_truths(kept, truths)
-    boards = [board for s in samples for board in _boards(s)]  # in the order of `truths`
+    boards = [board for s in samples for board in _boards(s, damage_id)]  # in the order of `truths`
     rows = {}
     for board in BOARDS:
         picked = [i for i, b in enumerate(boards) if b == board]
@@ -65,13 +66,13 @@ def damage_by_board(
     return rows
 
 
-def _damage_of(sample: Sample) -> list[cal.GroundTruth]:
-    return [t for t in sample.truths if t.class_id == DAMAGE]
+def _damage_of(sample: Sample, damage_id: int) -> list[cal.GroundTruth]:
+    return [t for t in sample.truths if t.class_id == damage_id]
 
 
-def _boards(sample: Sample) -> list[str]:
+def _boards(sample: Sample, damage_id: int) -> list[str]:
     """The board under each of the sample's damage marks (the image is read only if it has any)."""
-    damage = _damage_of(sample)
+    damage = _damage_of(sample, damage_id)
     if not damage:
         return []
     image = cv2.imread(str(sample.path))

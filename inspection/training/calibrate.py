@@ -19,17 +19,18 @@ from inspection.training.targets import PrecisionTargets
 
 @dataclass(frozen=True)
 class Calibration:
+    class_names: tuple[str, ...]
     classes: dict[int, cal.ClassThreshold]
     load: cal.ReviewLoad
     min_confidence: float
     images: int
 
     def thresholds(self) -> dict[str, float]:
-        return thresholds_by_name(self.classes)
+        return thresholds_by_name(self.classes, self.class_names)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"classes": calibration_rows(self.classes), "min_confidence": self.min_confidence,
-                "images": self.images,
+        return {"classes": calibration_rows(self.classes, self.class_names),
+                "min_confidence": self.min_confidence, "images": self.images,
                 "review_load": {"detection_share": round(self.load.detection_share, 4),
                                 "image_share": round(self.load.image_share, 4),
                                 "detections": self.load.detections, "images": self.load.images}}
@@ -44,4 +45,4 @@ def run_calibration(
     cut = {c: t.threshold for c, t in classes.items()}
     images = [s.image for s in scoring.samples]
     load = cal.review_load(scoring.predictions.detections, cut, min_confidence, images)
-    return Calibration(classes, load, min_confidence, len(images))
+    return Calibration(scoring.class_names, classes, load, min_confidence, len(images))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inspection.synthetic.parcels import CLASS_NAMES
 from inspection.training.report import targets_text
 
 LIGHTING_COLUMNS = ("recall", "precision", "damage")
@@ -35,12 +34,12 @@ def calibration_table(classes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return table(["class", "threshold", "precision", "recall", "target"], rows)
 
 
-def subset_table(subsets: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def subset_table(subsets: Mapping[str, Mapping[str, Any]], names: Sequence[str]) -> list[str]:
     rows = [[name, str(row["images"]), str(row["rejected"]), cell(row["precision"]),
              cell(row["recall"]),
-             *(f"{cell(row[c]['precision'])} / {cell(row[c]['recall'])}" for c in CLASS_NAMES)]
+             *(f"{cell(row[c]['precision'])} / {cell(row[c]['recall'])}" for c in names)]
             for name, row in subsets.items()]
-    head = ["subset", "images", "rejected", "P", "R", *(f"{c} P / R" for c in CLASS_NAMES)]
+    head = ["subset", "images", "rejected", "P", "R", *(f"{c} P / R" for c in names)]
     return table(head, rows)
 
 
@@ -54,7 +53,7 @@ def lighting_table(block: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Normalisation off vs on at the same thresholds, per subset."""
     head = ["subset", *(f"{column} {state}" for column in LIGHTING_COLUMNS
                         for state in ("off", "on"))]
-    rows = [[name, *(cell(block[state][name][column]) for column in LIGHTING_COLUMNS
+    rows = [[name, *(cell(block[state][name].get(column)) for column in LIGHTING_COLUMNS
                      for state in ("off", "on"))]
             for name in block["off"]]
     return table(head, rows)
@@ -70,7 +69,7 @@ def render_card_tables(report: Mapping[str, Any]) -> str:
         *calibration_table(cal["classes"]), "",
         "Precision / recall at those thresholds, through `preprocess()` "
         f"(normalize_lighting={report['normalize_lighting']}):", "",
-        *subset_table(report["subsets"]), "",
+        *subset_table(report["subsets"], report["class_names"]), "",
         "Damage by the board it lies on (estimated from the pixels around each box; located: "
         "IoU >= 0.5 at any confidence; recall: at the calibrated threshold):", "",
         *board_table(report["damage_by_board"]), "",

@@ -10,14 +10,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from inspection.inference import loader
 from inspection.preprocessing import PreprocessConfig
-from inspection.synthetic.parcels import CLASS_NAMES
 from inspection.training import calibration as cal
 from inspection.training.boards import damage_by_board
-from inspection.training.dataset import SUBSET_ORDER, Sample, load_split
+from inspection.training.dataset import (
+    SUBSET_ORDER,
+    Sample,
+    class_names_of,
+    load_split,
+    validator_data_yaml,
+)
 from inspection.training.predict import Predictions, predict_samples
 from inspection.training.targets import PrecisionTargets
 from inspection.training.threads import use_all_cores
+from inspection.training.yolo_layout import DataSetError
 
 LIGHTING_SUBSETS = ("dark", "glare", "clean", "all")
 
@@ -26,6 +33,7 @@ LIGHTING_SUBSETS = ("dark", "glare", "clean", "all")
 class Scoring:
     """Predictions for one split, matched against its ground truth."""
 
+    class_names: tuple[str, ...]  # the data set's, which the model's must equal
     samples: list[Sample]
     predictions: Predictions
     scored: list[cal.Scored]
@@ -35,29 +43,38 @@ class Scoring:
 def score_split(
     yolo: Any, data_yaml: Path, split: str, imgsz: int, config: PreprocessConfig,
 ) -> Scoring:
+    names = class_names_of(data_yaml)
+    check_same_classes(names, tuple(loader.class_names(yolo)), data_yaml)
     samples = load_split(data_yaml, split)
     predictions = predict_samples(yolo, samples, imgsz, config)
     truths = [t for s in samples for t in s.truths]
-    return Scoring(samples, predictions, cal.match(predictions.detections, truths), truths)
+    return Scoring(names, samples, predictions, cal.match(predictions.detections, truths), truths)
 
 
-def calibrate(
-    scoring: Scoring, targets: PrecisionTargets, n_classes: int = 3,
-) -> dict[int, cal.ClassThreshold]:
-    class_ids = range(n_classes)
-    return cal.calibrate(scoring.scored, scoring.truths, class_ids, targets.by_id(class_ids))
+def check_same_classes(data: tuple[str, ...], model: tuple[str, ...], data_yaml: Path) -> None:
+    """Truths and detections are matched by class id: both must mean the same classes."""
+    if data != model:
+        raise DataSetError(f"the model's classes ({', '.join(model)}) differ from those of "
+                           f"{data_yaml} ({', '.join(data)}): label the data set with the "
+                           "model's classes, in the model's order")
+
+
+def calibrate(scoring: Scoring, targets: PrecisionTargets) -> dict[int, cal.ClassThreshold]:
+    class_ids = range(len(scoring.class_names))
+    return cal.calibrate(scoring.scored, scoring.truths, class_ids,
+                         targets.by_id(scoring.class_names))
 
 
 def subset_metrics(
-    scoring: Scoring, thresholds: Mapping[int, float], n_classes: int = 3,
+    scoring: Scoring, thresholds: Mapping[int, float],
 ) -> dict[str, dict[str, Any]]:
     """Precision/recall per subset, overall and per class, of the detections at or above their
     class threshold."""
-    return {name: _subset(scoring, name, thresholds, n_classes) for name in SUBSET_ORDER
+    return {name: _subset(scoring, name, thresholds) for name in SUBSET_ORDER
             if any(name in s.subsets for s in scoring.samples)}
 
 
-def _subset(scoring: Scoring, name: str, thresholds: Mapping[int, float], n: int) -> dict[str, Any]:
+def _subset(scoring: Scoring, name: str, thresholds: Mapping[int, float]) -> dict[str, Any]:
     images = {s.image for s in scoring.samples if name in s.subsets}
     kept = [s for s in scoring.scored
             if s.image in images and s.confidence >= thresholds.get(s.class_id, 1.0)]
@@ -65,9 +82,9 @@ def _subset(scoring: Scoring, name: str, thresholds: Mapping[int, float], n: int
     row: dict[str, Any] = {"images": len(images),
                            "rejected": sum(i in images for i in scoring.predictions.rejected),
                            **_pr(kept, len(truths))}
-    for c in range(n):
-        row[CLASS_NAMES[c]] = _pr([s for s in kept if s.class_id == c],
-                                  sum(t.class_id == c for t in truths))
+    for c, class_name in enumerate(scoring.class_names):
+        row[class_name] = _pr([s for s in kept if s.class_id == c],
+                              sum(t.class_id == c for t in truths))
     return row
 
 
@@ -84,16 +101,17 @@ def _r(value: float) -> float:
 def ultralytics_map(model_path: Path, data_yaml: Path, split: str, imgsz: int) -> dict[str, Any]:
     """mAP50 and mAP50-95, overall and per class, from ultralytics' own validator (letterboxed
     input, its own NMS settings): comparable with published YOLO numbers."""
-    from inspection.inference import loader
-
     yolo = loader.load_yolo(model_path)
     yolo.add_callback("on_val_start", use_all_cores)
     runs = Path(tempfile.gettempdir()) / "insp-val"  # ultralytics wants a run folder
-    metrics = yolo.val(data=str(data_yaml), split=split, imgsz=imgsz, batch=8, device="cpu",
-                       plots=False, verbose=False, workers=0, project=str(runs), name="val",
-                       exist_ok=True)
-    per_class = {CLASS_NAMES[int(c)]: {"mAP50": _r(float(metrics.box.ap50[i])),
-                                       "mAP50-95": _r(float(metrics.box.ap[i]))}
+    with tempfile.TemporaryDirectory() as scratch:
+        data = validator_data_yaml(data_yaml, Path(scratch))
+        metrics = yolo.val(data=str(data), split=split, imgsz=imgsz, batch=8, device="cpu",
+                           plots=False, verbose=False, workers=0, project=str(runs), name="val",
+                           exist_ok=True)
+    names = loader.class_names(yolo)
+    per_class = {names[int(c)]: {"mAP50": _r(float(metrics.box.ap50[i])),
+                                 "mAP50-95": _r(float(metrics.box.ap[i]))}
                  for i, c in enumerate(metrics.box.ap_class_index)}
     return {"mAP50": _r(float(metrics.box.map50)), "mAP50-95": _r(float(metrics.box.map)),
             "per_class": per_class}
@@ -110,21 +128,33 @@ def lighting_comparison(
         scoring = score_split(yolo, data_yaml, split, imgsz, variant)
         metrics = subset_metrics(scoring, thresholds)
         report[label] = {name: {k: metrics[name][k] for k in ("precision", "recall", "images")}
-                         | {c: metrics[name][c]["recall"] for c in CLASS_NAMES}
+                         | {c: metrics[name][c]["recall"] for c in scoring.class_names}
                          for name in LIGHTING_SUBSETS if name in metrics}
     return report
 
 
-def thresholds_by_name(calibrated: Mapping[int, cal.ClassThreshold]) -> dict[str, float]:
-    return {CLASS_NAMES[c]: round(t.threshold, 4) for c, t in calibrated.items()}
+def thresholds_by_name(
+    calibrated: Mapping[int, cal.ClassThreshold], names: Sequence[str],
+) -> dict[str, float]:
+    return {names[c]: round(t.threshold, 4) for c, t in calibrated.items()}
 
 
-def calibration_rows(calibrated: Mapping[int, cal.ClassThreshold]) -> dict[str, dict[str, Any]]:
-    return {CLASS_NAMES[c]: {"threshold": _r(t.threshold), "precision": _r(t.precision),
-                             "recall": _r(t.recall), "target_precision": t.target,
-                             "target_reached": t.reached,
-                             "truths": t.ground_truths, "detections": t.detections}
+def calibration_rows(
+    calibrated: Mapping[int, cal.ClassThreshold], names: Sequence[str],
+) -> dict[str, dict[str, Any]]:
+    return {names[c]: {"threshold": _r(t.threshold), "precision": _r(t.precision),
+                       "recall": _r(t.recall), "target_precision": t.target,
+                       "target_reached": t.reached,
+                       "truths": t.ground_truths, "detections": t.detections}
             for c, t in calibrated.items()}
+
+
+def _damage_by_board(scoring: Scoring, cut: Mapping[int, float]) -> dict[str, dict[str, Any]]:
+    """Only for a data set with a `damage` class (the generator's)."""
+    if "damage" not in scoring.class_names:
+        return {}
+    return damage_by_board(scoring.samples, scoring.predictions.detections, cut,
+                           scoring.class_names.index("damage"))
 
 
 def evaluate(
@@ -134,8 +164,6 @@ def evaluate(
     """The full report: mAP (ultralytics) on `split`; thresholds calibrated on `calibration`
     (a data.yaml and split); per-subset precision/recall and the lighting comparison on `split`.
     `imgsz` defaults to the size the weights were trained at."""
-    from inspection.inference import loader
-
     yolo = loader.load_yolo(model_path)
     imgsz = imgsz or loader.input_size(yolo, model_path)
     calibrated = calibrate(score_split(yolo, *calibration, imgsz, config), targets)
@@ -143,13 +171,14 @@ def evaluate(
     scoring = score_split(yolo, data_yaml, split, imgsz, config)
     return {
         "model": str(model_path), "data": str(data_yaml), "split": split, "imgsz": imgsz,
+        "class_names": list(scoring.class_names),
         "images": len(scoring.samples), "normalize_lighting": config.normalize_lighting,
         "map": ultralytics_map(model_path, data_yaml, split, imgsz),
         "calibration": {"data": str(calibration[0]), "split": calibration[1],
                         "target_precision": targets.default,
                         "class_targets": dict(targets.per_class),
-                        "classes": calibration_rows(calibrated)},
+                        "classes": calibration_rows(calibrated, scoring.class_names)},
         "subsets": subset_metrics(scoring, cut),
-        "damage_by_board": damage_by_board(scoring.samples, scoring.predictions.detections, cut),
+        "damage_by_board": _damage_by_board(scoring, cut),
         "lighting_normalization": lighting_comparison(yolo, data_yaml, split, imgsz, config, cut),
     }

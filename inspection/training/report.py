@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inspection.synthetic.parcels import CLASS_NAMES
 from inspection.training.targets import PrecisionTargets
 
 
@@ -35,12 +34,12 @@ def targets_text(calibration: Mapping[str, Any]) -> str:
                             calibration.get("class_targets", {})).describe()
 
 
-def render_subsets(subsets: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    head = "".join(f" {c + ' P/R':>13}" for c in CLASS_NAMES)
+def render_subsets(subsets: Mapping[str, Mapping[str, Any]], names: Sequence[str]) -> list[str]:
+    head = "".join(f" {c + ' P/R':>13}" for c in names)
     lines = [f"  {'subset':<8} {'images':>6} {'rej':>3} {'P':>6} {'R':>6}{head}"]
     for name, row in subsets.items():
         cells = "".join(f" {fmt(row[c]['precision']):>6}/{fmt(row[c]['recall']):<6}"
-                        for c in CLASS_NAMES)
+                        for c in names)
         lines.append(f"  {name:<8} {row['images']:>6} {row['rejected']:>3} "
                      f"{fmt(row['precision']):>6} {fmt(row['recall']):>6}{cells}")
     return lines
@@ -60,7 +59,7 @@ def render_lighting(block: Mapping[str, Mapping[str, Any]]) -> list[str]:
     for name in block["off"]:
         off, on = block["off"][name], block["on"][name]
         lines.append(f"  {name:<6} {fmt(off['recall']):>10} {fmt(on['recall']):>10} "
-                     f"{fmt(off['damage']):>10} {fmt(on['damage']):>10}")
+                     f"{fmt(off.get('damage')):>10} {fmt(on.get('damage')):>10}")
     return lines
 
 
@@ -74,7 +73,7 @@ def render_report(report: Mapping[str, Any]) -> str:
         *render_calibration(cal["classes"]),
         f"At those thresholds on {report['split']} (through preprocess(), "
         f"normalize_lighting={report['normalize_lighting']}):",
-        *render_subsets(report["subsets"]),
+        *render_subsets(report["subsets"], report["class_names"]),
         "Damage by board (located: IoU >= 0.5 at any confidence; recall: at the threshold):",
         *render_boards(report["damage_by_board"]),
         "Lighting normalisation (recall at the same thresholds):",

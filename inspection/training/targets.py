@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from inspection.synthetic.parcels import CLASS_NAMES
-
 
 class TargetError(ValueError):
     """A precision target that cannot be used; the message says why."""
@@ -22,13 +20,17 @@ class PrecisionTargets:
     def __post_init__(self) -> None:
         for name, value in {"default": self.default, **self.per_class}.items():
             _check_precision(name, value)
-        unknown = sorted(set(self.per_class) - set(CLASS_NAMES))
+
+    def check_classes(self, class_names: Sequence[str]) -> None:
+        """Every override must name one of the data set's classes."""
+        unknown = sorted(set(self.per_class) - set(class_names))
         if unknown:
             raise TargetError(f"unknown class {', '.join(unknown)} "
-                              f"(classes: {', '.join(CLASS_NAMES)})")
+                              f"(classes: {', '.join(class_names)})")
 
-    def by_id(self, class_ids: Sequence[int]) -> dict[int, float]:
-        return {c: self.per_class.get(CLASS_NAMES[c], self.default) for c in class_ids}
+    def by_id(self, class_names: Sequence[str]) -> dict[int, float]:
+        """The target of each class id, for classes named in id order."""
+        return {c: self.per_class.get(name, self.default) for c, name in enumerate(class_names)}
 
     def describe(self) -> str:
         """`0.95`, or `0.95 (damage 0.8)` with overrides."""

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from inspection.inference import loader, registry
-from inspection.management.targets import add_target_arguments, targets_option
+from inspection.management.targets import add_target_arguments, data_set_errors, targets_option
 from inspection.models import Facility, ModelVersion
 from inspection.preprocessing import PreprocessConfig
 from inspection.training.offline import configure_offline
@@ -29,7 +29,9 @@ class Command(BaseCommand):
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--model-version", type=int, help="A registered ModelVersion id.")
         which.add_argument("--model", type=Path, help="A weights file (.pt/.onnx).")
-        parser.add_argument("--data", type=Path, required=True, help="The data set's data.yaml.")
+        parser.add_argument("--data", type=Path, required=True,
+                            help="A YOLO data set's data.yaml (ultralytics layout; its `names` "
+                                 "must be the model's classes).")
         parser.add_argument("--split", default="val")
         add_target_arguments(parser)
         parser.add_argument("--min-confidence", type=float,
@@ -40,7 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", type=Path, help="Also write the result here.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        targets = targets_option(options)
+        targets = targets_option(options, options["data"])
         configure_offline()
         from inspection.training.calibrate import run_calibration
 
@@ -49,8 +51,9 @@ class Command(BaseCommand):
         yolo = loader.load_yolo(path)
         imgsz = model_version.input_size if model_version else loader.input_size(yolo, path)
         floor = self._min_confidence(options, facility, model_version)
-        result = run_calibration(yolo, imgsz, options["data"], options["split"], targets, floor,
-                                 PreprocessConfig.from_settings())
+        with data_set_errors():
+            result = run_calibration(yolo, imgsz, options["data"], options["split"], targets,
+                                     floor, PreprocessConfig.from_settings())
         self._print(result, targets, options)
         if options["json"]:
             options["json"].write_text(json.dumps(result.as_dict(), indent=1) + "\n")

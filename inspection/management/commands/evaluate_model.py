@@ -1,5 +1,6 @@
 """`manage.py evaluate_model`: mAP per class, precision/recall per capture problem at calibrated
-thresholds, and the lighting-normalisation comparison, on a generated data set."""
+thresholds, and the lighting-normalisation comparison, on a YOLO data set (capture problems are
+known only for a generated one)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from inspection.management.targets import add_target_arguments, targets_option
+from inspection.management.targets import add_target_arguments, data_set_errors, targets_option
 from inspection.preprocessing import PreprocessConfig
 from inspection.training.offline import configure_offline
 
 
 class Command(BaseCommand):
-    help = ("Evaluate a detector on a YOLO data set written by generate_dataset / "
-            "train_default_model (thresholds are calibrated on --calibration-split).")
+    help = ("Evaluate a detector on a YOLO data set, per capture problem when generate_dataset / "
+            "train_default_model wrote it (thresholds are calibrated on --calibration-split).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--model", type=Path, required=True)
@@ -35,16 +36,16 @@ class Command(BaseCommand):
                             help="Also write the report as model-card tables (Markdown) here.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        targets = targets_option(options)
+        targets = targets_option(options, options["data"])
         configure_offline()
         from inspection.training.card import render_card_tables
         from inspection.training.evaluate import evaluate
         from inspection.training.report import render_report
 
         calibration = (options["calibration_data"] or options["data"], options["calibration_split"])
-        report = evaluate(options["model"], options["data"], options["split"], calibration,
-                          targets, PreprocessConfig.from_settings(),
-                          options["imgsz"])
+        with data_set_errors():
+            report = evaluate(options["model"], options["data"], options["split"], calibration,
+                              targets, PreprocessConfig.from_settings(), options["imgsz"])
         self.stdout.write(render_report(report))
         if options["json"]:
             options["json"].write_text(json.dumps(report, indent=1) + "\n")
