@@ -24,7 +24,7 @@ from tests.workers import (
     WorkerSet,
     accepting_policy,
     add_image,
-    make_batch,
+    empty_batch,
     wait_until,
     worker_env,
 )
@@ -121,7 +121,7 @@ def test_mixed_batch_through_real_workers(
     response = submit(api_client, [upload(name, make()) for name, (make, _, _) in MIXED.items()])
     assert response.status_code == 202, response.content
     # The pipeline's own bomb handling: a row the API would never create, enqueued directly.
-    bomb_image = add_image(make_batch(facility), images.decompression_bomb_png(), "bomb.png")
+    bomb_image = add_image(empty_batch(facility), images.decompression_bomb_png(), "bomb.png")
     enqueue_preprocess([bomb_image.pk])
     batch_id = response.json()["id"]
     wait_for_batches(batch_id, bomb_image.batch_id)

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from inspection.models import Facility, Image, ReviewDecision, ReviewTask
 from inspection.observability import broker
-from tests.workers import add_image, make_batch
+from tests.workers import add_image, empty_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_queue_depth_counts_every_priority_list(
 def test_review_backlog_age_override_rate_and_images_in_flight(
     client: Client, facility: Facility, media_root: object, redis_queues: redis.Redis
 ) -> None:
-    batch = make_batch(facility)
+    batch = empty_batch(facility)
     waiting = add_image(batch, b"x", "a.jpg", status=Image.Status.NEEDS_REVIEW)
     add_image(batch, b"y", "b.jpg", status=Image.Status.PREPROCESSED)
     task = ReviewTask.objects.create(

@@ -14,7 +14,7 @@ from inspection.models import Facility, Image, ModelVersion
 from inspection.pipeline.batching import claim_batch
 from inspection.pipeline.infer import infer_image
 from inspection.pipeline.preprocess import preprocess_image
-from tests.workers import add_image, make_batch, photo_bytes, reload
+from tests.workers import add_image, empty_batch, photo_bytes, reload
 
 Status = Image.Status
 
@@ -45,7 +45,7 @@ def counting(dev_model: ModelVersion, settings: Any) -> CountingModel:
 
 
 def preprocessed_images(facility: Facility, count: int, batches: int = 2) -> list[Image]:
-    groups = [make_batch(facility) for _ in range(batches)]
+    groups = [empty_batch(facility) for _ in range(batches)]
     images = [add_image(groups[i % batches], photo_bytes(480, 320, seed=i)) for i in range(count)]
     for image in images:
         preprocess_image(image.pk)

@@ -20,7 +20,7 @@ from inspection.pipeline.preprocess import preprocess_image
 from inspection.pipeline.replay import replay_failed, replay_image
 from inspection.pipeline.validate import validate_image
 from tasks import pipeline as tasks
-from tests.workers import accepting_policy, add_image, make_batch, photo_bytes, reload
+from tests.workers import accepting_policy, add_image, empty_batch, photo_bytes, reload
 
 pytestmark = pytest.mark.django_db
 Status = Image.Status
@@ -28,7 +28,7 @@ Status = Image.Status
 
 @pytest.fixture
 def image(facility: Facility, dev_model: ModelVersion, media_root: Path) -> Image:
-    return add_image(make_batch(facility), photo_bytes(800, 450))
+    return add_image(empty_batch(facility), photo_bytes(800, 450))
 
 
 def expire_lease(image: Image, status: str) -> None:
@@ -88,7 +88,7 @@ def test_no_active_model_fails(image: Image, facility: Facility) -> None:
 def test_bad_upload_fails_with_its_reason(
     facility: Facility, dev_model: ModelVersion, media_root: Path, data: bytes, reason: str
 ) -> None:
-    image = add_image(make_batch(facility), data, "bad.bin")
+    image = add_image(empty_batch(facility), data, "bad.bin")
     preprocess_image(image.pk)
     assert (reload(image).status, image.reason) == (Status.FAILED, reason)
     assert image.finished_at is not None
@@ -246,7 +246,7 @@ def test_a_transient_error_releases_the_claim(
 def test_replay_failed_only_touches_failed_images(
     facility: Facility, dev_model: ModelVersion, media_root: Path
 ) -> None:
-    batch = make_batch(facility)
+    batch = empty_batch(facility)
     bad = add_image(batch, b"", "empty")
     good = add_image(batch, photo_bytes())
     preprocess_image(bad.pk)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from inspection.models import Batch, Facility, Image
 from inspection.pipeline.sweeper import sweep_stalled
-from tests.workers import add_image, make_batch, reload
+from tests.workers import add_image, empty_batch, reload
 
 pytestmark = pytest.mark.django_db
 Status = Image.Status
@@ -38,7 +38,7 @@ def image_in(
     lease_in: float | None = None,
     attempts: int = 0,
 ) -> Image:
-    image = add_image(make_batch(facility), b"x", "x.jpg")
+    image = add_image(empty_batch(facility), b"x", "x.jpg")
     now = timezone.now()
     Image.objects.filter(pk=image.pk).update(
         status=status,

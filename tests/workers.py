@@ -46,7 +46,7 @@ def photo_bytes(width: int = 800, height: int = 450, seed: int = 0) -> bytes:
     return encoded.tobytes()
 
 
-def make_batch(facility: Facility) -> Batch:
+def empty_batch(facility: Facility) -> Batch:
     return Batch.objects.create(facility=facility)
 
 
