@@ -177,6 +177,11 @@ QUALITY_MIN_JPEG_QUALITY = env_int("QUALITY_MIN_JPEG_QUALITY", 40)
 INFERENCE_DEVICE = env_str("INFERENCE_DEVICE", "auto")  # auto | cpu | cuda | cuda:N
 INFERENCE_BATCH_SIZE = env_int("INFERENCE_BATCH_SIZE", 8)
 INFERENCE_MAX_WAIT_MS = env_int("INFERENCE_MAX_WAIT_MS", 50)
+# Non-maximum suppression: boxes of one class overlapping a more confident one by more than this
+# IoU are dropped. ultralytics' 0.7 left duplicate damage boxes that went to review; 0.5 halves
+# the review load at the same precision target (models/MODEL_CARD.md). Calibrate at the value
+# you serve with: the offline tools read this setting too.
+INFERENCE_NMS_IOU = env_float("INFERENCE_NMS_IOU", 0.5)
 # 0 = let the worker pick (all cores on CPU); ultralytics silently drops to 1 thread otherwise.
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0)
 MODEL_DIR = Path(env_str("MODEL_DIR", str(BASE_DIR / "models")))

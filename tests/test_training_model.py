@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
 
-from inspection.inference import loader, registry
+from inspection.inference import loader, registry, runtime
 from inspection.preprocessing import PreprocessConfig, preprocess
 from inspection.training.default_model import calibrated_thresholds, evaluation_path
 
@@ -22,6 +23,22 @@ pytestmark = pytest.mark.django_db
 def test_default_weights_are_small_and_calibrated() -> None:
     assert WEIGHTS.stat().st_size < 10_000_000
     assert set(calibrated_thresholds(WEIGHTS)) == {"parcel", "label", "damage"}
+    # Calibrated with the suppression the workers apply: other NMS, other thresholds.
+    calibrated_with = json.loads(evaluation_path(WEIGHTS).read_text())["nms_iou"]
+    assert calibrated_with == settings.INFERENCE_NMS_IOU
+
+
+def test_workers_suppress_overlapping_boxes_at_the_nms_setting(settings: Any) -> None:
+    """A looser NMS keeps the overlapping duplicates a stricter one drops."""
+    settings.INFERENCE_DEVICE = "cpu"
+    model = registry.register_model(WEIGHTS, "default", "test")
+    loaded = runtime.get_model(model)
+    array = preprocess(SAMPLE.read_bytes(), model.input_size, PreprocessConfig()).array
+    counts = {}
+    for iou in (0.95, 0.5, 0.3):
+        settings.INFERENCE_NMS_IOU = iou
+        counts[iou] = len(loaded.predict([array], conf=0.01)[0].confidences)
+    assert counts[0.95] > counts[0.5] >= counts[0.3] > 0
 
 
 def test_default_model_registers_with_our_classes() -> None:

@@ -58,7 +58,12 @@ class LoadedModel:
         """One forward pass over all arrays (ultralytics batches a list of arrays)."""
         self.ensure_threads()
         results = self.yolo.predict(
-            list(arrays), imgsz=self.input_size, conf=conf, verbose=False, device=self.device
+            list(arrays),
+            imgsz=self.input_size,
+            conf=conf,
+            iou=settings.INFERENCE_NMS_IOU,
+            verbose=False,
+            device=self.device,
         )
         self.predict_calls += 1
         return [_prediction(result) for result in results]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+
 from inspection.preprocessing import PreprocessConfig
 from inspection.training import calibration as cal
 from inspection.training.evaluate import (
@@ -31,6 +33,7 @@ class Calibration:
     def as_dict(self) -> dict[str, Any]:
         return {"classes": calibration_rows(self.classes, self.class_names),
                 "min_confidence": self.min_confidence, "images": self.images,
+                "nms_iou": settings.INFERENCE_NMS_IOU,
                 "review_load": {"detection_share": round(self.load.detection_share, 4),
                                 "image_share": round(self.load.image_share, 4),
                                 "detections": self.load.detections, "images": self.load.images}}

@@ -68,7 +68,7 @@ def render_card_tables(report: Mapping[str, Any]) -> str:
         f"{targets_text(cal)}:", "",
         *calibration_table(cal["classes"]), "",
         "Precision / recall at those thresholds, through `preprocess()` "
-        f"(normalize_lighting={report['normalize_lighting']}):", "",
+        f"(normalize_lighting={report['normalize_lighting']}, NMS IoU {report['nms_iou']}):", "",
         *subset_table(report["subsets"], report["class_names"]), "",
         "Damage by the board it lies on (estimated from the pixels around each box; located: "
         "IoU >= 0.5 at any confidence; recall: at the calibrated threshold):", "",

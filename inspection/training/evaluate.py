@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+
 from inspection.inference import loader
 from inspection.preprocessing import PreprocessConfig
 from inspection.training import calibration as cal
@@ -173,6 +175,7 @@ def evaluate(
         "model": str(model_path), "data": str(data_yaml), "split": split, "imgsz": imgsz,
         "class_names": list(scoring.class_names),
         "images": len(scoring.samples), "normalize_lighting": config.normalize_lighting,
+        "nms_iou": settings.INFERENCE_NMS_IOU,
         "map": ultralytics_map(model_path, data_yaml, split, imgsz),
         "calibration": {"data": str(calibration[0]), "split": calibration[1],
                         "target_precision": targets.default,

@@ -1,12 +1,15 @@
 """Predictions the way the service makes them: `preprocess()` (orient, resize, optional lighting
-normalisation, quality gate) then `model.predict` on the BGR array, boxes scaled back to the
-original pixels. An upload the quality gate rejects gets no detections."""
+normalisation, quality gate) then `model.predict` on the BGR array with the service's NMS IoU
+(`INFERENCE_NMS_IOU`), boxes scaled back to the original pixels. An upload the quality gate
+rejects gets no detections."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
 
 from inspection.preprocessing import (
     PreprocessConfig,
@@ -45,7 +48,7 @@ def predict_samples(
         if ready:
             use_all_cores()  # the first predict() call ran select_device()
             results = yolo.predict([r.array for _, r in ready], imgsz=imgsz, conf=floor,
-                                   verbose=False, device="cpu")
+                                   iou=settings.INFERENCE_NMS_IOU, verbose=False, device="cpu")
             for (sample, pre), result in zip(ready, results, strict=True):
                 detections += _detections(sample.image, result, pre)
     return Predictions(detections, rejected)

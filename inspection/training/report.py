@@ -72,7 +72,7 @@ def render_report(report: Mapping[str, Any]) -> str:
         f"Thresholds calibrated on {cal['split']} for precision {targets_text(cal)}:",
         *render_calibration(cal["classes"]),
         f"At those thresholds on {report['split']} (through preprocess(), "
-        f"normalize_lighting={report['normalize_lighting']}):",
+        f"normalize_lighting={report['normalize_lighting']}, NMS IoU {report['nms_iou']}):",
         *render_subsets(report["subsets"], report["class_names"]),
         "Damage by board (located: IoU >= 0.5 at any confidence; recall: at the threshold):",
         *render_boards(report["damage_by_board"]),

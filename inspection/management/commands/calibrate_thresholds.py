@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
@@ -104,7 +105,7 @@ class Command(BaseCommand):
         from inspection.training.report import render_calibration
 
         self.stdout.write(f"Split {options['split']} ({result.images} images), target precision "
-                          f"{targets.describe()}:")
+                          f"{targets.describe()}, NMS IoU {settings.INFERENCE_NMS_IOU}:")
         self.stdout.write("\n".join(render_calibration(result.as_dict()["classes"])))
         load = result.load
         self.stdout.write(
