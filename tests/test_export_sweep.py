@@ -45,7 +45,6 @@ def test_a_pending_job_is_resent_after_a_sweep_interval(
     assert sweep_exports().resent == 0
 
 
-
 def test_a_job_still_pending_is_resent_after_waits_that_double(
     queued_job: ExportJob, published: Any, settings: Any
 ) -> None:
