@@ -54,9 +54,10 @@ def read_data_yaml(data_yaml: Path) -> dict[str, Any]:
     return loaded
 
 
-def class_names_of(data_yaml: Path) -> tuple[str, ...]:
-    """The data set's classes in class-id order (`names` as a list or an id -> name map)."""
-    names = read_data_yaml(data_yaml)["names"]
+def class_names_of(data_yaml: Path, loaded: dict[str, Any] | None = None) -> tuple[str, ...]:
+    """The data set's classes in class-id order (`names` as a list or an id -> name map);
+    `loaded` is data.yaml already read."""
+    names = (loaded or read_data_yaml(data_yaml))["names"]
     if isinstance(names, dict):
         if sorted(names) != list(range(len(names))):
             raise DataSetError(f"{data_yaml}: class ids in `names` must be 0..{len(names) - 1}")
@@ -64,8 +65,8 @@ def class_names_of(data_yaml: Path) -> tuple[str, ...]:
     return tuple(str(name) for name in names)
 
 
-def dataset_root(data_yaml: Path) -> Path:
-    root = Path(read_data_yaml(data_yaml).get("path") or data_yaml.parent)
+def dataset_root(data_yaml: Path, loaded: dict[str, Any] | None = None) -> Path:
+    root = Path((loaded or read_data_yaml(data_yaml)).get("path") or data_yaml.parent)
     return root if root.is_absolute() else (data_yaml.parent / root).resolve()
 
 
@@ -76,7 +77,7 @@ def validator_data_yaml(data_yaml: Path, folder: Path) -> Path:
     if loaded.get("train") and loaded.get("val"):
         return data_yaml
     first = next(loaded[k] for k in ("val", "test", "train") if loaded.get(k))
-    completed = {**loaded, "path": str(dataset_root(data_yaml)),
+    completed = {**loaded, "path": str(dataset_root(data_yaml, loaded)),
                  "train": loaded.get("train") or first, "val": loaded.get("val") or first}
     copy = folder / "data.yaml"
     copy.write_text(yaml.safe_dump(completed))
@@ -89,11 +90,12 @@ def subsets_of(problems: list[str]) -> frozenset[str]:
 
 
 def load_split(data_yaml: Path, split: str) -> list[Sample]:
-    root, n_classes = dataset_root(data_yaml), len(class_names_of(data_yaml))
+    loaded = read_data_yaml(data_yaml)
+    root, n_classes = dataset_root(data_yaml, loaded), len(class_names_of(data_yaml, loaded))
     if (root / MANIFEST).is_file():
         rows = [json.loads(line) for line in (root / MANIFEST).read_text().splitlines()]
         return [_generated(root, row, n_classes) for row in rows if row["split"] == split]
-    entry = read_data_yaml(data_yaml).get(split)
+    entry = loaded.get(split)
     if not entry:
         raise DataSetError(f"{data_yaml}: no `{split}` split")
     samples = [_plain(root, image, n_classes) for image in image_files(root, entry)]

@@ -121,13 +121,15 @@ def ultralytics_map(model_path: Path, data_yaml: Path, split: str, imgsz: int) -
 
 def lighting_comparison(
     yolo: Any, data_yaml: Path, split: str, imgsz: int, config: PreprocessConfig,
-    thresholds: Mapping[int, float],
+    thresholds: Mapping[int, float], scored: Scoring,
 ) -> dict[str, dict[str, Any]]:
-    """The same split predicted with `normalize_lighting` off and on, at the same thresholds."""
+    """The same split predicted with `normalize_lighting` off and on, at the same thresholds;
+    `scored` is the split already predicted with `config`, reused for its own setting."""
     report: dict[str, dict[str, Any]] = {}
     for label, flag in (("off", False), ("on", True)):
         variant = replace(config, normalize_lighting=flag)
-        scoring = score_split(yolo, data_yaml, split, imgsz, variant)
+        scoring = (scored if flag == config.normalize_lighting
+                   else score_split(yolo, data_yaml, split, imgsz, variant))
         metrics = subset_metrics(scoring, thresholds)
         report[label] = {name: {k: metrics[name][k] for k in ("precision", "recall", "images")}
                          | {c: metrics[name][c]["recall"] for c in scoring.class_names}
@@ -183,5 +185,6 @@ def evaluate(
                         "classes": calibration_rows(calibrated, scoring.class_names)},
         "subsets": subset_metrics(scoring, cut),
         "damage_by_board": _damage_by_board(scoring, cut),
-        "lighting_normalization": lighting_comparison(yolo, data_yaml, split, imgsz, config, cut),
+        "lighting_normalization": lighting_comparison(yolo, data_yaml, split, imgsz, config, cut,
+                                                      scoring),
     }
