@@ -58,6 +58,8 @@ class Command(BaseCommand):
         config = train.TrainSettings(epochs=options["epochs"], imgsz=options["imgsz"],
                                      batch=options["batch"], device=str(options["device"]),
                                      lr0=options["lr0"], cache=cache)
+        if init is not None:
+            config = train.fine_tuning(config)
         data_yaml = train.prepare_data(recipe, options["data_dir"])
         self.stdout.write(f"Data set ready: {data_yaml}")
         result = train.train(data_yaml, config, options["runs_dir"], name="default", init=init)
