@@ -54,13 +54,12 @@ def test_a_run_with_init_keeps_the_init_weights_when_nothing_is_learned(
     assert not torch.allclose(first_conv(MODEL_YAML), start, atol=2e-3)  # random init differs
 
 
-
 def test_fine_tuning_warms_up_without_kicking_the_biases(tmp_path: Path, tiny_data: Path) -> None:
     # lr0 0 with warmup on (one epoch of two): whatever moves, the bias warmup moved it.
     warm = TrainSettings(epochs=2, imgsz=64, batch=4, lr0=0.0, cache=False,
                          extra={"weight_decay": 0.0, "val": False})
     start = weights(WEIGHTS)
-    kicked = train(tiny_data, warm, tmp_path / "runs", "scratch-warmup", init=WEIGHTS)
+    kicked = train(tiny_data, warm, tmp_path / "runs", "default-warmup", init=WEIGHTS)
     tuned = train(tiny_data, fine_tuning(warm), tmp_path / "runs", "fine-tune", init=WEIGHTS)
     assert biases_moved(start, weights(kicked.run_dir / "weights" / "last.pt")) > 0.05
     assert biases_moved(start, weights(tuned.run_dir / "weights" / "last.pt")) < 1e-3

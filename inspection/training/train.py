@@ -59,8 +59,8 @@ class TrainSettings:
 def fine_tuning(settings: TrainSettings) -> TrainSettings:
     """Settings for continuing from trained weights. ultralytics' warmup starts every bias at a
     learning rate of 0.1 (falling to lr0 over the warmup epochs): right for random weights, but
-    under AdamW it shifts a trained model's biases by about 0.1 a step for the first hundred
-    steps, and the run spends its first epochs relearning what it had."""
+    under AdamW it shifts a trained model's biases by up to about 0.1 a step through the warmup
+    epochs, and the run spends them relearning what it had."""
     return replace(settings, warmup_bias_lr=0.0)
 
 
