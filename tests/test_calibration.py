@@ -13,6 +13,7 @@ from inspection.training.calibration import (
     calibrate_class,
     iou,
     match,
+    precision_lower_bound,
     precision_recall,
     review_load,
 )
@@ -59,6 +60,24 @@ def test_lowest_threshold_reaching_the_target_precision() -> None:
     assert result.detections == 23
     # One step lower and precision drops below the target.
     assert precision_recall(scored_case(), 25, 0.5)[0] == pytest.approx(22 / 24)
+
+
+def test_precision_lower_bound_known_values() -> None:
+    z2 = 1.6449**2
+    # All hits: the Wilson bound is n / (n + z^2).
+    assert precision_lower_bound(20, 20) == pytest.approx(20 / (20 + z2))
+    # 19 of 20, worked by hand: (0.95 + z2/40 - z*sqrt(0.95*0.05/20 + z2/1600)) / (1 + z2/20).
+    assert precision_lower_bound(19, 20) == pytest.approx(0.8040, abs=1e-4)
+    assert precision_lower_bound(0, 0) == 0.0
+    assert precision_lower_bound(0, 10) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_calibrated_precision_says_how_far_it_can_be_trusted() -> None:
+    result = calibrate_class(scored_case(), n_truths=25, target=0.95)
+    assert result.precision_low == pytest.approx(precision_lower_bound(22, 23))
+    assert result.precision_low < 0.9 < result.precision
+    # The same precision measured on ten times the detections is bounded much closer.
+    assert precision_lower_bound(220, 230) > result.precision_low + 0.05
 
 
 def test_unreachable_target_falls_back_to_the_best_precision() -> None:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from inspection.synthetic.parcels import CLASS_NAMES
+from inspection.training.calibration import precision_lower_bound
 from inspection.training.data import generate_tolerant
 from inspection.training.offline import configure_offline
 from inspection.training.recipe import training_config
@@ -96,11 +97,11 @@ def test_a_lower_damage_target_lowers_only_the_damage_threshold(
     data_yaml: Path, tmp_path: Path,
 ) -> None:
     configure_offline()
-    rows = {}
+    rows, printed = {}, io.StringIO()
     for name, extra in (("strict", []), ("loose", ["--class-precision", "damage=0.5"])):
         out = tmp_path / f"{name}.json"
         call_command("calibrate_thresholds", "--model", str(WEIGHTS), "--data", str(data_yaml),
-                     "--split", "val", "--json", str(out), *extra, stdout=io.StringIO())
+                     "--split", "val", "--json", str(out), *extra, stdout=printed)
         rows[name] = json.loads(out.read_text())["classes"]
 
     strict, loose = rows["strict"], rows["loose"]
@@ -111,6 +112,13 @@ def test_a_lower_damage_target_lowers_only_the_damage_threshold(
     assert loose["damage"]["threshold"] <= strict["damage"]["threshold"]
     assert loose["damage"]["recall"] >= strict["damage"]["recall"]
     assert (loose["parcel"], loose["label"]) == (strict["parcel"], strict["label"])
+    # Each precision comes with how far its detections let it be trusted, printed too.
+    damage = strict["damage"]
+    hits = round(damage["precision"] * damage["detections"])
+    assert damage["precision_low"] == pytest.approx(
+        precision_lower_bound(hits, damage["detections"]), abs=1e-4)
+    assert damage["precision_low"] < damage["precision"]
+    assert "low95" in printed.getvalue()
 
 
 def run_manage(*args: str, database: Path) -> subprocess.CompletedProcess[str]:

@@ -147,6 +147,7 @@ def calibration_rows(
     calibrated: Mapping[int, cal.ClassThreshold], names: Sequence[str],
 ) -> dict[str, dict[str, Any]]:
     return {names[c]: {"threshold": _r(t.threshold), "precision": _r(t.precision),
+                       "precision_low": _r(t.precision_low),
                        "recall": _r(t.recall), "target_precision": t.target,
                        "target_reached": t.reached,
                        "truths": t.ground_truths, "detections": t.detections}
