@@ -21,6 +21,7 @@ from inspection.training.calibration import precision_lower_bound
 from inspection.training.data import generate_tolerant
 from inspection.training.offline import configure_offline
 from inspection.training.recipe import training_config
+from inspection.training.report import calibration_source
 
 WEIGHTS = Path(settings.BASE_DIR) / "models" / "default.pt"
 pytestmark = pytest.mark.usefixtures("keep_torch_threads")
@@ -59,6 +60,8 @@ def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path
     assert 0.0 < report["map"]["mAP50"] <= 1.0
     assert set(report["map"]["per_class"]) <= set(CLASS_NAMES)
     assert set(report["calibration"]["classes"]) == set(CLASS_NAMES)
+    val_images = label_counts(data_yaml, "val")[0]
+    assert report["calibration"]["images"] == val_images
     assert report["lighting_normalization"]["off"]["all"]["images"] == images
     boards = report["damage_by_board"].values()
     assert sum(row["truths"] for row in boards) == truths["damage"]
@@ -67,6 +70,8 @@ def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path
     assert f"| parcel | {parcel_map['mAP50']:.3f} | {parcel_map['mAP50-95']:.3f} |" in rows
     assert sum(row.startswith(f"| {name} | {report['subsets'][name]['images']} |")
                for row in rows for name in report["subsets"]) == len(report["subsets"])
+    source = f"the val split ({val_images} images)"
+    assert f"Thresholds calibrated on {source} for precision 0.95:" in rows
     # The offline tools undo ultralytics' one-thread choice (select_device) on the CPU.
     assert torch.get_num_threads() == (os.cpu_count() or 1)
 
@@ -119,6 +124,14 @@ def test_a_lower_damage_target_lowers_only_the_damage_threshold(
         precision_lower_bound(hits, damage["detections"]), abs=1e-4)
     assert damage["precision_low"] < damage["precision"]
     assert "low95" in printed.getvalue()
+
+
+def test_the_report_says_when_thresholds_come_from_another_data_set() -> None:
+    report = {"data": "test-set/data.yaml",
+              "calibration": {"data": "field-600/data.yaml", "split": "val", "images": 600}}
+    assert calibration_source(report) == "the val split of another data set (600 images)"
+    report["calibration"]["data"] = report["data"]
+    assert calibration_source(report) == "the val split (600 images)"
 
 
 def run_manage(*args: str, database: Path) -> subprocess.CompletedProcess[str]:

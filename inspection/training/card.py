@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inspection.training.report import targets_text
+from inspection.training.report import calibration_source, targets_text
 
 LIGHTING_COLUMNS = ("recall", "precision", "damage")
 
@@ -66,7 +66,7 @@ def render_card_tables(report: Mapping[str, Any]) -> str:
     return "\n".join([
         f"{report['images']} images ({report['split']} split), imgsz {report['imgsz']}.", "",
         *map_table(report["map"]), "",
-        f"Thresholds calibrated on the {cal['split']} split for precision "
+        f"Thresholds calibrated on {calibration_source(report)} for precision "
         f"{targets_text(cal)}:", "",
         *calibration_table(cal["classes"]), "",
         "Precision / recall at those thresholds, through `preprocess()` "

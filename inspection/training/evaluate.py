@@ -171,7 +171,8 @@ def evaluate(
     `imgsz` defaults to the size the weights were trained at."""
     yolo = loader.load_yolo(model_path)
     imgsz = imgsz or loader.input_size(yolo, model_path)
-    calibrated = calibrate(score_split(yolo, *calibration, imgsz, config), targets)
+    calibration_scoring = score_split(yolo, *calibration, imgsz, config)
+    calibrated = calibrate(calibration_scoring, targets)
     cut = {c: t.threshold for c, t in calibrated.items()}
     scoring = score_split(yolo, data_yaml, split, imgsz, config)
     return {
@@ -181,6 +182,7 @@ def evaluate(
         "nms_iou": settings.INFERENCE_NMS_IOU,
         "map": ultralytics_map(model_path, data_yaml, split, imgsz),
         "calibration": {"data": str(calibration[0]), "split": calibration[1],
+                        "images": len(calibration_scoring.samples),
                         "target_precision": targets.default,
                         "class_targets": dict(targets.per_class),
                         "classes": calibration_rows(calibrated, scoring.class_names)},

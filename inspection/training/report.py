@@ -37,6 +37,14 @@ def targets_text(calibration: Mapping[str, Any]) -> str:
                             calibration.get("class_targets", {})).describe()
 
 
+def calibration_source(report: Mapping[str, Any]) -> str:
+    """`the val split`, or `the val split of another data set (600 images)`: where a report's
+    thresholds came from, as the printout and the card both say it."""
+    cal = report["calibration"]
+    where = "" if cal["data"] == report["data"] else " of another data set"
+    return f"the {cal['split']} split{where} ({cal['images']} images)"
+
+
 def render_subsets(subsets: Mapping[str, Mapping[str, Any]], names: Sequence[str]) -> list[str]:
     head = "".join(f" {c + ' P/R':>13}" for c in names)
     lines = [f"  {'subset':<8} {'images':>6} {'rej':>3} {'P':>6} {'R':>6}{head}"]
@@ -72,7 +80,8 @@ def render_report(report: Mapping[str, Any]) -> str:
         f"{report['model']} on {report['split']} ({report['images']} images, "
         f"imgsz {report['imgsz']})",
         *render_map(report["map"]),
-        f"Thresholds calibrated on {cal['split']} for precision {targets_text(cal)}:",
+        f"Thresholds calibrated on {calibration_source(report)} for precision "
+        f"{targets_text(cal)}:",
         *render_calibration(cal["classes"]),
         f"At those thresholds on {report['split']} (through preprocess(), "
         f"normalize_lighting={report['normalize_lighting']}, NMS IoU {report['nms_iou']}):",
