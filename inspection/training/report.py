@@ -38,8 +38,8 @@ def targets_text(calibration: Mapping[str, Any]) -> str:
 
 
 def calibration_source(report: Mapping[str, Any]) -> str:
-    """`the val split`, or `the val split of another data set (600 images)`: where a report's
-    thresholds came from, as the printout and the card both say it."""
+    """Where a report's thresholds came from, as the printout and the card both say it:
+    `the val split (150 images)` or `the val split of another data set (600 images)`."""
     cal = report["calibration"]
     where = "" if cal["data"] == report["data"] else " of another data set"
     return f"the {cal['split']} split{where} ({cal['images']} images)"
