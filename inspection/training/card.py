@@ -29,7 +29,7 @@ def map_table(block: Mapping[str, Any]) -> list[str]:
 
 def calibration_table(classes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     rows = [[name, cell(row["threshold"]), cell(row["precision"]),
-             f"{cell(row.get('precision_low'))} ({row['detections']})", cell(row["recall"]),
+             f"{cell(row['precision_low'])} ({row['detections']})", cell(row["recall"]),
              f"{row['target_precision']} " + ("reached" if row["target_reached"] else "missed")]
             for name, row in classes.items()]
     return table(["class", "threshold", "precision", "precision at least (95 %; detections)",

@@ -26,7 +26,7 @@ def render_calibration(classes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     for name, row in classes.items():
         reached = "reached" if row["target_reached"] else "NOT reached (best precision)"
         lines.append(f"  {name:<7} {fmt(row['threshold']):>6} {fmt(row['precision']):>6} "
-                     f"{fmt(row.get('precision_low')):>6} {row['detections']:>5} "
+                     f"{fmt(row['precision_low']):>6} {row['detections']:>5} "
                      f"{fmt(row['recall']):>6}  {row['target_precision']} {reached}")
     return lines
 
