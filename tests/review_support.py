@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -97,3 +98,8 @@ def add_model_box(image: Image, class_id: int, confidence: float, box: list[floa
         y2=y2,
         accepted=confidence >= 0.5,
     )
+
+
+def boxes_json(boxes: Sequence[Box] = DEFAULT_BOXES) -> str:
+    """`boxes` as the task page sends them with an accept: class id and corners, as JSON."""
+    return json.dumps([{"class_id": class_id, "box": corners} for class_id, _, corners in boxes])

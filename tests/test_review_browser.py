@@ -4,7 +4,6 @@ check the stored result and the audit row. Leaves a screenshot in artifacts/."""
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -13,60 +12,33 @@ import pytest
 
 from inspection.models import Detection, Image, ReviewDecision
 from tests import images
-from tests.review_support import PASSWORD, make_task
+from tests.review_browser_support import (
+    browser_page,
+    drag_first_box,
+    needs_chromium,
+    sign_in,
+    wait_for_task_page,
+)
+from tests.review_support import make_task
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-TIMEOUT_MS = 15_000
 BOX = [100.0, 100.0, 300.0, 250.0]
 
-sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = [
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing (bin/system-packages)"
-    ),
-    pytest.mark.usefixtures("media_root"),
-]
+pytestmark = [needs_chromium, pytest.mark.usefixtures("media_root")]
 
 
 def review_in_browser(base_url: str, drag: tuple[int, int]) -> dict[str, float]:
     """Drive the whole path; return what it measured (seconds)."""
     timings: dict[str, float] = {}
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(f"{base_url}/review/")
-        page.fill("input[name=username]", "rita")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base_url}/review/")
+    with browser_page() as page:
+        sign_in(page, base_url)
 
         started = time.perf_counter()
         page.click("text=Next task")
-        box = page.locator("g.box rect[data-role=move]").first
-        box.wait_for()
-        page.wait_for_function("document.querySelector('#viewer image').getBBox().width > 0")
+        wait_for_task_page(page)
         timings["claim_and_load_s"] = time.perf_counter() - started
 
-        area = box.bounding_box()
-        x, y = area["x"] + area["width"] / 2, area["y"] + area["height"] / 2
-        page.mouse.move(x, y)
-        page.mouse.down()
-        page.mouse.move(x + drag[0] / 2, y + drag[1] / 2, steps=3)
-        page.mouse.move(x + drag[0], y + drag[1], steps=3)
-        page.mouse.up()
+        timings["image_px_per_screen_px"] = drag_first_box(page, drag)
         page.wait_for_selector("text=parcel ✎")
 
         ARTIFACTS.mkdir(exist_ok=True)
@@ -78,8 +50,6 @@ def review_in_browser(base_url: str, drag: tuple[int, int]) -> dict[str, float]:
         page.keyboard.press("a")
         page.wait_for_url(f"{base_url}/review/")
         timings["accept_s"] = time.perf_counter() - started
-        timings["image_px_per_screen_px"] = (BOX[2] - BOX[0]) / area["width"]
-        browser.close()
     return timings
 
 

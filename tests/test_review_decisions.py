@@ -20,7 +20,7 @@ from inspection.models import (
 from inspection.review import leases
 from inspection.review.boxes import InvalidBoxes, parse_boxes
 from inspection.review.decisions import DecisionRefused, DecisionRequest, decide
-from tests.review_support import make_member, make_task
+from tests.review_support import boxes_json, make_member, make_task
 
 pytestmark = pytest.mark.usefixtures("media_root")
 
@@ -44,7 +44,7 @@ def test_accepting_keeps_the_models_boxes_as_the_human_answer(
     facility: Any, reviewer: Any, reviewer_client: Any
 ) -> None:
     task = claimed(facility, reviewer)
-    answer = post_decision(reviewer_client, task, verdict="accepted", boxes="")
+    answer = post_decision(reviewer_client, task, verdict="accepted", boxes=boxes_json())
     assert answer.status_code == 302
     image = Image.objects.get(pk=task.image_id)
     assert (image.status, image.verdict, image.reviewed_by) == ("accepted", "accepted", reviewer)
@@ -152,7 +152,7 @@ def test_after_a_decision_the_reviewer_gets_the_next_task(
 ) -> None:
     task = claimed(facility, reviewer)
     following = make_task(facility)
-    answer = post_decision(reviewer_client, task, verdict="accepted")
+    answer = post_decision(reviewer_client, task, verdict="accepted", boxes=boxes_json())
     assert answer.url == f"/review/tasks/{following.pk}/"
     assert ReviewTask.objects.get(pk=following.pk).claimed_by == reviewer
 

@@ -13,6 +13,7 @@ from inspection.review.decisions import REJECT_REASONS
 from inspection.review.selectors import REASON_KINDS, QueueFilters
 
 MAX_BOXES_JSON = 200_000
+MISSING_BOXES = "The page sent no boxes with the accept; reload the page and decide again."
 
 
 class QueueFilterForm(forms.Form):
@@ -34,10 +35,22 @@ class QueueFilterForm(forms.Form):
 
 class DecisionForm(forms.Form):
     verdict = forms.ChoiceField(choices=Image.Verdict.choices)
-    # JSON list from the page; blank (no JavaScript) keeps the model's boxes.
+    # The boxes the reviewer sees, as a JSON list (`[]`: none). The page renders the model's
+    # boxes here and its script writes the reviewer's on every submit; an accept without them
+    # is refused, never taken to mean "the model's boxes" (that silently dropped edits).
     boxes = forms.CharField(required=False, max_length=MAX_BOXES_JSON)
     reason = forms.ChoiceField(required=False, choices=[("", "—"), *REJECT_REASONS.items()])
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("verdict") == Image.Verdict.ACCEPTED and not data.get("boxes"):
+            self.add_error("boxes", MISSING_BOXES)
+        return data
+
+    def problems(self) -> str:
+        """The errors as one line for the reviewer (field names mean nothing to them)."""
+        return " ".join(str(message) for errors in self.errors.values() for message in errors)
 
 
 class ExportForm(forms.Form):

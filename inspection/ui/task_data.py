@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.conf import settings
 from django.urls import reverse
 
@@ -33,3 +36,9 @@ def task_data(task: ReviewTask, held: bool) -> dict[str, object]:
         "renew_url": reverse("review:renew", kwargs=kwargs),
         "release_url": reverse("review:release", kwargs=kwargs),
     }
+
+
+def boxes_field(data: dict[str, Any]) -> str:
+    """The accept form's `boxes` value before any edit: the boxes `data` shows, in the form the
+    script sends, so an accept from a page whose script did not run says what it showed."""
+    return json.dumps([{"class_id": box["class_id"], "box": box["box"]} for box in data["boxes"]])

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from inspection.models import ExportJob, ReviewTask
+from inspection.models import ExportJob, Image, ReviewTask
 from inspection.preprocessing import ImageRejected
 from inspection.review import access, leases
 from inspection.review.boxes import InvalidBoxes, class_names_for, parse_boxes
@@ -42,7 +42,7 @@ from inspection.review.selectors import (
     reviewer_stats,
 )
 from inspection.ui.forms import DecisionForm, ExportForm, QueueFilterForm
-from inspection.ui.task_data import task_data
+from inspection.ui.task_data import boxes_field, task_data
 
 SESSION_FILTERS = "review_filters"
 STATS_DAYS = (1, 7, 30, 90, 365)
@@ -98,13 +98,15 @@ def next_task(request: HttpRequest) -> HttpResponse:
 def task_page(request: HttpRequest, task_id: int) -> HttpResponse:
     task = access.task_for(request.user, task_id)
     held = task.held_by(request.user, timezone.now())
+    data = task_data(task, held)
     context = {
         "task": task,
         "image": task.image,
         "held": held,
         "can_decide": access.can_decide(request.user, task.facility_id),
         "decision": task.decisions.select_related("decided_by").first(),
-        "data": task_data(task, held),
+        "data": data,
+        "boxes_field": boxes_field(data),
         "class_names": class_names_for(task.image),
         "reject_reasons": REJECT_REASONS,
     }
@@ -124,9 +126,10 @@ def claim(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_POST
 def decide_task(request: HttpRequest, task_id: int) -> HttpResponse:
     task = access.task_for(request.user, task_id)
+    access.require_decide(request.user, task.facility_id)  # who may decide, before what was sent
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "The decision was incomplete: " + form.errors.as_text())
+        messages.error(request, "The decision was not stored: " + form.problems())
         return _task_url(task)
     try:
         decision = decide(task, request.user, _decision_request(form.cleaned_data, task))
@@ -139,8 +142,10 @@ def decide_task(request: HttpRequest, task_id: int) -> HttpResponse:
 
 
 def _decision_request(data: dict[str, Any], task: ReviewTask) -> DecisionRequest:
-    raw = data["boxes"]
-    boxes = parse_boxes(raw, task.image) if raw.strip() else None
+    # An accept always carries the boxes the reviewer saw (the form requires them); a reject
+    # stores no boxes, so whatever came with it is ignored.
+    accepted = data["verdict"] == Image.Verdict.ACCEPTED
+    boxes = parse_boxes(data["boxes"], task.image) if accepted else None
     return DecisionRequest(data["verdict"], boxes, data["reason"], data["comment"])
 
 

@@ -312,7 +312,6 @@
   function onKey(event) {
     const key = event.key;
     if (event.target.id === "reject-reason" && key === "Enter" && event.target.value) {
-      state.submitting = true;
       event.target.form.requestSubmit();
       event.preventDefault();
       return;
@@ -373,11 +372,10 @@
     }));
   }
 
+  // requestSubmit, not submit(): it fires the submit event, so the keys go through onSubmit
+  // like a click on the button does.
   function accept() {
-    if (!acceptForm || state.leaseLost || state.submitting) return;
-    document.getElementById("boxes-field").value = payload();
-    state.submitting = true;
-    acceptForm.submit();
+    if (acceptForm) acceptForm.requestSubmit();
   }
 
   function csrfToken() {
@@ -425,8 +423,21 @@
     navigator.sendBeacon(data.release_url, body);
   }
 
-  function markSubmitting() {
+  // Every decision, release included, passes here whatever started it (a click, Space or Enter
+  // on a button, a key calling requestSubmit): the accept carries the boxes as they are now,
+  // and a second submit while the first is on its way is dropped.
+  function onSubmit(event) {
+    if (state.submitting || state.leaseLost) {
+      event.preventDefault();
+      return;
+    }
+    if (event.target === acceptForm) document.getElementById("boxes-field").value = payload();
     state.submitting = true;
+  }
+
+  function onPageShow(event) {
+    // Back to this page from the browser's cache: the earlier submit is over, answered or not.
+    if (event.persisted) state.submitting = false;
   }
 
   // --- start ----------------------------------------------------------------------------------
@@ -437,8 +448,9 @@
   svg.addEventListener("wheel", onWheel, { passive: false });
   document.addEventListener("keydown", onKey);
   window.addEventListener("resize", render);
+  window.addEventListener("pageshow", onPageShow);
   document.querySelectorAll(".actions form").forEach(function (form) {
-    form.addEventListener("submit", markSubmitting);
+    form.addEventListener("submit", onSubmit);
   });
   const addBox = document.getElementById("add-box");
   if (addBox) addBox.addEventListener("click", startDrawing);

@@ -1,0 +1,76 @@
+"""The review pages in a real browser: Debian's chromium driven by Playwright (never a downloaded
+browser), signing in, and dragging a box by a known offset on the task page."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from tests.review_support import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+
+needs_chromium = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing (bin/system-packages)"
+)
+
+
+@contextmanager
+def browser_page() -> Iterator[Page]:
+    """One headless chromium page, closed (with its browser) when the block ends."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(TIMEOUT_MS)
+            yield page
+        finally:
+            browser.close()
+
+
+def sign_in(page: Page, base_url: str, username: str = "rita") -> None:
+    """Through the login form; ends on the queue."""
+    page.goto(f"{base_url}/review/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/review/")
+
+
+def wait_for_task_page(page: Page) -> None:
+    """Until the boxes are drawn over a loaded image."""
+    page.locator("g.box rect[data-role=move]").first.wait_for()
+    page.wait_for_function("document.querySelector('#viewer image').getBBox().width > 0")
+
+
+def drag_first_box(page: Page, offset: tuple[float, float]) -> float:
+    """Drag the first box by `offset` screen pixels with the mouse, as a reviewer does; return
+    how many image pixels one screen pixel covers (the box moves by offset times that)."""
+    box = page.locator("g.box rect[data-role=move]").first
+    area = box.bounding_box()
+    assert area is not None
+    scale = float(box.get_attribute("width") or 0) / area["width"]
+    x, y = area["x"] + area["width"] / 2, area["y"] + area["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + offset[0] / 2, y + offset[1] / 2, steps=3)
+    page.mouse.move(x + offset[0], y + offset[1], steps=3)
+    page.mouse.up()
+    page.wait_for_selector("#box-list >> text=✎")  # the page marks the box as edited
+    return scale
