@@ -25,6 +25,7 @@ from inspection.models import (
     ThresholdPolicy,
     WebhookDelivery,
 )
+from inspection.webhooks.masking import masked_url
 
 User = get_user_model()
 
@@ -125,8 +126,14 @@ class BatchAdmin(admin.ModelAdmin):
     list_display = ["id", "facility", "status", "total", "camera", "created_at", "completed_at"]
     list_filter = ["status", "facility"]
     search_fields = ["id", "idempotency_key", "camera"]
-    readonly_fields = ["api_key", "idempotency_key", "request_fingerprint", "total", "webhook_url"]
+    readonly_fields = ["api_key", "idempotency_key", "request_fingerprint", "total", "webhook"]
+    # Shown masked (`webhook`): credentials in a webhook URL never appear on a page.
+    exclude = ["webhook_url"]
     inlines = [ImageInline]
+
+    @admin.display(description="webhook URL")
+    def webhook(self, batch: Batch) -> str:
+        return masked_url(batch.webhook_url)
 
 
 class DetectionInline(admin.TabularInline):
@@ -223,7 +230,24 @@ class ExportJobAdmin(ReadOnlyAdmin):
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
     """Owned by the delivery service; re-queue with `manage.py redeliver_webhooks`."""
 
-    list_display = ["created_at", "batch", "event", "url", "status", "attempts", "delivered_at"]
+    list_display = ["created_at", "batch", "event", "target", "status", "attempts", "delivered_at"]
     list_filter = ["status", "event"]
     search_fields = ["batch__id", "url"]
     raw_id_fields = ["batch"]
+    # Shown masked (`target`): credentials in a webhook URL never appear on a page.
+    exclude = ["url"]
+    readonly_fields = ["target"]
+
+    @admin.display(description="URL", ordering="url")
+    def target(self, delivery: WebhookDelivery) -> str:
+        return masked_url(delivery.url)
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> WebhookDelivery | None:
+        # The page's title and breadcrumbs show the delivery's str(), URL included; this page
+        # is read-only, so the row it shows can carry the masked URL (it is never saved).
+        delivery = super().get_object(request, object_id, from_field)
+        if delivery is not None:
+            delivery.url = masked_url(delivery.url)
+        return delivery

@@ -3,13 +3,18 @@ what we answer. Neither holds logic."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 from rest_framework.reverse import reverse
 
 from inspection.models import Batch, Image, WebhookDelivery
 from inspection.webhooks.delivery import event_delivery
+from inspection.webhooks.masking import masked_url
+from inspection.webhooks.targets import MAX_URL_LENGTH
 
 # --- Inputs -----------------------------------------------------------------------------------
 
@@ -19,19 +24,31 @@ class UploadField(serializers.FileField):
     """A file part of a multipart body (documented as binary, so Swagger UI offers a picker)."""
 
 
+class UploadsField(serializers.ListField):
+    """Required (the schema says so), but a request without files is refused by the submission
+    service, as `limits_exceeded` like its other file limits, not as a missing field."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        value = super().get_value(dictionary)
+        return [] if value is empty else value
+
+
+@extend_schema_field({"type": "string", "format": "uri", "pattern": "^https?://"})
+class WebhookUrlField(serializers.CharField):
+    """A URL (blank: none); its checks are the service's, so they answer `invalid_webhook_url`."""
+
+
 class BatchSubmitInput(serializers.Serializer):
     facility = serializers.SlugField(max_length=64, help_text="Slug of the facility.")
-    images = serializers.ListField(
+    images = UploadsField(
         # Empty files are accepted here and fail in the pipeline, reported per image.
         child=UploadField(allow_empty_file=True, use_url=False),
-        required=False,
-        default=list,
         help_text="One or more image files, in order (repeat the field).",
     )
     camera = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-    webhook_url = serializers.CharField(
+    webhook_url = WebhookUrlField(
         # Checked by the service (scheme, reachable target), which answers invalid_webhook_url.
-        max_length=2000,
+        max_length=MAX_URL_LENGTH,
         required=False,
         default="",
         allow_blank=True,
@@ -57,6 +74,29 @@ class ImageFilterInput(serializers.Serializer):
 
 
 # --- Outputs ----------------------------------------------------------------------------------
+
+
+class RejectedFileOutput(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the file in the request, from 0.")
+    name = serializers.CharField(help_text="The file's name as sent (sanitized).")
+    reason = serializers.CharField(help_text="`file_too_large`, `too_many_pixels` or `too_small`.")
+    detail = serializers.CharField()
+
+
+class ErrorOutput(serializers.Serializer):
+    """Every error answer (see `inspection.api.errors`)."""
+
+    code = serializers.CharField(help_text="Stable and machine-readable, e.g. `not_found`.")
+    detail = serializers.CharField(help_text="One line for people.")
+    errors = serializers.DictField(
+        required=False,
+        help_text="With `invalid`: the messages per field (nested like the input).",
+    )
+    rejected = RejectedFileOutput(
+        many=True,
+        required=False,
+        help_text="With `limits_exceeded`: every refused file (empty for request-wide limits).",
+    )
 
 
 class BatchCountsOutput(serializers.Serializer):
@@ -94,8 +134,15 @@ class BatchUrlsOutput(serializers.Serializer):
         return self._url("api:batch-results-csv", batch)
 
 
+class MaskedUrlField(serializers.URLField):
+    """A webhook URL as we show it: credentials in it are masked (https://***@host/hook)."""
+
+    def to_representation(self, value: str) -> str:
+        return masked_url(value)
+
+
 class WebhookOutput(serializers.Serializer):
-    url = serializers.URLField()
+    url = MaskedUrlField(help_text="Where it is sent; a user name and password show as `***`.")
     status = serializers.ChoiceField(choices=WebhookDelivery.Status.choices)
     attempts = serializers.IntegerField()
     delivered_at = serializers.DateTimeField(allow_null=True)
@@ -177,7 +224,9 @@ class ImageOutput(serializers.Serializer):
     quality_flags = serializers.JSONField()
     timings = serializers.JSONField(help_text="Milliseconds per stage.")
     attempts = serializers.IntegerField()
-    model_version = serializers.StringRelatedField(help_text="`name:version`, or null.")
+    model_version = serializers.StringRelatedField(
+        allow_null=True, help_text="`name:version`; null until a model has run on the image."
+    )
     detections = DetectionOutput(
         many=True,
         source="final_detections",

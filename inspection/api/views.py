@@ -24,6 +24,7 @@ from inspection.api import serializers as s
 from inspection.api.auth import caller_facilities
 from inspection.api.exports import render_csv
 from inspection.api.pagination import Pagination
+from inspection.api.schema import ApiAutoSchema, error
 from inspection.models import Batch
 from inspection.services.submission import SubmissionRequest, submit_batch
 
@@ -37,11 +38,19 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "(200) and creates nothing; the same key with different content answers 409."
     ),
 )
-ERROR = OpenApiResponse(description='`{"code": ..., "detail": ...}`')
+NOT_FOUND = error("`not_found`: no such batch among the key's facilities.")
+INVALID_QUERY = error("`invalid`: a filter or paging parameter is malformed (see `errors`).")
+NO_SUCH_PAGE = error("`not_found`: the page is past the last one.")
 
 
 def _batch_for(request: Request, batch_id: str) -> Batch:
     return selectors.batch_for(caller_facilities(request), batch_id)
+
+
+def _query(request: Request) -> dict[str, str]:
+    """The query string as a plain dict: DRF reads a form-like QueryDict's blank value as "not
+    sent", so `?status=` would list everything instead of being refused like any bad value."""
+    return request.query_params.dict()
 
 
 def _valid(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:
@@ -50,7 +59,13 @@ def _valid(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-class BatchListCreateView(GenericAPIView):
+class Documented:
+    # Mixed into every API view: documents the 401 of each operation (see `schema.py`). A
+    # comment, not a docstring: the schema would show a docstring as every operation's text.
+    schema = ApiAutoSchema()
+
+
+class BatchListCreateView(Documented, GenericAPIView):
     parser_classes = [MultiPartParser, FormParser]
     pagination_class = Pagination
     serializer_class = s.BatchOutput
@@ -58,10 +73,10 @@ class BatchListCreateView(GenericAPIView):
     @extend_schema(
         operation_id="batches_list",
         parameters=[s.BatchFilterInput],
-        responses={200: s.BatchOutput(many=True), 400: ERROR},
+        responses={200: s.BatchOutput(many=True), 400: INVALID_QUERY, 404: NO_SUCH_PAGE},
     )
     def get(self, request: Request) -> Response:
-        filters = _valid(s.BatchFilterInput, request.query_params)
+        filters = _valid(s.BatchFilterInput, _query(request))
         batches = selectors.batches_for(caller_facilities(request))
         batches = batches.prefetch_related("webhook_deliveries")
         page = self.paginate_queryset(selectors.filter_batches(batches, **filters))
@@ -75,12 +90,24 @@ class BatchListCreateView(GenericAPIView):
         responses={
             202: s.BatchOutput,
             200: OpenApiResponse(s.BatchOutput, description="Idempotent repeat: the first batch."),
-            400: ERROR,
-            404: ERROR,
-            409: ERROR,
-            413: ERROR,
-            422: ERROR,
-            503: ERROR,
+            400: error(
+                "`invalid`: a form field or header is malformed (see `errors`); "
+                "`limits_exceeded`: no files, or more than MAX_FILES_PER_BATCH; "
+                "`invalid_webhook_url`: the URL is not http(s) or not a public host; "
+                "`parse_error`: the multipart body is malformed."
+            ),
+            404: error("`not_found`: no such facility among the key's facilities."),
+            409: error("`idempotency_key_reused`: the key came with different content."),
+            413: error(
+                "`limits_exceeded`: a file over MAX_UPLOAD_BYTES (listed in `rejected`) or a "
+                "request over MAX_BATCH_BYTES."
+            ),
+            415: error("`unsupported_media_type`: the body is not multipart/form-data."),
+            422: error(
+                "`limits_exceeded`: files over MAX_IMAGE_PIXELS or under MIN_IMAGE_SIDE "
+                "pixels a side (listed in `rejected`); nothing was stored."
+            ),
+            503: error("`overloaded`: too many images wait; retry after `Retry-After` seconds."),
         },
     )
     def post(self, request: Request) -> Response:
@@ -106,8 +133,8 @@ class BatchListCreateView(GenericAPIView):
         return Response(data, status=answer, headers={"Location": location})
 
 
-class BatchDetailView(APIView):
-    @extend_schema(parameters=[BATCH_ID], responses={200: s.BatchOutput, 404: ERROR})
+class BatchDetailView(Documented, APIView):
+    @extend_schema(parameters=[BATCH_ID], responses={200: s.BatchOutput, 404: NOT_FOUND})
     def get(self, request: Request, batch_id: str) -> Response:
         batch = _batch_for(request, batch_id)
         # Both webhook fields read the deliveries: one query for the two, as the list does.
@@ -115,23 +142,27 @@ class BatchDetailView(APIView):
         return Response(s.BatchOutput(batch, context={"request": request}).data)
 
 
-class BatchImagesView(GenericAPIView):
+class BatchImagesView(Documented, GenericAPIView):
     pagination_class = Pagination
     serializer_class = s.ImageOutput
 
     @extend_schema(
         parameters=[BATCH_ID, s.ImageFilterInput],
-        responses={200: s.ImageOutput(many=True), 400: ERROR, 404: ERROR},
+        responses={
+            200: s.ImageOutput(many=True),
+            400: INVALID_QUERY,
+            404: error("`not_found`: no such batch, or the page is past the last one."),
+        },
     )
     def get(self, request: Request, batch_id: str) -> Response:
-        filters = _valid(s.ImageFilterInput, request.query_params)
+        filters = _valid(s.ImageFilterInput, _query(request))
         batch = _batch_for(request, batch_id)
         page = self.paginate_queryset(selectors.images_of(batch, **filters))
         return self.get_paginated_response(s.ImageOutput(page, many=True).data)
 
 
-class BatchResultsJsonView(APIView):
-    @extend_schema(parameters=[BATCH_ID], responses={200: s.BatchResultsOutput, 404: ERROR})
+class BatchResultsJsonView(Documented, APIView):
+    @extend_schema(parameters=[BATCH_ID], responses={200: s.BatchResultsOutput, 404: NOT_FOUND})
     def get(self, request: Request, batch_id: str) -> Response:
         """Every detection of the batch (an image without one is a row of its own)."""
         batch = _batch_for(request, batch_id)
@@ -139,10 +170,10 @@ class BatchResultsJsonView(APIView):
         return Response(s.BatchResultsOutput(results, context={"request": request}).data)
 
 
-class BatchResultsCsvView(APIView):
+class BatchResultsCsvView(Documented, APIView):
     @extend_schema(
         parameters=[BATCH_ID],
-        responses={(200, "text/csv"): OpenApiTypes.STR, 404: ERROR},
+        responses={(200, "text/csv"): OpenApiTypes.STR, 404: NOT_FOUND},
     )
     def get(self, request: Request, batch_id: str) -> HttpResponse:
         """The same rows as results.json, one CSV line each, safe to open in a spreadsheet."""
