@@ -148,4 +148,14 @@ def test_a_subset_of_checks_for_a_web_pod(
     response = client.get("/readyz", {"check": "database,broker,storage"})
     assert response.status_code == 200
     assert set(response.json()["checks"]) == {"database", "broker", "storage"}
-    assert client.get("/readyz", {"check": "nonsense"}).status_code == 503
+
+
+def test_an_unknown_check_is_400_naming_the_known_ones(client: Client) -> None:
+    """A typo in a probe's query is the caller's mistake, not "not ready" (503 would have the
+    orchestrator restart a healthy pod)."""
+    response = client.get("/readyz", {"check": "database,nonsense"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "unknown_check"
+    assert body["checks"] == ["database", "broker", "storage", "inference_worker"]
+    assert "nonsense" in body["detail"] and "inference_worker" in body["detail"]

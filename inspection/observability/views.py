@@ -25,6 +25,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
     # ?check=database,broker runs a subset (e.g. a web pod's own readiness, which must not
     # depend on the inference workers that autoscaling may have scaled down).
     only = [name for name in request.GET.get("check", "").split(",") if name]
+    if unknown := health.unknown_checks(only):
+        # A typo must not read as "not ready" (a probe would restart a healthy pod forever).
+        return JsonResponse(_unknown_check_body(unknown), status=400)
     results = health.run_checks(only)
     ready = all(result.ok for result in results)
     body = {
@@ -32,6 +35,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
         "checks": {result.name: result.as_json() for result in results},
     }
     return JsonResponse(body, status=200 if ready else 503)
+
+
+def _unknown_check_body(unknown: list[str]) -> dict[str, object]:
+    known = list(health.CHECKS)
+    detail = f"No such check: {', '.join(unknown)}. Known checks: {', '.join(known)}."
+    return {"code": "unknown_check", "detail": detail, "checks": known}
 
 
 @never_cache
