@@ -28,21 +28,26 @@ class Setup:
 
 
 def prepare_database(model_path: Path) -> Setup:
-    """Migrate, then a facility with the model active under the default policy, and an API key."""
+    """Migrate, then a facility with the model active under a uniform 0.5 policy, and a key."""
     from django.core.management import call_command
 
     from inspection.inference import registry
-    from inspection.models import ApiKey, Facility, ThresholdPolicy
+    from inspection.models import ThresholdPolicy, ThresholdSource
     from inspection.pipeline.policies import lowest_min_confidence
+    from inspection.services.api_keys import issue_api_key
+    from inspection.services.facilities import create_facility
 
     call_command("migrate", verbosity=0)
-    facility, _ = Facility.objects.get_or_create(slug=FACILITY, defaults={"name": "Benchmark DC"})
     model = registry.register_model(model_path, name="bench", version=model_path.stem)
-    registry.activate_model(facility, model)
-    ThresholdPolicy.objects.get_or_create(facility=facility, model_version=None, is_active=True)
-    key, raw = ApiKey.generate("bench")
-    key.save()
-    key.facilities.set([facility])
+    facility = create_facility(FACILITY, "Benchmark DC", model)
+    # The policy defaults, named: routing is not what the bench measures.
+    ThresholdPolicy.objects.get_or_create(
+        facility=facility,
+        model_version=None,
+        is_active=True,
+        defaults={"source": ThresholdSource.UNIFORM},
+    )
+    _, raw = issue_api_key("bench", [facility])
     conf = lowest_min_confidence({facility.pk}, model.pk)
     return Setup(facility.pk, facility.slug, raw, model.pk, model.input_size, conf)
 

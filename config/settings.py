@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from inspection.observability.logging import logging_config
 
@@ -154,6 +155,12 @@ MAX_BATCH_BYTES = env_int("MAX_BATCH_BYTES", 512 * 1024 * 1024)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000)
 MIN_IMAGE_SIDE = env_int("MIN_IMAGE_SIDE", 32)
 ALLOWED_IMAGE_FORMATS = env_list("ALLOWED_IMAGE_FORMATS", "JPEG,PNG,WEBP,BMP,TIFF,GIF,MPO")
+# Animated GIF/WebP/PNG, multi-page TIFF: `first_frame` processes the first frame and flags the
+# image `multi_frame`; `refuse` fails it with that reason.
+MULTI_FRAME_IMAGES = env_str("MULTI_FRAME_IMAGES", "first_frame").strip().lower()
+if MULTI_FRAME_IMAGES not in ("first_frame", "refuse"):
+    raise ImproperlyConfigured("MULTI_FRAME_IMAGES must be first_frame or refuse")
+REFUSE_MULTI_FRAME_IMAGES = MULTI_FRAME_IMAGES == "refuse"
 # Overload protection: above this many unfinished images the API answers 503 + Retry-After.
 MAX_PENDING_IMAGES = env_int("MAX_PENDING_IMAGES", 20_000)
 # Django refuses multipart bodies with more parts than this before our own limits can speak.

@@ -28,6 +28,7 @@ from django.utils import timezone
 # The longest wait, in sweep intervals, between re-sends of a pending export job.
 RESEND_MAX_WAITS = 12
 
+
 def conditional_update(row: models.Model, condition: Q, fields: dict[str, object]) -> bool:
     """UPDATE one row only where `condition` holds; on success mirror the fields on the
     instance. Exactly one of several concurrent callers wins."""
@@ -118,6 +119,16 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
+class ThresholdSource(models.TextChoices):
+    """Where a set of thresholds came from. Only `calibrated` rests on labelled data; the others
+    are shown as uncalibrated wherever a result or a task shows its thresholds."""
+
+    CALIBRATED = "calibrated", "calibrated on labelled data"
+    MANUAL = "manual", "set per class by an operator (uncalibrated)"
+    UNIFORM = "uniform", "one threshold for every class (uncalibrated)"
+    REVIEW_ALL = "review_all", "everything to review (no thresholds yet)"
+
+
 class ModelVersion(models.Model):
     """A registered detector: an ultralytics `.pt` or one of its exports."""
 
@@ -133,6 +144,15 @@ class ModelVersion(models.Model):
     class_names = models.JSONField(default=list, help_text="Class names by class id.")
     input_size = models.PositiveIntegerField(default=640)
     checksum = models.CharField(max_length=64, help_text="sha256 of the weights file.")
+    # The thresholds the operator chose at registration: what a facility gets until it sets its
+    # own policy version (set_thresholds, calibrate_thresholds). Never silently 0.5: a model
+    # registered without a choice sends every image to review.
+    threshold_source = models.CharField(
+        max_length=16, choices=ThresholdSource.choices, default=ThresholdSource.REVIEW_ALL
+    )
+    default_threshold = models.FloatField(default=0.5)
+    class_thresholds = models.JSONField(default=dict, blank=True)
+    threshold_note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -142,6 +162,10 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}:{self.version}"
+
+    @property
+    def is_calibrated(self) -> bool:
+        return self.threshold_source == ThresholdSource.CALIBRATED
 
 
 class ThresholdPolicy(models.Model):
@@ -161,7 +185,14 @@ class ThresholdPolicy(models.Model):
     min_confidence = models.FloatField(default=0.1)
     review_if_no_detections = models.BooleanField(default=True)
     review_on_quality_flags = models.BooleanField(default=True)
+    source = models.CharField(
+        max_length=16, choices=ThresholdSource.choices, default=ThresholdSource.MANUAL
+    )
     note = models.CharField(max_length=200, blank=True)
+    # The audit of a policy version: who wrote it (a user, an API key, a command) and, for a
+    # calibrated one, what it rests on (data, split, per-class precision).
+    created_by = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -180,6 +211,14 @@ class ThresholdPolicy(models.Model):
 
     def threshold_for(self, class_name: str) -> float:
         return float(self.class_thresholds.get(class_name, self.default_threshold))
+
+    @property
+    def is_calibrated(self) -> bool:
+        return self.source == ThresholdSource.CALIBRATED
+
+    @property
+    def review_all(self) -> bool:
+        return self.source == ThresholdSource.REVIEW_ALL
 
 
 class Batch(models.Model):
@@ -341,6 +380,15 @@ class Image(models.Model):
     model_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The upload had more than one frame (animated GIF/WebP/PNG, multi-page TIFF): the first was
+    # processed (or the image was refused, by MULTI_FRAME_IMAGES=refuse).
+    multi_frame = models.BooleanField(default=False)
+    # The thresholds that routed the image: the facility's policy version (null when the model's
+    # registration thresholds applied) and where they came from.
+    policy = models.ForeignKey(
+        ThresholdPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    threshold_source = models.CharField(max_length=16, choices=ThresholdSource.choices, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

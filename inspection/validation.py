@@ -4,6 +4,8 @@ Detections below the policy's `min_confidence` are noise: the decision lists the
 and the validate stage deletes them (they never reach a reviewer or an export). Every kept
 detection is `accepted` when its confidence reaches its class threshold; a kept detection below
 its threshold sends the image to review (`low_confidence:<class>`, one reason per class).
+A policy with `review_all` (a model with no thresholds yet) accepts nothing: every image goes to
+review with the reason `no_thresholds`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Literal, Protocol
 
 ACCEPTED: Literal["accepted"] = "accepted"
 NEEDS_REVIEW: Literal["needs_review"] = "needs_review"
+NO_THRESHOLDS = "no_thresholds"
 
 
 class PolicyLike(Protocol):
@@ -22,6 +25,7 @@ class PolicyLike(Protocol):
     min_confidence: float
     review_if_no_detections: bool
     review_on_quality_flags: bool
+    review_all: bool
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Policy:
     min_confidence: float = 0.1
     review_if_no_detections: bool = True
     review_on_quality_flags: bool = True
+    review_all: bool = False
 
     @classmethod
     def of(cls, policy: PolicyLike) -> Policy:
@@ -41,6 +46,7 @@ class Policy:
             min_confidence=float(policy.min_confidence),
             review_if_no_detections=bool(policy.review_if_no_detections),
             review_on_quality_flags=bool(policy.review_on_quality_flags),
+            review_all=bool(policy.review_all),
         )
 
     def threshold_for(self, class_name: str) -> float:
@@ -73,7 +79,7 @@ def decide(
 ) -> Decision:
     dropped = [i for i, d in enumerate(detections) if d.confidence < policy.min_confidence]
     accepted = {
-        i: d.confidence >= policy.threshold_for(d.class_name)
+        i: not policy.review_all and d.confidence >= policy.threshold_for(d.class_name)
         for i, d in enumerate(detections)
         if d.confidence >= policy.min_confidence
     }
@@ -87,8 +93,11 @@ def review_reasons(
     quality_flags: Sequence[str],
     policy: Policy,
 ) -> list[str]:
-    unsure = sorted({detections[i].class_name for i, ok in accepted.items() if not ok})
-    reasons = [f"low_confidence:{name}" for name in unsure]
+    if policy.review_all:
+        reasons = [NO_THRESHOLDS]
+    else:
+        unsure = sorted({detections[i].class_name for i, ok in accepted.items() if not ok})
+        reasons = [f"low_confidence:{name}" for name in unsure]
     if policy.review_on_quality_flags:
         reasons += [f"quality:{flag}" for flag in quality_flags]
     if policy.review_if_no_detections and not accepted:

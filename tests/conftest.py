@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from inspection.inference import registry
 from inspection.models import ApiKey, Facility, ModelVersion
+from inspection.services.facilities import create_facility
 from tests.api_support import Published
 from tests.review_support import make_member
 from tests.webhook_receiver import Receiver, receiver
@@ -31,12 +32,19 @@ def make_api_key(*facilities: Facility, name: str = "integrator") -> str:
 
 @pytest.fixture
 def facility(db: None) -> Facility:
-    return Facility.objects.create(slug="dc-north", name="North DC")
+    """Created as every documented path creates one: with the bundled default model active."""
+    return create_facility("dc-north", "North DC")
 
 
 @pytest.fixture
 def other_facility(db: None) -> Facility:
-    return Facility.objects.create(slug="dc-south", name="South DC")
+    return create_facility("dc-south", "South DC")
+
+
+@pytest.fixture
+def bare_facility(db: None) -> Facility:
+    """A facility without a model (made by hand in the database, or before models existed)."""
+    return Facility.objects.create(slug="dc-bare", name="Bare DC")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from inspection.pipeline.enqueue import PREPROCESS_TASK
 from inspection.services.submission import sanitize_filename
 from tests import images
 from tests.api_support import Published, stored_files, submit, upload
+from tests.conftest import make_api_key
 
 pytestmark = pytest.mark.usefixtures("media_root")
 
@@ -118,6 +119,9 @@ def test_client_file_names_are_sanitized(api_client: APIClient) -> None:
         ("..", ""),
         (None, ""),
         ("x" * 300 + ".jpeg", "x" * 195 + ".jpeg"),
+        # Decomposed (NFD, as macOS sends it) and composed spellings become one name.
+        ("cafe\u0301.jpg", "caf\u00e9.jpg"),
+        ("Ka\u0308se.png", "K\u00e4se.png"),
     ],
 )
 def test_sanitize_filename(name: str | None, expected: str) -> None:
@@ -149,18 +153,31 @@ def test_more_files_than_django_parses_is_400_limits_exceeded(
     assert_refused(submit(api_client, [upload(), upload(), upload()]), 400, media_root)
 
 
-def test_a_file_over_the_size_limit_is_413_and_named(
+def refused_rows(batch_id: str) -> list[tuple[int, str, str, str]]:
+    rows = Image.objects.filter(batch_id=batch_id, status=Image.Status.FAILED)
+    return [(r.position, r.original_name, r.reason, r.storage_key) for r in rows]
+
+
+def test_a_file_over_the_size_limit_fails_on_its_own_and_the_rest_goes_on(
     api_client: APIClient,
     settings: Any,
+    published: Published,
+    django_capture_on_commit_callbacks: Any,
     media_root: Path,  # noqa: F811
 ) -> None:
     small, big = images.photo_jpeg(64, 48), images.photo_jpeg(640, 480)
     settings.MAX_UPLOAD_BYTES = len(small) + 10
-    response = submit(api_client, [upload("ok.jpg", small), upload("big.jpg", big)])
-    body = assert_refused(response, 413, media_root)
-    assert [(r["index"], r["name"], r["reason"]) for r in body["rejected"]] == [
-        (1, "big.jpg", "file_too_large")
-    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = submit(api_client, [upload("ok.jpg", small), upload("big.jpg", big)])
+    assert response.status_code == 202, response.content
+    batch_id = response.json()["id"]
+    assert refused_rows(batch_id) == [(1, "big.jpg", "file_too_large", "")]
+    failed = Image.objects.get(batch_id=batch_id, position=1)
+    assert failed.finished_at is not None and str(len(big)) in failed.reason_detail
+    ok = Image.objects.get(batch_id=batch_id, position=0)
+    assert ok.status == Image.Status.QUEUED
+    assert [args for _, args, _ in published.calls] == [[str(ok.pk)]]  # only the good one queued
+    assert len(stored_files(media_root)) == 1  # nothing of the big file was kept
 
 
 def test_a_batch_over_the_total_size_limit_is_413(
@@ -173,31 +190,35 @@ def test_a_batch_over_the_total_size_limit_is_413(
     assert_refused(submit(api_client, [upload("a", data), upload("b", data)]), 413, media_root)
 
 
-def test_a_decompression_bomb_is_422_too_many_pixels(
+def test_a_decompression_bomb_fails_too_many_pixels_on_its_own(
     api_client: APIClient,
     media_root: Path,  # noqa: F811
 ) -> None:
     response = submit(
         api_client, [upload("ok.jpg"), upload("bomb.png", images.decompression_bomb_png())]
     )
-    body = assert_refused(response, 422, media_root)
-    [rejected] = body["rejected"]
-    assert (rejected["index"], rejected["name"], rejected["reason"]) == (
-        1,
-        "bomb.png",
-        "too_many_pixels",
-    )
-    assert rejected["detail"]
+    assert response.status_code == 202
+    batch_id = response.json()["id"]
+    assert refused_rows(batch_id) == [(1, "bomb.png", "too_many_pixels", "")]
+    assert Image.objects.get(batch_id=batch_id, position=1).reason_detail
+    assert Image.objects.get(batch_id=batch_id, position=0).status == Image.Status.QUEUED
 
 
-def test_a_tiny_image_is_422_too_small(api_client: APIClient, media_root: Path) -> None:  # noqa: F811
-    body = assert_refused(
-        submit(api_client, [upload("t.png", images.tiny_image_png())]), 422, media_root
-    )
-    assert body["rejected"][0]["reason"] == "too_small"
+def test_a_batch_of_refused_files_only_completes_at_once(
+    api_client: APIClient,
+    django_capture_on_commit_callbacks: Any,
+    media_root: Path,  # noqa: F811
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = submit(api_client, [upload("t.png", images.tiny_image_png())])
+    assert response.status_code == 202
+    batch = Batch.objects.get(pk=response.json()["id"])
+    assert batch.status == Batch.Status.COMPLETED
+    assert refused_rows(str(batch.pk)) == [(0, "t.png", "too_small", "")]
+    assert stored_files(media_root) == []
 
 
-def test_every_refused_file_is_listed_and_size_wins_the_status(
+def test_every_refused_file_gets_its_own_reason(
     api_client: APIClient,
     settings: Any,
     media_root: Path,  # noqa: F811
@@ -206,9 +227,27 @@ def test_every_refused_file_is_listed_and_size_wins_the_status(
     files = [
         upload("big.jpg", images.photo_jpeg(640, 480)),
         upload("t.png", images.tiny_image_png()),
+        upload("ok.jpg"),
     ]
-    body = assert_refused(submit(api_client, files), 413, media_root)
-    assert [r["reason"] for r in body["rejected"]] == ["file_too_large", "too_small"]
+    batch_id = submit(api_client, files).json()["id"]
+    assert [row[2] for row in refused_rows(batch_id)] == ["file_too_large", "too_small"]
+    counts = api_client.get(f"/api/v1/batches/{batch_id}/").json()["counts"]
+    assert (counts["failed"], counts["queued"]) == (2, 1)
+
+
+def test_a_facility_without_a_model_is_refused_at_post_with_the_fix(
+    bare_facility: Facility,
+    media_root: Path,  # noqa: F811
+) -> None:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {make_api_key(bare_facility)}")
+    response = submit(client, [upload("a.jpg"), upload("bad.jpg", b"not an image")], "dc-bare")
+    assert response.status_code == 409, response.content
+    body = response.json()
+    assert body["code"] == "no_active_model"
+    assert body["fix"] == "manage.py activate_model --facility dc-bare --default"
+    assert body["fix"] in body["detail"]
+    assert not Batch.objects.exists() and stored_files(media_root) == []
 
 
 def test_overload_is_503_with_retry_after(

@@ -75,11 +75,26 @@ def test_pixel_limit_comes_from_config() -> None:
     assert rejection(images.photo_png(640, 480), PreprocessConfig(min_side=500)) == "too_small"
 
 
-def test_inspect_header_reads_format_size_and_frames() -> None:
-    assert inspect_header(images.photo_jpeg(800, 600), CONFIG) == ImageHeader("JPEG", 800, 600, 1)
-    assert inspect_header(images.animated_gif(3), CONFIG) == ImageHeader("GIF", 128, 96, 3)
+def test_inspect_header_reads_format_size_and_multi_frame() -> None:
+    photo = ImageHeader("JPEG", 800, 600, multi_frame=False)
+    assert inspect_header(images.photo_jpeg(800, 600), CONFIG) == photo
+    animated = ImageHeader("GIF", 128, 96, multi_frame=True)
+    assert inspect_header(images.animated_gif(3), CONFIG) == animated
     # Stored size, before EXIF orientation.
-    assert inspect_header(images.exif_rotated_jpeg(6), CONFIG) == ImageHeader("JPEG", 640, 480, 1)
+    assert inspect_header(images.exif_rotated_jpeg(6), CONFIG) == ImageHeader("JPEG", 640, 480)
+
+
+def test_refusing_multi_frame_files_is_a_setting() -> None:
+    refuse = PreprocessConfig(refuse_multi_frame=True)
+    assert rejection(images.animated_gif(3), refuse) == "multi_frame"
+    assert rejection(images.multi_frame_image("TIFF", 2), refuse) == "multi_frame"
+    assert inspect_header(images.photo_jpeg(800, 600), refuse).multi_frame is False
+
+
+def test_a_refusal_after_the_header_keeps_what_was_read() -> None:
+    with pytest.raises(ImageRejected) as caught:
+        inspect_header(images.photo_png(640, 480), PreprocessConfig(min_side=500))
+    assert caught.value.header == ImageHeader("PNG", 640, 480)
 
 
 @pytest.mark.parametrize(

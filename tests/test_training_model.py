@@ -12,7 +12,7 @@ from django.conf import settings
 
 from inspection.inference import loader, registry, runtime
 from inspection.preprocessing import PreprocessConfig, preprocess
-from inspection.training.default_model import calibrated_thresholds, evaluation_path
+from inspection.services.default_model import calibrated_thresholds, evaluation_path
 
 WEIGHTS = Path(settings.BASE_DIR) / "models" / "default.pt"
 SAMPLE = Path(settings.BASE_DIR) / "samples" / "demo" / "01-clean-conveyor.jpg"
@@ -55,6 +55,7 @@ def test_default_model_finds_the_parcel_in_a_clean_demo_photo() -> None:
     array = preprocess(SAMPLE.read_bytes(), model.input_size, PreprocessConfig()).array
     result = yolo.predict([array], imgsz=model.input_size, conf=0.05, verbose=False)[0]
     threshold = calibrated_thresholds(WEIGHTS)["parcel"]
-    parcels = [float(c) for c, k in zip(result.boxes.conf, result.boxes.cls, strict=True)
-               if int(k) == 0]
+    parcels = [
+        float(c) for c, k in zip(result.boxes.conf, result.boxes.cls, strict=True) if int(k) == 0
+    ]
     assert max(parcels, default=0.0) >= threshold

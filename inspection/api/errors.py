@@ -4,7 +4,6 @@ refused files)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from inspection.services import DomainError
+from inspection.services.facilities import NoActiveModel
 from inspection.services.submission import (
     IdempotencyKeyReused,
     Limit,
@@ -26,8 +26,6 @@ LIMIT_STATUS = {
     Limit.NO_FILES: status.HTTP_400_BAD_REQUEST,
     Limit.TOO_MANY_FILES: status.HTTP_400_BAD_REQUEST,
     Limit.BATCH_TOO_LARGE: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    Limit.FILE_TOO_LARGE: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    Limit.PIXELS: status.HTTP_422_UNPROCESSABLE_ENTITY,
 }
 
 
@@ -76,8 +74,10 @@ def as_api_exception(exc: Exception) -> exceptions.APIException | None:
 
 def from_domain_error(exc: DomainError) -> ApiError:
     if isinstance(exc, LimitsExceeded):
-        rejected = [asdict(item) for item in exc.rejected]
-        return ApiError(LIMIT_STATUS[exc.limit], exc.code, exc.detail, {"rejected": rejected})
+        # Request-level limits: no file was looked at one by one, so none is listed.
+        return ApiError(LIMIT_STATUS[exc.limit], exc.code, exc.detail, {"rejected": []})
+    if isinstance(exc, NoActiveModel):
+        return ApiError(status.HTTP_409_CONFLICT, exc.code, exc.detail, {"fix": exc.fix})
     if isinstance(exc, Overloaded):
         headers = {"Retry-After": str(exc.retry_after)}
         return ApiError(status.HTTP_503_SERVICE_UNAVAILABLE, exc.code, exc.detail, None, headers)

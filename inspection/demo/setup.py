@@ -1,4 +1,6 @@
-"""What the demo needs in the database: a facility, its active model and policy, an API key."""
+"""What the demo needs in the database: a facility with the bundled default model (or, without
+its weights, an untrained dev model built locally) and an API key; made by the same services as
+the commands."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ from pathlib import Path
 from django.conf import settings
 
 from inspection.inference import registry
-from inspection.models import ApiKey, Facility, ModelVersion, ThresholdPolicy
-from inspection.training.default_model import calibrated_thresholds
+from inspection.models import ModelVersion
+from inspection.services.api_keys import issue_api_key
+from inspection.services.default_model import bundled_model
+from inspection.services.facilities import create_facility
 
 DEMO_FACILITY = "demo-dc"
 DEV_MODEL_PATH = Path(settings.VAR_DIR) / "models" / "dev-untrained.pt"
@@ -23,46 +27,17 @@ class DemoSetup:
 
 
 def prepare() -> DemoSetup:
-    facility, _ = Facility.objects.get_or_create(
-        slug=DEMO_FACILITY, defaults={"name": "Demo distribution center"}
-    )
-    model = ensure_model(facility)
-    ensure_policy(facility, model)
-    key, raw = ApiKey.generate("demo")
-    key.save()
-    key.facilities.set([facility])
+    model = bundled_model() or dev_model()
+    facility = create_facility(DEMO_FACILITY, "Demo distribution center", model)
+    _, raw = issue_api_key("demo", [facility])
     return DemoSetup(facility.slug, raw, describe_model(model))
 
 
-def ensure_model(facility: Facility) -> ModelVersion:
-    """The committed default model when present, else an untrained dev model built locally."""
-    if Path(settings.DEFAULT_MODEL_PATH).is_file():
-        # Versioned by content, so retrained weights register as a new version.
-        path, name = Path(settings.DEFAULT_MODEL_PATH), "default"
-        version = registry.checksum(path)[:12]
-    else:
-        path, name, version = DEV_MODEL_PATH, "dev-untrained", "local"
-        if not path.is_file():
-            registry.build_untrained_model(path)
-    model = registry.register_model(path, name=name, version=version)
-    registry.activate_model(facility, model)
-    return model
-
-
-def ensure_policy(facility: Facility, model: ModelVersion) -> ThresholdPolicy:
-    """The model's thresholds calibrated on validation data (models/default.eval.json), when it
-    has them; the policy defaults otherwise."""
-    thresholds = calibrated_thresholds(Path(model.file_path))
-    policy, _ = ThresholdPolicy.objects.get_or_create(
-        facility=facility,
-        model_version=model,
-        is_active=True,
-        defaults={
-            "class_thresholds": thresholds,
-            "note": "calibrated (model card)" if thresholds else "demo defaults",
-        },
-    )
-    return policy
+def dev_model() -> ModelVersion:
+    """Random weights: the plumbing runs without the committed default model."""
+    if not DEV_MODEL_PATH.is_file():
+        registry.build_untrained_model(DEV_MODEL_PATH)
+    return registry.register_model(DEV_MODEL_PATH, name="dev-untrained", version="local")
 
 
 def describe_model(model: ModelVersion) -> str:

@@ -23,9 +23,13 @@ logger = logging.getLogger(__name__)
 DETAIL_LENGTH = 500
 
 
-def fail_claimed(claim: Claim, reason: str, detail: str = "") -> bool:
-    """Fail an image under a claim (only while the claim still holds)."""
-    return _fail(claim.fence(), claim.image_id, claim.batch_id, reason, detail, claim.stage.task)
+def fail_claimed(
+    claim: Claim, reason: str, detail: str = "", fields: dict[str, object] | None = None
+) -> bool:
+    """Fail an image under a claim (only while the claim still holds), storing `fields` too."""
+    return _fail(
+        claim.fence(), claim.image_id, claim.batch_id, reason, detail, claim.stage.task, fields
+    )
 
 
 def fail_image(
@@ -39,10 +43,19 @@ def fail_image(
     return _fail(condition, image_id, batch_id, reason, detail, task)
 
 
-def _fail(condition: Q, image_id: Any, batch_id: Any, reason: str, detail: str, task: str) -> bool:
+def _fail(
+    condition: Q,
+    image_id: Any,
+    batch_id: Any,
+    reason: str,
+    detail: str,
+    task: str,
+    fields: dict[str, object] | None = None,
+) -> bool:
     now = timezone.now()
     with transaction.atomic():
         changed = Image.objects.filter(condition).update(
+            **(fields or {}),
             status=Image.Status.FAILED,
             reason=reason,
             reason_detail=detail[:DETAIL_LENGTH],

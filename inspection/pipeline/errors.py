@@ -15,9 +15,13 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 
 class StageFailed(Exception):
-    """The image cannot go on: it ends `failed` with this reason."""
+    """The image cannot go on: it ends `failed` with this reason, keeping `fields` (what was
+    learnt of it before it failed, e.g. its size and format)."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(
+        self, reason: str, detail: str = "", fields: dict[str, object] | None = None
+    ) -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+        self.fields = fields or {}

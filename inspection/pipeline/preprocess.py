@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from inspection import storage
+from inspection.inference.loader import DEFAULT_INPUT_SIZE
 from inspection.models import Image, ModelVersion
 from inspection.pipeline import claims
 from inspection.pipeline.claims import PREPROCESS, Claim
@@ -15,7 +16,13 @@ from inspection.pipeline.enqueue import enqueue_infer
 from inspection.pipeline.errors import StageFailed
 from inspection.pipeline.logs import ImageLog
 from inspection.pipeline.steps import run_stage
-from inspection.preprocessing import ImageRejected, PreprocessConfig, PreprocessResult, preprocess
+from inspection.preprocessing import (
+    ImageHeader,
+    ImageRejected,
+    PreprocessConfig,
+    PreprocessResult,
+    preprocess,
+)
 
 
 def preprocess_image(image_id: Any) -> bool:
@@ -25,10 +32,16 @@ def preprocess_image(image_id: Any) -> bool:
 def _preprocess(claim: Claim, log: ImageLog) -> None:
     image = Image.objects.select_related("facility__active_model").get(id=claim.image_id)
     model = image.facility.active_model
-    if model is None:
-        raise StageFailed("no_active_model", f"facility {image.facility.slug} has no active model")
     started = time.perf_counter()
-    result = _decode(read_original(image.storage_key), model.input_size, log)
+    # Decoded before the model is checked: a broken file gets its own reason whatever happens.
+    size = model.input_size if model else DEFAULT_INPUT_SIZE
+    result = _decode(read_original(image.storage_key), size, log)
+    if model is None:
+        raise StageFailed(
+            "no_active_model",
+            f"facility {image.facility.slug} has no active model",
+            _header_fields(result),
+        )
     key = storage.save_array(storage.preprocessed_key(image.id), result.array)
     timings = {**claim.timings, "preprocess_ms": _ms_since(started)}
     with transaction.atomic():
@@ -50,19 +63,27 @@ def _decode(data: bytes, target_size: int, log: ImageLog) -> PreprocessResult:
     try:
         return preprocess(data, target_size=target_size, config=PreprocessConfig.from_settings())
     except ImageRejected as rejected:
-        raise StageFailed(rejected.reason, rejected.detail) from rejected
+        read = _header_fields(rejected.header) if rejected.header else {}
+        raise StageFailed(rejected.reason, rejected.detail, read) from rejected
     except Exception as exc:  # a decoder bug or an input nobody foresaw: this image only
         log.exception("preprocess raised unexpectedly")
         raise StageFailed("preprocess_error", repr(exc)) from exc
+
+
+def _header_fields(read: PreprocessResult | ImageHeader) -> dict[str, Any]:
+    return {
+        "width": read.width,
+        "height": read.height,
+        "format": read.format,
+        "multi_frame": read.multi_frame,
+    }
 
 
 def _result_fields(
     result: PreprocessResult, key: str, model: ModelVersion, timings: dict[str, Any]
 ) -> dict[str, Any]:
     return {
-        "width": result.width,
-        "height": result.height,
-        "format": result.format,
+        **_header_fields(result),
         "quality": result.quality,
         "quality_flags": list(result.flags),
         "scale": result.scale,

@@ -40,7 +40,7 @@ def run_stage(stage: Stage, image_id: Any, body: Body, error_reason: str) -> boo
     try:
         body(claim, log)
     except StageFailed as stop:
-        fail_claimed(claim, stop.reason, stop.detail)
+        fail_claimed(claim, stop.reason, stop.detail, stop.fields)
     except TRANSIENT_ERRORS:
         release_quietly(claim, log, refund=True)
         raise

@@ -15,7 +15,7 @@ from inspection.pipeline import claims
 from inspection.pipeline.claims import VALIDATE, Claim
 from inspection.pipeline.completion import complete_batch_if_done
 from inspection.pipeline.logs import ImageLog
-from inspection.pipeline.policies import policy_for
+from inspection.pipeline.policies import AppliedPolicy, policy_for
 from inspection.pipeline.steps import run_stage
 from inspection.validation import NEEDS_REVIEW, Candidate, Decision, decide, lowest_confidence
 
@@ -28,10 +28,10 @@ def _validate(claim: Claim, log: ImageLog) -> None:
     image = Image.objects.get(id=claim.image_id)
     detections = list(image.detections.all())
     candidates = [Candidate(d.class_name, d.confidence) for d in detections]
-    decision = decide(
-        candidates, image.quality_flags, policy_for(image.facility_id, image.model_version_id)
-    )
-    if _store(claim, image, detections, decision, lowest_confidence(candidates, decision)):
+    applied = policy_for(image.facility_id, image.model_version_id)
+    decision = decide(candidates, image.quality_flags, applied.rules)
+    low = lowest_confidence(candidates, decision)
+    if _store(claim, image, detections, decision, low, applied):
         log.info("validated: %s %s", decision.status, decision.reasons)
         hooks.image_finished(image.facility_id, decision.status)
         kept = [detections[i] for i in decision.kept]
@@ -40,7 +40,12 @@ def _validate(claim: Claim, log: ImageLog) -> None:
 
 
 def _store(
-    claim: Claim, image: Image, detections: list[Detection], decision: Decision, low: float | None
+    claim: Claim,
+    image: Image,
+    detections: list[Detection],
+    decision: Decision,
+    low: float | None,
+    applied: AppliedPolicy,
 ) -> bool:
     """Everything in one transaction, kept only if the claim still holds at the end."""
     now = timezone.now()
@@ -59,6 +64,8 @@ def _store(
             review_reasons=decision.reasons,
             finished_at=now,
             timings=timings,
+            policy_id=applied.policy_id,
+            threshold_source=applied.source,
         ):
             transaction.set_rollback(True)
             return False

@@ -11,6 +11,7 @@ _SETTING_NAMES = {
     "max_pixels": "MAX_IMAGE_PIXELS",
     "min_side": "MIN_IMAGE_SIDE",
     "allowed_formats": "ALLOWED_IMAGE_FORMATS",
+    "refuse_multi_frame": "REFUSE_MULTI_FRAME_IMAGES",
     "normalize_lighting": "PREPROCESS_NORMALIZE_LIGHTING",
     "dark_brightness": "QUALITY_DARK_BRIGHTNESS",
     "fail_dark_brightness": "QUALITY_FAIL_DARK_BRIGHTNESS",
@@ -30,6 +31,9 @@ class PreprocessConfig:
     max_pixels: int = 50_000_000
     min_side: int = 32
     allowed_formats: frozenset[str] = DEFAULT_FORMATS
+    # Animated GIF/WebP/PNG and multi-page TIFF: the first frame is processed (and the image
+    # flagged multi_frame), unless refused.
+    refuse_multi_frame: bool = False
     normalize_lighting: bool = False
     dark_brightness: float = 50.0
     fail_dark_brightness: float = 12.0

@@ -9,17 +9,24 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
+if TYPE_CHECKING:
+    from .header import ImageHeader
+
 
 class ImageRejected(Exception):
-    """An unusable upload. `reason` is a machine-readable code; `detail` is for humans."""
+    """An unusable upload. `reason` is a machine-readable code; `detail` is for humans;
+    `header` is what was read of the file before it was refused (None when nothing was), so a
+    failed image still reports its size and format."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, header: ImageHeader | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        self.header = header
 
 
 def _is_truncation(error: Exception) -> bool:

@@ -24,12 +24,12 @@ _JPEG_FAMILY = frozenset({"JPEG", "MPO"})
 
 @dataclass(frozen=True)
 class ImageHeader:
-    """What the file declares: format (Pillow's name), stored size, number of frames."""
+    """What the file declares: format (Pillow's name), stored size, more than one frame."""
 
     format: str
     width: int
     height: int
-    frames: int
+    multi_frame: bool = False
 
 
 @cache
@@ -64,25 +64,33 @@ def _open_pillow(data: bytes, claimed: str | None, config: PreprocessConfig) -> 
             raise _unidentified(claimed) from error
 
 
-def _frame_count(image: Image.Image) -> int:
-    # GIF counts by walking block headers (no pixel decoding); others read an index.
+def _multi_frame(image: Image.Image) -> bool:
+    """More than one frame, asked without counting them: counting walks every frame (and
+    Pillow's TIFF walk grows with the square of the frame count), while "is there a second?"
+    reads one more header at most. An MPO's extra frames are a phone's previews of the same
+    shot, not other pictures."""
+    if image.format == "MPO":
+        return False
     with decoder_errors():
-        return int(getattr(image, "n_frames", 1))
+        return bool(getattr(image, "is_animated", False))
 
 
 def _check_limits(image: Image.Image, config: PreprocessConfig) -> ImageHeader:
     if image.format not in config.allowed_formats:
         raise ImageRejected("unsupported_format", f"{image.format} files are not accepted.")
     width, height = image.size
+    read = ImageHeader(str(image.format), width, height)
     if width * height > config.max_pixels:
-        raise ImageRejected(
-            "too_many_pixels", f"{width}x{height} exceeds the limit of {config.max_pixels} pixels."
-        )
+        detail = f"{width}x{height} exceeds the limit of {config.max_pixels} pixels."
+        raise ImageRejected("too_many_pixels", detail, read)
     if min(width, height) < config.min_side:
-        raise ImageRejected(
-            "too_small", f"{width}x{height} is smaller than {config.min_side} pixels on a side."
-        )
-    return ImageHeader(str(image.format), width, height, _frame_count(image))
+        detail = f"{width}x{height} is smaller than {config.min_side} pixels on a side."
+        raise ImageRejected("too_small", detail, read)
+    header = ImageHeader(read.format, width, height, _multi_frame(image))
+    if header.multi_frame and config.refuse_multi_frame:
+        detail = "The file holds several frames or pages; only single images are accepted."
+        raise ImageRejected("multi_frame", detail, header)
+    return header
 
 
 @contextmanager

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
 from .config import PreprocessConfig
 from .decode import decode_rgb, read_orientation
+from .errors import ImageRejected
 from .geometry import fitted_size, orient, oriented_size, resize
 from .header import ImageHeader, open_image
 from .lighting import normalize_lighting
@@ -24,7 +26,7 @@ class PreprocessResult:
     width: int
     height: int
     format: str
-    frames: int
+    multi_frame: bool
     quality: dict[str, float]
     flags: list[str]
 
@@ -38,10 +40,20 @@ class _Decoded:
 
 
 def _decode(data: bytes, target_size: int, config: PreprocessConfig) -> _Decoded:
-    with open_image(data, config) as (image, header):
+    with open_image(data, config) as (image, header), _known_header(header):
         orientation = read_orientation(image)
         rgb = decode_rgb(image, target_size)
         return _Decoded(header, orientation, rgb, getattr(image, "quantization", None))
+
+
+@contextmanager
+def _known_header(header: ImageHeader) -> Iterator[None]:
+    """A refusal after the header was read still tells what the file is."""
+    try:
+        yield
+    except ImageRejected as rejected:
+        rejected.header = rejected.header or header
+        raise
 
 
 def _model_array(decoded: _Decoded, target_size: int) -> np.ndarray:
@@ -58,7 +70,8 @@ def preprocess(data: bytes, target_size: int, config: PreprocessConfig) -> Prepr
     decoded = _decode(data, target_size, config)
     array = _model_array(decoded, target_size)
     metrics = measure(array, decoded.tables)
-    check_usable(metrics, config)
+    with _known_header(decoded.header):
+        check_usable(metrics, config)
     header = decoded.header
     width, height = oriented_size(header.width, header.height, decoded.orientation)
     return PreprocessResult(
@@ -67,7 +80,7 @@ def preprocess(data: bytes, target_size: int, config: PreprocessConfig) -> Prepr
         width=width,
         height=height,
         format=header.format,
-        frames=header.frames,
+        multi_frame=header.multi_frame,
         quality=metrics,
         flags=review_flags(metrics, config),
     )

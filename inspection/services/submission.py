@@ -1,15 +1,22 @@
 """Ingest: check a submission against the limits, store its files content-addressed, create the
 batch and its images, and publish preprocessing after the commit. No image is decoded here: only
 declared header sizes are read, so a file that is not an image is accepted and fails in the
-pipeline with its own reason, where the integrator sees it per image."""
+pipeline with its own reason, where the integrator sees it per image.
+
+Only request-level limits (number of files, bytes in all) and a facility without a model refuse
+the whole request. A file over a per-file limit (bytes, pixels, smallest side) is refused on its
+own: it becomes a `failed` image with that reason (nothing of it is stored) and the rest of the
+batch goes on."""
 
 from __future__ import annotations
 
 import hashlib
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
@@ -17,16 +24,21 @@ from django.db import IntegrityError, transaction
 
 from inspection import selectors
 from inspection.models import ApiKey, Batch, Facility, Image
+from inspection.observability import hooks
+from inspection.pipeline.completion import complete_batch_if_done
 from inspection.pipeline.enqueue import enqueue_preprocess
-from inspection.preprocessing import ImageRejected, PreprocessConfig, inspect_header
+from inspection.preprocessing import ImageHeader, ImageRejected, PreprocessConfig, inspect_header
 from inspection.services import DomainError
+from inspection.services.facilities import require_model
 from inspection.storage import content_hash, store_original
 from inspection.webhooks.targets import InvalidWebhookUrl, validate_webhook_url
 
-# Header reasons that refuse the upload itself; every other reason (not an image, corrupt,
-# format not allowed) is left to the pipeline so it is reported per image.
+# Header reasons that refuse a file at upload; every other reason (not an image, corrupt,
+# format not allowed) is left to the pipeline, which reports it per image the same way.
 UPLOAD_REJECT_REASONS = frozenset({"too_many_pixels", "too_small"})
 FILE_TOO_LARGE = "file_too_large"
+# Every reason a file can be refused for at upload (the batch lists these as `rejected`).
+PER_FILE_LIMIT_REASONS = UPLOAD_REJECT_REASONS | {FILE_TOO_LARGE}
 MAX_NAME_LENGTH = 200
 # How long an overloaded API asks clients to wait: about the time a worker pool needs to drain
 # a few batches.
@@ -34,17 +46,18 @@ OVERLOAD_RETRY_AFTER_SECONDS = 30
 
 
 class Limit(StrEnum):
-    """Which limit a submission broke; the API picks its status code from this."""
+    """Which request-level limit a submission broke; the API picks its status code from this."""
 
     NO_FILES = "no_files"
     TOO_MANY_FILES = "too_many_files"
     BATCH_TOO_LARGE = "batch_too_large"
-    FILE_TOO_LARGE = "file_too_large"
-    PIXELS = "pixels"
 
 
 @dataclass(frozen=True)
 class Rejection:
+    """A file refused on its own at upload: `index` is its position in the request (and its
+    image's `position` in the batch)."""
+
     index: int
     name: str
     reason: str
@@ -54,10 +67,9 @@ class Rejection:
 class LimitsExceeded(DomainError):
     code = "limits_exceeded"
 
-    def __init__(self, limit: Limit, detail: str, rejected: Sequence[Rejection] = ()) -> None:
+    def __init__(self, limit: Limit, detail: str) -> None:
         super().__init__(detail)
         self.limit = limit
-        self.rejected = list(rejected)
 
 
 class Overloaded(DomainError):
@@ -90,15 +102,21 @@ class Submission:
 
 @dataclass(frozen=True)
 class _CheckedFile:
+    """One file as checked at upload; `rejection` set: refused on its own (not stored), with
+    what its header said when it was read."""
+
     name: str
     size: int
     sha256: str
+    rejection: Rejection | None = None
+    header: ImageHeader | None = None
 
 
 def submit_batch(request: SubmissionRequest) -> Submission:
     """Create a batch from uploaded files, or return the earlier batch for a repeated
-    idempotency key. Raises LimitsExceeded, Overloaded, IdempotencyKeyReused or
+    idempotency key. Raises NoActiveModel, LimitsExceeded, Overloaded, IdempotencyKeyReused or
     InvalidWebhookUrl; nothing is stored when it raises."""
+    require_model(request.facility)
     check_webhook(request)
     check_request_limits(request.files)
     checked = check_files(request.files)
@@ -106,9 +124,9 @@ def submit_batch(request: SubmissionRequest) -> Submission:
     earlier = _earlier_batch(request)
     if earlier is not None:
         return _replay(earlier, fingerprint)
-    check_capacity(len(checked))
+    check_capacity(sum(item.rejection is None for item in checked))
     keys = [
-        store_original(read_all(upload), item.sha256)[0]
+        "" if item.rejection else store_original(read_all(upload), item.sha256)[0]
         for upload, item in zip(request.files, checked, strict=True)
     ]
     try:
@@ -149,41 +167,29 @@ def check_webhook(request: SubmissionRequest) -> None:
 
 
 def check_files(files: Sequence[File]) -> list[_CheckedFile]:
-    """Check every file, so one answer lists every rejected file, then hash the accepted ones."""
+    """Check and hash every file; one over a per-file limit comes back with its rejection."""
     config = PreprocessConfig.from_settings()
-    checked: list[_CheckedFile] = []
-    rejected: list[Rejection] = []
-    for index, upload in enumerate(files):
-        item, rejection = _check_file(index, upload, config)
-        checked.append(item)
-        if rejection is not None:
-            rejected.append(rejection)
-    if rejected:
-        raise _limits_exceeded(rejected)
-    return checked
+    return [_check_file(index, upload, config) for index, upload in enumerate(files)]
 
 
-def _check_file(
-    index: int, upload: File, config: PreprocessConfig
-) -> tuple[_CheckedFile, Rejection | None]:
+def _check_file(index: int, upload: File, config: PreprocessConfig) -> _CheckedFile:
     name, size = sanitize_filename(upload.name), int(upload.size or 0)
     if size > settings.MAX_UPLOAD_BYTES:
         detail = f"{size} bytes; at most {settings.MAX_UPLOAD_BYTES} per file."
-        return _CheckedFile(name, size, ""), Rejection(index, name, FILE_TOO_LARGE, detail)
+        return _CheckedFile(name, size, "", Rejection(index, name, FILE_TOO_LARGE, detail))
     data = read_all(upload)
     item = _CheckedFile(name, size, content_hash(data))
     try:
         inspect_header(data, config)
     except ImageRejected as rejected:
         if rejected.reason in UPLOAD_REJECT_REASONS:
-            return item, Rejection(index, name, rejected.reason, rejected.detail)
-    return item, None
+            refusal = Rejection(index, name, rejected.reason, rejected.detail)
+            return replace(item, rejection=refusal, header=rejected.header)
+    return item
 
 
-def _limits_exceeded(rejected: list[Rejection]) -> LimitsExceeded:
-    too_large = any(item.reason == FILE_TOO_LARGE for item in rejected)
-    limit = Limit.FILE_TOO_LARGE if too_large else Limit.PIXELS
-    return LimitsExceeded(limit, f"{len(rejected)} file(s) rejected; nothing was stored.", rejected)
+def rejections(checked: Sequence[_CheckedFile]) -> list[Rejection]:
+    return [item.rejection for item in checked if item.rejection is not None]
 
 
 def check_capacity(incoming: int) -> None:
@@ -203,6 +209,8 @@ def sanitize_filename(name: str | None) -> str:
     """The client's name for display only: basename, no control or format characters (which can
     disguise an extension), capped in length with the extension kept."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    # One spelling per name: macOS sends "é" decomposed (NFD), most others composed (NFC).
+    base = unicodedata.normalize("NFC", base)
     base = "".join(ch for ch in base if not unicodedata.category(ch).startswith("C")).strip()
     if base in {".", ".."}:
         return ""
@@ -250,12 +258,15 @@ def _create_batch(
         _image_row(batch, position, item, key)
         for position, (item, key) in enumerate(zip(files, keys, strict=True))
     )
-    enqueue_preprocess(image.id for image in images)
+    enqueue_preprocess(image.id for image in images if image.status == Image.Status.QUEUED)
+    refused = [image for image in images if image.status == Image.Status.FAILED]
+    if refused:
+        transaction.on_commit(partial(_announce_refused, batch.pk, refused))
     return batch
 
 
 def _image_row(batch: Batch, position: int, item: _CheckedFile, storage_key: str) -> Image:
-    return Image(
+    row = Image(
         batch=batch,
         facility_id=batch.facility_id,
         position=position,
@@ -265,3 +276,21 @@ def _image_row(batch: Batch, position: int, item: _CheckedFile, storage_key: str
         size_bytes=item.size,
         status=Image.Status.QUEUED,
     )
+    if item.rejection is not None:
+        row.status, row.finished_at = Image.Status.FAILED, batch.created_at
+        row.reason, row.reason_detail = item.rejection.reason, item.rejection.detail[:500]
+    if item.header is not None:
+        row.width, row.height, row.format = (
+            item.header.width,
+            item.header.height,
+            item.header.format,
+        )
+    return row
+
+
+def _announce_refused(batch_id: Any, refused: list[Image]) -> None:
+    """Count the refused files like any failed image; a batch of refused files only is
+    complete at once."""
+    for image in refused:
+        hooks.image_failed(image.pk, image.reason)
+    complete_batch_if_done(batch_id)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from inspection.models import ApiKey, Facility
+from inspection.services import DomainError
+from inspection.services.api_keys import issue_api_key
+from inspection.services.facilities import describe, facility_by_slug
 from inspection.webhooks.targets import InvalidWebhookUrl, validate_webhook_url
 
 
@@ -36,12 +37,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         slugs = list(dict.fromkeys(options["facilities"]))
         webhook_url = checked_webhook_url(options["webhook_url"].strip())
-        with transaction.atomic():
+        try:
             facilities = [facility_by_slug(slug, options["create_facility"]) for slug in slugs]
-            key, raw = ApiKey.generate(options["name"])
-            key.webhook_url = webhook_url
-            key.save()
-            key.facilities.set(facilities)
+        except DomainError as exc:
+            raise CommandError(exc.detail) from None
+        key, raw = issue_api_key(options["name"], facilities, webhook_url)
+        for facility in facilities:
+            self.stdout.write(describe(facility))
         self.stdout.write(f"Webhook URL: {webhook_url or '(none; batches may name their own)'}")
         self.stdout.write(f"Webhook signing secret (shown only once): {key.webhook_secret}")
         self.stdout.write(f"Created API key {key} for {', '.join(slugs)}. It is shown only once:")
@@ -53,12 +55,3 @@ def checked_webhook_url(url: str) -> str:
         return validate_webhook_url(url) if url else ""
     except InvalidWebhookUrl as exc:
         raise CommandError(exc.detail) from None
-
-
-def facility_by_slug(slug: str, create: bool) -> Facility:
-    if create:
-        return Facility.objects.get_or_create(slug=slug, defaults={"name": slug})[0]
-    try:
-        return Facility.objects.get(slug=slug)
-    except Facility.DoesNotExist:
-        raise CommandError(f"No facility '{slug}' (add --create-facility to create it).") from None

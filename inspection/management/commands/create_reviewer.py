@@ -10,11 +10,12 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from inspection.management.commands.create_api_key import facility_by_slug
 from inspection.models import FacilityMembership
+from inspection.services import DomainError
+from inspection.services.facilities import facility_by_slug
 
 
 class Command(BaseCommand):
@@ -36,11 +37,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        with transaction.atomic():
+        try:
             facilities = [
                 facility_by_slug(slug, options["create_facility"])
                 for slug in dict.fromkeys(options["facilities"])
             ]
+        except DomainError as exc:
+            raise CommandError(exc.detail) from None
+        with transaction.atomic():
             user, created = get_user_model().objects.get_or_create(username=options["username"])
             password = options["password"] or (secrets.token_urlsafe(12) if created else None)
             if password:
