@@ -4,6 +4,8 @@ decisions are read-only because they are the audit trail."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -11,6 +13,7 @@ from django.db.models import QuerySet, URLField
 from django.http import HttpRequest
 from django.utils import timezone
 
+from inspection import admin_thresholds  # noqa: F401  (registers the policy admin)
 from inspection.models import (
     ApiKey,
     Batch,
@@ -22,9 +25,10 @@ from inspection.models import (
     ModelVersion,
     ReviewDecision,
     ReviewTask,
-    ThresholdPolicy,
     WebhookDelivery,
 )
+from inspection.pipeline.policies import policy_for
+from inspection.services.facilities import provide_model
 from inspection.webhooks.masking import masked_url
 
 User = get_user_model()
@@ -52,6 +56,9 @@ IMAGE_PIPELINE_FIELDS = (
     "preprocessed_key",
     "scale",
     "model_version",
+    "multi_frame",
+    "policy",
+    "threshold_source",
     "created_at",
     "updated_at",
     "finished_at",
@@ -69,10 +76,25 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Facility)
 class FacilityAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "active_model", "created_at"]
+    list_display = ["slug", "name", "active_model", "thresholds", "created_at"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["created_at"]
     inlines = [MembershipInline]
+
+    @admin.display(description="thresholds")
+    def thresholds(self, facility: Facility) -> str:
+        if facility.active_model_id is None:
+            return "no model"
+        applied = policy_for(facility.pk, facility.active_model_id)
+        return applied.source if applied.calibrated else f"{applied.source} (UNCALIBRATED)"
+
+    def save_model(self, request: HttpRequest, obj: Facility, form: Any, change: bool) -> None:
+        """Left blank, the model is the bundled default; chosen, it is activated like the
+        commands do (the workers load it before it is needed)."""
+        super().save_model(request, obj, form, change)
+        if not change or "active_model" in form.changed_data:
+            provide_model(obj, obj.active_model)
 
 
 @admin.register(ApiKey)
@@ -99,14 +121,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["name", "version", "format", "input_size", "created_at"]
+    list_display = ["name", "version", "format", "input_size", "threshold_source", "created_at"]
+    list_filter = ["format", "threshold_source"]
     search_fields = ["name", "version"]
-
-
-@admin.register(ThresholdPolicy)
-class ThresholdPolicyAdmin(admin.ModelAdmin):
-    list_display = ["facility", "model_version", "version", "is_active", "default_threshold"]
-    list_filter = ["is_active", "facility"]
+    # What registration chose; a facility changes thresholds by a new policy version.
+    readonly_fields = [
+        "checksum",
+        "threshold_source",
+        "default_threshold",
+        "class_thresholds",
+        "threshold_note",
+    ]
 
 
 class ImageInline(admin.TabularInline):
