@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +10,15 @@ import numpy as np
 import pytest
 import torch
 from django.core.management import call_command
+from django.db import OperationalError
 
-from inspection.inference import loader, registry, runtime
+from inspection.inference import devices, loader, registry, runtime
+from inspection.inference.loaded import open_model
+from inspection.inference.watcher import ModelWatcher
 from inspection.models import Facility, ModelVersion
+from tests import model_exports
+from tests.model_exports import Exports
+from tests.workers import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +132,93 @@ def test_cpu_workers_load_nothing(monkeypatch: pytest.MonkeyPatch, dev_model: Mo
     runtime.clear_cache()
     runtime.on_worker_process_init()
     assert runtime.LOAD_COUNT == before
+
+
+# --- export runtimes, devices and the model watcher -------------------------------------------
+
+default_exports = model_exports.default_exports
+
+
+def test_export_runtimes_take_the_worker_thread_budget_unpinned(
+    default_exports: Exports, settings: Any
+) -> None:
+    """ultralytics starts ONNX Runtime with busy-waiting threads on every core and OpenVINO with
+    threads pinned to cores; the worker rebuilds both with its own budget."""
+    settings.INFERENCE_DEVICE = "cpu"
+    settings.INFERENCE_THREADS = 1
+    onnx = open_model(default_exports.onnx)
+    session = loader.runtime_backend(onnx.yolo).session
+    assert session.get_session_options().intra_op_num_threads == 1
+    assert (
+        session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+        == "0"
+    )
+    openvino = open_model(default_exports.openvino)
+    compiled = loader.runtime_backend(openvino.yolo).ov_compiled_model
+    assert compiled.get_property("INFERENCE_NUM_THREADS") == 1
+    assert compiled.get_property("ENABLE_CPU_PINNING") is False
+    blank = np.full((360, 640, 3), 90, np.uint8)
+    for loaded in (onnx, openvino):  # the rebuilt runtimes still predict
+        assert loaded.predict([blank, blank], conf=0.5)[1].boxes.shape[1] == 4
+
+
+def test_exports_run_where_their_runtime_can(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(devices, "_onnxruntime_has_cuda", lambda: False)
+    assert devices.device_for("pt", "cuda") == "cuda:0"
+    assert devices.device_for("onnx", "cuda") == "cpu"  # a CPU-only onnxruntime
+    assert devices.device_for("openvino", "cuda") == "cpu"
+    monkeypatch.setattr(devices, "_onnxruntime_has_cuda", lambda: True)
+    assert devices.device_for("onnx", "cuda") == "cuda:0"
+    assert devices.device_for("onnx", "cpu") == "cpu"
+
+
+def test_preloading_picks_up_a_version_activated_later(
+    dev_model: ModelVersion, other_facility: Facility, tmp_path: Path, settings: Any
+) -> None:
+    settings.INFERENCE_DEVICE = "cpu"
+    runtime.clear_cache()
+    runtime.preload_active_models()
+    assert runtime.is_loaded(dev_model.pk)
+    later = registry.register_model(
+        registry.build_untrained_model(tmp_path / "later.pt", seed=2), "later", "1", input_size=320
+    )
+    assert not runtime.is_loaded(later.pk)
+    registry.activate_model(other_facility, later)
+    before = runtime.LOAD_COUNT
+    assert runtime.preload_active_models() == 1
+    assert runtime.is_loaded(later.pk) and runtime.LOAD_COUNT == before + 1
+    assert runtime.preload_active_models() == 0  # nothing new: one query, no load
+
+
+def test_an_active_version_that_cannot_load_is_not_retried_every_tick(
+    facility: Facility, dev_model_file: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    copy = tmp_path / "gone.pt"
+    copy.write_bytes(dev_model_file.read_bytes())
+    model = registry.register_model(copy, "gone", "1", input_size=320)
+    registry.activate_model(facility, model)
+    copy.unlink()  # e.g. not copied to this host
+    runtime.clear_cache()
+    assert runtime.preload_active_models() == 0
+    assert runtime.preload_active_models() == 0
+    assert caplog.text.count("could not preload model gone:1") == 1
+
+
+def test_the_watcher_reports_a_database_outage_once_and_keeps_watching(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[int] = []
+
+    def check() -> None:
+        calls.append(1)
+        if 2 <= len(calls) <= 4:
+            raise OperationalError("connection refused")
+
+    watcher = ModelWatcher(check, interval=0.01)
+    with caplog.at_level(logging.INFO, logger="inspection.inference.watcher"):
+        watcher.start()
+        assert wait_until(lambda: watcher.ticks >= 8, timeout=10)
+        watcher.stop()
+    assert not watcher.is_alive()
+    assert caplog.text.count("database unavailable") == 1
+    assert caplog.text.count("database back") == 1

@@ -1,16 +1,20 @@
-"""Model registry: register weights (checksum, format, classes, input size read through the
-workers' own loader), activate a version for a facility, and build an untrained dev model."""
+"""Model registry: register weights (checksum, then a probe through the workers' own loader that
+reads format, classes and input size and runs one prediction), activate a version for a
+facility, and build an untrained dev model."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
 
 from inspection.inference import loader
+from inspection.inference.probe import ModelProbe, model_format, probe_model
+from inspection.inference.probe import ModelRejected as ModelRejected
 from inspection.models import Facility, ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -20,6 +24,13 @@ DEV_CLASS_NAMES = ("parcel", "label", "damage")
 
 class ModelConflict(Exception):
     """The name and version are registered already, for other weights."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    model: ModelVersion
+    probe: ModelProbe
+    created: bool
 
 
 def checksum(path: Path) -> str:
@@ -35,31 +46,52 @@ def checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+def register(
+    path: Path | str, name: str, version: str, input_size: int | None = None
+) -> Registration:
+    """Register a model version, probing it every time (also when these weights are registered
+    already) so the caller can always show what it is and what it found. Raises ModelRejected
+    or ModelConflict."""
+    path = Path(path).resolve()
+    existing = _existing(path, name, version)
+    probe = probe_model(path, input_size)
+    model = existing or _create(path, name, version, probe)
+    return Registration(model, probe, created=existing is None)
+
+
 def register_model(
     path: Path | str, name: str, version: str, input_size: int | None = None
 ) -> ModelVersion:
-    """Register a model version; registering the same weights again returns the existing row."""
+    """Register a model version (probed: it must load and predict); the same weights again
+    return the existing row, which was probed when it was created."""
     path = Path(path).resolve()
-    fmt = loader.detect_format(path)
-    digest = checksum(path)
+    existing = _existing(path, name, version)
+    return existing or _create(path, name, version, probe_model(path, input_size))
+
+
+def _existing(path: Path, name: str, version: str) -> ModelVersion | None:
+    model_format(path)  # a missing or unsupported path is refused before it is read
     existing = ModelVersion.objects.filter(name=name, version=version).first()
-    if existing is not None:
-        if existing.checksum != digest:
-            raise ModelConflict(f"{name}:{version} is registered with other weights")
-        return existing
-    yolo = loader.load_yolo(path)
+    if existing is not None and existing.checksum != checksum(path):
+        raise ModelConflict(f"{name}:{version} is registered with other weights")
+    return existing
+
+
+def _create(path: Path, name: str, version: str, probe: ModelProbe) -> ModelVersion:
     return ModelVersion.objects.create(
         name=name,
         version=version,
         file_path=str(path),
-        format=fmt,
-        class_names=loader.class_names(yolo),
-        input_size=input_size or loader.input_size(yolo, path),
-        checksum=digest,
+        format=probe.format,
+        class_names=probe.class_names,
+        input_size=probe.input_size,
+        checksum=checksum(path),
     )
 
 
 def activate_model(facility: Facility, model_version: ModelVersion) -> None:
+    """Make a version the facility's active model. Inference processes notice within a few
+    seconds and load and warm it before it is needed (runtime's model watcher)."""
     with transaction.atomic():
         Facility.objects.filter(pk=facility.pk).update(active_model=model_version)
     facility.active_model = model_version

@@ -1,0 +1,120 @@
+"""A model loaded the way the workers run it: device, thread budget, warm-up, and one predict
+call per batch."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from inspection.inference import backends, devices, loader
+from inspection.inference.threads import set_torch_threads
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One image's boxes in the pixels of the array the model was given."""
+
+    boxes: np.ndarray  # N x 4, xyxy
+    confidences: np.ndarray  # N
+    class_ids: np.ndarray  # N
+
+
+@dataclass
+class LoadedModel:
+    model_version_id: int
+    yolo: Any
+    input_size: int
+    class_names: list[str]
+    device: str
+    threads: int | None
+    load_ms: float = 0.0
+    predict_calls: int = field(default=0)
+    # What runs it: torch, or an export's runtime with its thread budget (backends.py).
+    runtime: str = "torch"
+
+    def predict(self, arrays: Sequence[np.ndarray], conf: float) -> list[Prediction]:
+        """One forward pass over all arrays (ultralytics batches a list of arrays)."""
+        return [_prediction(result) for result in self.results(arrays, conf)]
+
+    def results(self, arrays: Sequence[np.ndarray], conf: float) -> list[Any]:
+        """ultralytics' own results, whatever the task (`predict` needs boxes)."""
+        self.ensure_threads()
+        results = self.yolo.predict(
+            list(arrays),
+            imgsz=self.input_size,
+            conf=conf,
+            iou=settings.INFERENCE_NMS_IOU,
+            verbose=False,
+            device=self.device,
+        )
+        self.predict_calls += 1
+        return list(results)
+
+    def ensure_threads(self) -> None:
+        if self.threads is not None:
+            set_torch_threads(self.threads)
+
+
+def _prediction(result: Any) -> Prediction:
+    boxes = result.boxes
+    return Prediction(
+        boxes=boxes.xyxy.cpu().numpy().astype(np.float64).reshape(-1, 4),
+        confidences=boxes.conf.cpu().numpy().astype(np.float64),
+        class_ids=boxes.cls.cpu().numpy().astype(np.int64),
+    )
+
+
+def open_model(
+    path: Path,
+    input_size: int | None = None,
+    class_names: Sequence[str] = (),
+    model_version_id: int = 0,
+) -> LoadedModel:
+    """Load and warm up weights or an export as a worker runs them (registration's probe uses
+    this too), at `input_size` or the model's own. Raises ValueError for a model that is not a
+    detector."""
+    started = time.perf_counter()
+    device = devices.device_for(loader.detect_format(path))
+    yolo = loader.load_yolo(path)
+    loaded = LoadedModel(
+        model_version_id=model_version_id,
+        yolo=yolo,
+        input_size=input_size or loader.input_size(yolo, path),
+        class_names=list(class_names),
+        device=device,
+        threads=devices.cpu_threads() if device == "cpu" else None,
+    )
+    warm_up(loaded)
+    task = loader.model_task(loaded.yolo)
+    if task != loader.DETECT_TASK:
+        raise ValueError(f"{path.name} is a {task} model, not a detector (task=detect)")
+    loaded.class_names = loaded.class_names or loader.class_names(loaded.yolo)
+    loaded.load_ms = (time.perf_counter() - started) * 1000
+    return loaded
+
+
+def warm_up(loaded: LoadedModel) -> None:
+    """The first predict of a process is slow (kernel selection, lazy init): pay it now. It also
+    starts an export's runtime, which is then rebuilt with the CPU thread budget and warmed
+    again."""
+    size = loaded.input_size
+    blank = [np.zeros((size * 9 // 16, size, 3), dtype=np.uint8)]
+    loaded.results(blank, conf=0.5)
+    if loaded.threads is not None:
+        path = weights_path(loaded.yolo)
+        loaded.runtime = backends.limit_cpu_threads(loaded.yolo, path, loaded.threads)
+        if loaded.runtime != "torch":
+            loaded.results(blank, conf=0.5)
+    loaded.predict_calls = 0
+    loaded.ensure_threads()
+
+
+def weights_path(yolo: Any) -> Path:
+    """The file or folder a YOLO object was loaded from (an export keeps its path as `model`)."""
+    return Path(yolo.model if isinstance(yolo.model, (str, Path)) else yolo.ckpt_path)
