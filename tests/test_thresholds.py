@@ -194,3 +194,42 @@ def test_a_calibrated_change_may_leave_classes_to_the_previous_default(
 def test_invalid_thresholds_are_a_domain_error(own_model: ModelVersion, facility: Facility) -> None:
     with pytest.raises(InvalidThresholds):
         save_policy_version(facility, own_model, ThresholdChange.of({"parcel": -1.0}, 0.5))
+
+
+# --- register_model: the thresholds are chosen at registration ----------------------------------
+
+
+def test_registering_without_a_choice_says_everything_goes_to_review(
+    dev_model_file: Path, facility: Facility
+) -> None:
+    out = run(
+        "register_model", "--path", str(dev_model_file), "--name", "mine", "--version", "1",
+        "--activate-for", "dc-north",
+    )  # fmt: skip
+    model = ModelVersion.objects.get(name="mine")
+    assert model.threshold_source == ThresholdSource.REVIEW_ALL
+    assert "thresholds: none chosen: every image goes to review" in out
+    assert "Facility dc-north: model mine:1 (3 classes), thresholds review_all" in out
+    facility.refresh_from_db()
+    assert facility.active_model == model
+
+
+def test_registering_with_thresholds_stores_them_uncalibrated(dev_model_file: Path) -> None:
+    out = run(
+        "register_model", "--path", str(dev_model_file), "--name", "mine", "--version", "2",
+        "--default", "0.4", "--class", "damage=0.6",
+    )  # fmt: skip
+    model = ModelVersion.objects.get(name="mine")
+    assert (model.threshold_source, model.default_threshold) == (ThresholdSource.MANUAL, 0.4)
+    assert model.class_thresholds == {"damage": 0.6}
+    assert "thresholds: manual: damage 0.6, others 0.4 (UNCALIBRATED)" in out
+
+
+def test_registering_with_a_class_the_model_lacks_is_one_line(dev_model_file: Path) -> None:
+    with pytest.raises(CommandError, match="Not classes of this model: dent") as caught:
+        run(
+            "register_model", "--path", str(dev_model_file), "--name", "mine", "--version", "3",
+            "--default", "0.4", "--class", "dent=0.6",
+        )  # fmt: skip
+    assert "\n" not in str(caught.value)
+    assert not ModelVersion.objects.filter(name="mine").exists()

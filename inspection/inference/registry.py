@@ -15,7 +15,8 @@ from django.db import transaction
 from inspection.inference import loader
 from inspection.inference.probe import ModelProbe, model_format, probe_model
 from inspection.inference.probe import ModelRejected as ModelRejected
-from inspection.models import Facility, ModelVersion
+from inspection.models import Facility, ModelVersion, ThresholdSource
+from inspection.services.policies import ThresholdChange, model_threshold_fields
 
 logger = logging.getLogger(__name__)
 
@@ -47,26 +48,35 @@ def checksum(path: Path) -> str:
 
 
 def register(
-    path: Path | str, name: str, version: str, input_size: int | None = None
+    path: Path | str,
+    name: str,
+    version: str,
+    input_size: int | None = None,
+    thresholds: ThresholdChange | None = None,
 ) -> Registration:
     """Register a model version, probing it every time (also when these weights are registered
-    already) so the caller can always show what it is and what it found. Raises ModelRejected
-    or ModelConflict."""
+    already) so the caller can always show what it is and what it found. `thresholds` are what
+    a facility gets until it sets its own (None: everything to review). Raises ModelRejected,
+    ModelConflict or InvalidThresholds (classes the model does not have, a class left out)."""
     path = Path(path).resolve()
     existing = _existing(path, name, version)
     probe = probe_model(path, input_size)
-    model = existing or _create(path, name, version, probe)
+    model = existing or _create(path, name, version, probe, thresholds)
     return Registration(model, probe, created=existing is None)
 
 
 def register_model(
-    path: Path | str, name: str, version: str, input_size: int | None = None
+    path: Path | str,
+    name: str,
+    version: str,
+    input_size: int | None = None,
+    thresholds: ThresholdChange | None = None,
 ) -> ModelVersion:
     """Register a model version (probed: it must load and predict); the same weights again
     return the existing row, which was probed when it was created."""
     path = Path(path).resolve()
     existing = _existing(path, name, version)
-    return existing or _create(path, name, version, probe_model(path, input_size))
+    return existing or _create(path, name, version, probe_model(path, input_size), thresholds)
 
 
 def _existing(path: Path, name: str, version: str) -> ModelVersion | None:
@@ -77,7 +87,10 @@ def _existing(path: Path, name: str, version: str) -> ModelVersion | None:
     return existing
 
 
-def _create(path: Path, name: str, version: str, probe: ModelProbe) -> ModelVersion:
+def _create(
+    path: Path, name: str, version: str, probe: ModelProbe, thresholds: ThresholdChange | None
+) -> ModelVersion:
+    chosen = thresholds or ThresholdChange(ThresholdSource.REVIEW_ALL)
     return ModelVersion.objects.create(
         name=name,
         version=version,
@@ -86,6 +99,7 @@ def _create(path: Path, name: str, version: str, probe: ModelProbe) -> ModelVers
         class_names=probe.class_names,
         input_size=probe.input_size,
         checksum=checksum(path),
+        **model_threshold_fields(chosen, probe.class_names),
     )
 
 

@@ -1,6 +1,11 @@
 """Register a model version (`.pt`, `.onnx` or an OpenVINO folder), optionally activating it.
 Registration loads the model as the workers do and runs one prediction on a bundled photo; this
-prints what it found. A model that cannot run is refused with one line saying why."""
+prints what it found. A model that cannot run is refused with one line saying why.
+
+Its thresholds are chosen here, never silently: `--default T` (one threshold for every class),
+`--class NAME=T` (repeat; with `--default` for the rest) or `--thresholds-file FILE`; without a
+choice (or with `--review-all`) every image of the model goes to review until a facility sets
+thresholds (set_thresholds, calibrate_thresholds)."""
 
 from __future__ import annotations
 
@@ -10,7 +15,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inspection.inference import registry
-from inspection.models import Facility
+from inspection.management.thresholds import add_threshold_arguments, given, threshold_change
+from inspection.models import Facility, ModelVersion, ThresholdSource
+from inspection.services import DomainError
+from inspection.services.facilities import describe as describe_facility
+from inspection.services.facilities import facility_by_slug, provide_model
 
 # A long class list (80 COCO classes) is shown as its first few names and a count.
 CLASSES_SHOWN = 8
@@ -30,21 +39,35 @@ class Command(BaseCommand):
         parser.add_argument("--version", required=True, dest="model_version")
         parser.add_argument("--input-size", type=int, default=None)
         parser.add_argument("--activate-for", default=None, metavar="SLUG")
+        add_threshold_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        thresholds = threshold_change(options, note="chosen at registration")
         try:
+            facility = self._facility(options["activate_for"])
             registration = registry.register(
-                options["path"], options["name"], options["model_version"], options["input_size"]
+                options["path"],
+                options["name"],
+                options["model_version"],
+                options["input_size"],
+                thresholds if given(options) else None,
             )
         except (registry.ModelRejected, registry.ModelConflict) as exc:
             raise CommandError(str(exc)) from None
+        except DomainError as exc:
+            raise CommandError(exc.detail) from None
         self.stdout.write("\n".join(describe(registration)))
-        if slug := options["activate_for"]:
-            facility = Facility.objects.filter(slug=slug).first()
-            if facility is None:
-                raise CommandError(f"no facility {slug!r}")
-            registry.activate_model(facility, registration.model)
-            self.stdout.write(f"active for {slug}")
+        if given(options) and not registration.created:
+            self.stdout.write(
+                "  (the thresholds given are not applied to weights registered "
+                "before: change a facility's with manage.py set_thresholds)"
+            )
+        if facility is not None:
+            provide_model(facility, registration.model)
+            self.stdout.write(describe_facility(facility))
+
+    def _facility(self, slug: str | None) -> Facility | None:
+        return facility_by_slug(slug, create=False) if slug else None
 
 
 def describe(registration: registry.Registration) -> list[str]:
@@ -57,7 +80,20 @@ def describe(registration: registry.Registration) -> list[str]:
         f"  input size: {probe.input_size} px",
         f"  probe:      {probe.boxes} boxes on {probe.image} in {probe.predict_ms:.0f} ms "
         f"(load and warm-up {probe.load_ms:.0f} ms)",
+        f"  thresholds: {thresholds(model)}",
     ]
+
+
+def thresholds(model: ModelVersion) -> str:
+    if model.threshold_source == ThresholdSource.REVIEW_ALL:
+        return (
+            "none chosen: every image goes to review until a facility sets thresholds "
+            "(manage.py set_thresholds, or calibrate_thresholds with labelled photos)"
+        )
+    own = ", ".join(f"{name} {value}" for name, value in model.class_thresholds.items())
+    values = f"{own}, others {model.default_threshold}" if own else str(model.default_threshold)
+    state = "calibrated" if model.is_calibrated else "UNCALIBRATED"
+    return f"{model.threshold_source}: {values} ({state})"
 
 
 def classes(names: Sequence[str]) -> str:
