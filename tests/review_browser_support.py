@@ -23,6 +23,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 15_000
+ARMED_AFTER_MS = 500  # task.js ARM_DELAY_MS (400) and a margin
 
 needs_chromium = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing (bin/system-packages)"
@@ -54,19 +55,23 @@ def sign_in(page: Page, base_url: str, username: str = "rita") -> None:
 
 
 def wait_for_task_page(page: Page) -> None:
-    """Until the boxes are drawn over a loaded image."""
-    page.locator("g.box rect[data-role=move]").first.wait_for()
+    """Until the boxes are drawn over a loaded image and decisions are taken (the page ignores
+    decision keys for a moment after the image appears)."""
+    page.locator("g.box rect.outline").first.wait_for()
     page.wait_for_function("document.querySelector('#viewer image').getBBox().width > 0")
+    page.wait_for_timeout(ARMED_AFTER_MS)
 
 
 def drag_first_box(page: Page, offset: tuple[float, float]) -> float:
-    """Drag the first box by `offset` screen pixels with the mouse, as a reviewer does; return
-    how many image pixels one screen pixel covers (the box moves by offset times that)."""
-    box = page.locator("g.box rect[data-role=move]").first
-    area = box.bounding_box()
+    """Drag the first box by `offset` screen pixels with the mouse, as a reviewer does (select
+    it, then grab its left edge: inside a box a drag pans); return how many image pixels one
+    screen pixel covers (the box moves by offset times that)."""
+    page.click("#box-list li[data-index='0'] button.link")
+    edge = page.locator("g.box.selected rect.edge")
+    area = edge.bounding_box()
     assert area is not None
-    scale = float(box.get_attribute("width") or 0) / area["width"]
-    x, y = area["x"] + area["width"] / 2, area["y"] + area["height"] / 2
+    scale = float(edge.get_attribute("width") or 0) / area["width"]
+    x, y = area["x"] + 1, area["y"] + area["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + offset[0] / 2, y + offset[1] / 2, steps=3)

@@ -19,6 +19,7 @@ from inspection.models import (
     Image,
     ModelVersion,
     ReviewTask,
+    ThresholdSource,
 )
 from tests import images
 
@@ -39,10 +40,17 @@ def make_member(username: str, facility: Facility, role: str = "reviewer") -> Ab
 
 
 def parcel_model() -> ModelVersion:
+    """Registered with thresholds an operator set (0.5 for every class but damage, 0.6)."""
     return ModelVersion.objects.get_or_create(
         name="parcels",
         version="1",
-        defaults={"file_path": "/models/parcels.pt", "class_names": CLASSES},
+        defaults={
+            "file_path": "/models/parcels.pt",
+            "class_names": CLASSES,
+            "threshold_source": ThresholdSource.MANUAL,
+            "default_threshold": 0.5,
+            "class_thresholds": {"damage": 0.6},
+        },
     )[0]
 
 

@@ -103,10 +103,48 @@ def test_renew_endpoint_answers_409_once_the_task_is_someone_elses(
 def test_release_reopens_the_task(facility: Any, reviewer: Any, reviewer_client: Any) -> None:
     make_task(facility)
     task = leases.claim_next(reviewer)
-    answer = reviewer_client.post(f"/review/tasks/{task.pk}/release/", {"beacon": "1"})
-    assert answer.status_code == 204
+    answer = reviewer_client.post(f"/review/tasks/{task.pk}/release/")
+    assert answer.status_code == 302 and answer.url == "/review/"
     stored = ReviewTask.objects.get(pk=task.pk)
     assert (stored.status, stored.claimed_by, stored.lease_expires_at) == ("open", None, None)
+
+
+def test_leaving_the_page_keeps_the_task_a_few_seconds_only(
+    facility: Any, reviewer: Any, reviewer_client: Any
+) -> None:
+    make_task(facility)
+    task = leases.claim_next(reviewer)
+    answer = reviewer_client.post(f"/review/tasks/{task.pk}/leave/")
+    assert answer.status_code == 204
+    stored = ReviewTask.objects.get(pk=task.pk)
+    left = (stored.lease_expires_at - timezone.now()).total_seconds()
+    assert stored.claimed_by == reviewer and 0 < left <= leases.LEAVE_GRACE_SECONDS
+    # Coming straight back (a reload) renews it; the grace never extends a lease.
+    assert reviewer_client.post(f"/review/tasks/{task.pk}/renew/").json()["held"] is True
+    assert ReviewTask.objects.get(pk=task.pk).lease_expires_at > timezone.now() + timedelta(
+        seconds=leases.LEAVE_GRACE_SECONDS
+    )
+    expire(task)
+    assert not leases.leave(ReviewTask.objects.get(pk=task.pk), reviewer)
+
+
+def test_the_heartbeat_says_why_the_task_is_no_longer_yours(
+    facility: Any, reviewer: Any, reviewer_client: Any, client: Any
+) -> None:
+    make_task(facility)
+    task = leases.claim_next(reviewer)
+    url = f"/review/tasks/{task.pk}/renew/"
+    expire(task)
+    leases.claim_next(make_member("carl", facility))
+    answer = reviewer_client.post(url, HTTP_ACCEPT="application/json")
+    assert answer.status_code == 409
+    assert answer.json()["message"] == "This task is no longer yours: carl is reviewing it."
+    reviewer_client.logout()
+    signed_out = reviewer_client.post(url, HTTP_ACCEPT="application/json")
+    assert signed_out.status_code == 401
+    assert (
+        signed_out.json()["login_url"] == f"/accounts/login/?next=%2Freview%2Ftasks%2F{task.pk}%2F"
+    )
 
 
 def test_release_by_someone_else_changes_nothing(facility: Any, reviewer: Any) -> None:

@@ -54,10 +54,10 @@ def test_the_task_page_carries_boxes_reasons_and_quality(
     page = reviewer_client.get(f"/review/tasks/{task.pk}/")
     data = page.context["data"]
     assert data["classes"] == ["parcel", "label", "damage"]
-    assert [box["class_name"] for box in data["boxes"]] == ["label", "parcel"]
     assert data["editable"] and data["lease_expires_at"]
     content = page.content.decode()
-    assert "quality:too_dark" in content and "brightness" in content
+    assert "Low confidence: parcel (below 0.50)" in content and "Quality: too dark" in content
+    assert "brightness" in content
     assert 'id="task-data"' in content and "review/task.js" in content
 
 

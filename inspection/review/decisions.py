@@ -6,6 +6,7 @@ this was the last review of a completed batch."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -36,6 +37,8 @@ class DecisionRequest:
     boxes: list[Box] | None = None
     reason: str = ""
     comment: str = ""
+    # Tasks decided together (grid mode): the time since the claim is shared among them.
+    decided_together: int = 1
 
 
 def decide(task: ReviewTask, user: User, request: DecisionRequest) -> ReviewDecision:
@@ -68,10 +71,16 @@ def decide(task: ReviewTask, user: User, request: DecisionRequest) -> ReviewDeci
             after=snapshot(image.status, final),
             changed=bool(changes),
             changed_classes=changes,
-            seconds_spent=(now - claimed_at).total_seconds() if claimed_at else None,
+            seconds_spent=_seconds_spent(claimed_at, now, request.decided_together),
         )
         announce_if_reviewed(image.batch_id)
     return decision
+
+
+def _seconds_spent(claimed_at: datetime | None, now: datetime, together: int) -> float | None:
+    if claimed_at is None:
+        return None
+    return (now - claimed_at).total_seconds() / max(together, 1)
 
 
 def _check(request: DecisionRequest) -> None:

@@ -4,7 +4,9 @@ images/, labels/ and data.yaml), COCO JSON and Label Studio JSON.
 What is exported: images of one facility that a reviewer accepted, by review date (inclusive),
 with the reviewer's boxes. Rejected images are left out (no usable labels). Images are the
 originals decoded and turned by their EXIF orientation (the boxes' geometry), as JPEG. Class ids
-are the model's class ids; COCO category ids are the same numbers.
+are the model's class ids; COCO category ids are those plus one (COCO's ids start at 1, and its
+tools treat 0 as no category). Label Studio tasks link their image by absolute URL and name the
+reviewer by user id in `completed_by`, as Label Studio's importer expects.
 
 Small exports are built in the request; larger ones by the `inspection.build_export` task on the
 CPU queue. Either way the file lands in storage under `exports/` and the ExportJob row links it.
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import IO
+from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.core.files import File
@@ -46,6 +49,7 @@ SWEEP_EXPORTS_TASK = "inspection.sweep_exports"
 BUILD_LIMITS = (1800, 1900)
 # Spooled to disk past this size, so a large export never has to fit in memory.
 SPOOL_BYTES = 32 * 1024 * 1024
+QUOTE = {'"': "&quot;"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class ExportItem:
     image: Image
     file_name: str
     boxes: list[Box]
+    image_url: str = ""
 
     @property
     def width(self) -> int:
@@ -67,9 +72,16 @@ class ExportItem:
 
 
 def request_export(
-    user: User, facility: Facility, format: str, date_from: date, date_to: date
+    user: User,
+    facility: Facility,
+    format: str,
+    date_from: date,
+    date_to: date,
+    image_base_url: str = "",
 ) -> ExportJob:
-    """Create the job; build it now when small, else hand it to a worker after commit."""
+    """Create the job; build it now when small, else hand it to a worker after commit.
+    `image_base_url` is the site the request came to (where exported image links point unless
+    EXPORT_IMAGE_BASE_URL says otherwise)."""
     require_decide(user, facility.pk)
     job = ExportJob.objects.create(
         facility=facility,
@@ -77,6 +89,7 @@ def request_export(
         format=format,
         date_from=date_from,
         date_to=date_to,
+        image_base_url=image_base_url,
     )
     if reviewed_images(job).count() <= settings.EXPORT_INLINE_MAX_IMAGES:
         build_export(job.pk)
@@ -124,9 +137,11 @@ def reviewed_images(job: ExportJob) -> QuerySet[Image]:
 
 def export_items(job: ExportJob) -> Iterator[ExportItem]:
     images = reviewed_images(job).prefetch_related("detections")
+    base = (settings.EXPORT_IMAGE_BASE_URL or job.image_base_url).rstrip("/")
     for image in images.iterator(chunk_size=200):
         boxes = [Box.of(d) for d in image.final_detections()]
-        yield ExportItem(image, f"{image.pk}.jpg", boxes)
+        url = base + reverse("review:image", kwargs={"image_id": image.pk})
+        yield ExportItem(image, f"{image.pk}.jpg", boxes, url)
 
 
 def class_map(items: list[ExportItem]) -> dict[int, str]:
@@ -151,7 +166,9 @@ def yolo_line(box: Box, width: int, height: int) -> str:
 
 
 def data_yaml(names: dict[int, str]) -> str:
-    lines = ["path: .", "train: images", "val: images", f"nc: {len(names)}", "names:"]
+    # No `path:`: ultralytics then resolves images/ next to this file wherever it is unpacked
+    # (`path: .` would mean the directory training is started from).
+    lines = ["train: images", "val: images", f"nc: {len(names)}", "names:"]
     lines += [f"  {class_id}: {json.dumps(name)}" for class_id, name in names.items()]
     return "\n".join(lines) + "\n"
 
@@ -176,7 +193,10 @@ def coco_document(items: list[ExportItem]) -> dict[str, object]:
     images = [_coco_image(image_id, item) for image_id, item in enumerate(items, start=1)]
     pairs = [(image_id, box) for image_id, item in enumerate(items, start=1) for box in item.boxes]
     annotations = [_coco_annotation(n, image_id, box) for n, (image_id, box) in enumerate(pairs, 1)]
-    categories = [{"id": cid, "name": name} for cid, name in class_map(items).items()]
+    categories = [
+        {"id": coco_category(cid), "name": name, "supercategory": "package"}
+        for cid, name in class_map(items).items()
+    ]
     info = {"description": "Inspection reviewed labels", "date_created": timezone.now().isoformat()}
     return {"info": info, "images": images, "annotations": annotations, "categories": categories}
 
@@ -185,12 +205,16 @@ def _coco_image(image_id: int, item: ExportItem) -> dict[str, object]:
     return {"id": image_id, "file_name": item.file_name, "width": item.width, "height": item.height}
 
 
+def coco_category(class_id: int) -> int:
+    return class_id + 1
+
+
 def _coco_annotation(annotation_id: int, image_id: int, box: Box) -> dict[str, object]:
     width, height = box.x2 - box.x1, box.y2 - box.y1
     return {
         "id": annotation_id,
         "image_id": image_id,
-        "category_id": box.class_id,
+        "category_id": coco_category(box.class_id),
         "bbox": [box.x1, box.y1, width, height],
         "area": width * height,
         "iscrowd": 0,
@@ -210,17 +234,15 @@ def label_studio_task(item: ExportItem) -> dict[str, object]:
     """One Label Studio task: the image URL, the reviewer's boxes as an annotation and the
     model's as a prediction (percent coordinates, as Label Studio stores rectangles)."""
     image = item.image
-    path = reverse("review:image", kwargs={"image_id": image.pk})
     model_boxes = [Box.of(d) for d in image.model_detections()]
+    reviewer = image.reviewed_by
     return {
-        "data": {"image": settings.EXPORT_IMAGE_BASE_URL + path, "image_id": str(image.pk)},
-        "annotations": [
-            {
-                "result": _ls_results(item.boxes, item.width, item.height),
-                "completed_by": image.reviewed_by.get_username() if image.reviewed_by else None,
-                "created_at": image.reviewed_at.isoformat() if image.reviewed_at else None,
-            }
-        ],
+        "data": {
+            "image": item.image_url,
+            "image_id": str(image.pk),
+            "reviewed_by": reviewer.get_username() if reviewer else "",
+        },
+        "annotations": [_ls_annotation(item)],
         "predictions": [
             {
                 "model_version": str(image.model_version or ""),
@@ -228,6 +250,24 @@ def label_studio_task(item: ExportItem) -> dict[str, object]:
             }
         ],
     }
+
+
+def _ls_annotation(item: ExportItem) -> dict[str, object]:
+    annotation: dict[str, object] = {"result": _ls_results(item.boxes, item.width, item.height)}
+    if item.image.reviewed_by_id is not None:  # else Label Studio credits the importing user
+        annotation["completed_by"] = item.image.reviewed_by_id
+    if item.image.reviewed_at is not None:
+        annotation["created_at"] = item.image.reviewed_at.isoformat()
+    return annotation
+
+
+def label_studio_config(names: dict[int, str]) -> str:
+    """The labeling config the exported tasks fit (a project to import them into needs it)."""
+    labels = "".join(f'<Label value="{escape(name, QUOTE)}"/>' for name in names.values())
+    return (
+        '<View><Image name="image" value="$image"/>'
+        f'<RectangleLabels name="label" toName="image">{labels}</RectangleLabels></View>'
+    )
 
 
 def _ls_results(boxes: list[Box], width: int, height: int) -> list[dict[str, object]]:

@@ -17,11 +17,13 @@ from inspection.models import Detection, Facility, ReviewDecision, ReviewTask
 FacilityScope = QuerySet[Facility]
 
 # Reason filters: the prefix of `ReviewTask.reasons` entries ("low_confidence:<class>",
-# "quality:<flag>", "no_detections"); a model being unsure is not a camera problem.
+# "quality:<flag>", "no_detections", "no_thresholds"); a model being unsure is not a camera
+# problem.
 REASON_KINDS = {
     "low_confidence": "Low confidence",
     "quality": "Quality flag",
     "no_detections": "No detections",
+    "no_thresholds": "No thresholds yet",
 }
 
 
@@ -56,6 +58,16 @@ def queue_tasks(facilities: FacilityScope, filters: QueueFilters) -> QuerySet[Re
             reasons_text__contains=f'"{filters.reason}'
         )
     return tasks.order_by(*queue_order())
+
+
+# Grid mode takes only tasks whose every reason is a low-confidence one: matched on the JSON
+# text of `reasons` (PostgreSQL writes `["a", "b"]`, SQLite `["a","b"]`).
+ONLY_LOW_CONFIDENCE = r'^\[("low_confidence:[^"]*", ?)*"low_confidence:[^"]*"\]$'
+
+
+def only_low_confidence(tasks: QuerySet[ReviewTask]) -> QuerySet[ReviewTask]:
+    text = Cast("reasons", TextField())
+    return tasks.annotate(reasons_json=text).filter(reasons_json__regex=ONLY_LOW_CONFIDENCE)
 
 
 def _model_boxes(class_name: str) -> QuerySet[Detection]:
@@ -133,7 +145,15 @@ class ClassOverride:
 
 
 def decisions_since(facilities: FacilityScope, since: datetime) -> QuerySet[ReviewDecision]:
-    return ReviewDecision.objects.filter(facility__in=facilities, decided_at__gte=since)
+    """Decisions that stand (undo rows and the decisions they took back are left out)."""
+    decisions = ReviewDecision.objects.filter(facility__in=facilities, decided_at__gte=since)
+    return decisions.effective()  # type: ignore[attr-defined,no-any-return]
+
+
+def task_history(task: ReviewTask) -> list[ReviewDecision]:
+    """Every audit row of the task, oldest first: decisions, undos, their comments."""
+    rows = task.decisions.select_related("decided_by").order_by("decided_at", "pk")
+    return list(rows)
 
 
 def reviewer_stats(decisions: QuerySet[ReviewDecision]) -> list[ReviewerStats]:

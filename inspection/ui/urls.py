@@ -2,19 +2,28 @@
 
 from django.urls import path
 
-from inspection.ui import views
+from inspection.ui import grid_views, task_views, views
 
 app_name = "review"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("next/", views.next_task, name="next"),
-    path("tasks/<int:task_id>/", views.task_page, name="task"),
-    path("tasks/<int:task_id>/claim/", views.claim, name="claim"),
-    path("tasks/<int:task_id>/decide/", views.decide_task, name="decide"),
-    path("tasks/<int:task_id>/renew/", views.renew, name="renew"),
-    path("tasks/<int:task_id>/release/", views.release, name="release"),
+    path("grid/", grid_views.grid, name="grid"),
+    path("grid/accept/", grid_views.accept, name="grid-accept"),
+    path("grid/renew/", grid_views.renew, name="grid-renew"),
+    path("grid/leave/", grid_views.leave, name="grid-leave"),
+    path("undo/", task_views.undo_last, name="undo"),
+    path("tasks/<int:task_id>/", task_views.task_page, name="task"),
+    path("tasks/<int:task_id>/claim/", task_views.claim, name="claim"),
+    path("tasks/<int:task_id>/decide/", task_views.decide_task, name="decide"),
+    path("tasks/<int:task_id>/skip/", task_views.skip, name="skip"),
+    path("tasks/<int:task_id>/renew/", task_views.renew, name="renew"),
+    path("tasks/<int:task_id>/leave/", task_views.leave, name="leave"),
+    path("tasks/<int:task_id>/release/", task_views.release, name="release"),
+    path("tasks/<int:task_id>/upcoming/", task_views.upcoming, name="upcoming"),
     path("images/<str:image_id>/image.jpg", views.image, name="image"),
+    path("images/<str:image_id>/thumb.jpg", views.thumbnail, name="thumbnail"),
     path("stats/", views.stats, name="stats"),
     path("exports/", views.exports, name="exports"),
     path("exports/<str:export_id>/download/", views.download_export, name="export-download"),
