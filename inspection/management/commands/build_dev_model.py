@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from inspection.inference import registry
+from inspection.management.base import Database, InspectionCommand
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = "Write an untrained YOLO .pt with the given class names (detects nothing useful)."
+    database = Database.UNUSED
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", required=True)

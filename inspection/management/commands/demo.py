@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from inspection.demo.runner import SAMPLES_DIR, run_demo
+from inspection.management.base import Database, InspectionCommand
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = "Start web + workers, submit the sample batch over REST, print the results."
+    database = Database.MIGRATES
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--timeout", type=float, default=300.0, help="Seconds to wait.")

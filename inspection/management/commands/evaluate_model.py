@@ -8,16 +8,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from inspection.management.base import Database, InspectionCommand
 from inspection.management.targets import add_target_arguments, data_set_errors, targets_option
 from inspection.preprocessing import PreprocessConfig
 from inspection.training.offline import configure_offline
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = ("Evaluate a detector on a YOLO data set, per capture problem when generate_dataset / "
             "train_default_model wrote it (thresholds are calibrated on --calibration-split).")
+    database = Database.UNUSED
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--model", type=Path, required=True)

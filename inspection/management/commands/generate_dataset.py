@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from inspection.management.base import Database, InspectionCommand
 from inspection.synthetic import generate_dataset
 
 
@@ -17,8 +18,9 @@ def parse_split(text: str) -> tuple[float, float, float]:
     return (parts[0], parts[1], parts[2])
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = "Generate a seeded synthetic dataset of warehouse parcel photos in YOLO format."
+    database = Database.UNUSED
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", type=Path, required=True, help="Output directory.")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from inspection.management.base import InspectionCommand
 from inspection.webhooks.delivery import deliveries_of_batch, failed_deliveries, redeliver
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = "Re-queue the webhook deliveries of one batch, or every failed one."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -6,21 +6,21 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from inspection.demo import processes
+from inspection.management.base import Database, InspectionCommand
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = "Run the long-lived service on this machine until Ctrl-C."
+    database = Database.MIGRATES
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--flower-port", type=int, default=5555)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command("migrate", verbosity=0)
         group = processes.ProcessGroup(Path(settings.VAR_DIR) / "logs")
         port, flower_port = options["port"], options["flower_port"]
         exporters = processes.start_service(

@@ -7,17 +7,19 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from inspection.management.base import Database, InspectionCommand
 from inspection.training.offline import configure_offline
 from inspection.training.recipe import SCENE_MIXES, DataRecipe
 
 DEFAULTS = {"count": 1000, "seed": 0}
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = ("Train the default parcel/label/damage detector on seeded synthetic data "
             "(CPU defaults take about 75 minutes on 2 cores; --device 0 uses the first GPU).")
+    database = Database.UNUSED
 
     def add_arguments(self, parser: CommandParser) -> None:
         from inspection.training.train import TrainSettings
