@@ -13,7 +13,7 @@ from pathlib import Path
 from bench import context as ctx
 from bench import images, report
 
-BENCHMARKS = ("batching", "throughput", "latency", "memory", "overload")
+BENCHMARKS = ("batching", "throughput", "latency", "fairness", "memory", "overload")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -33,6 +33,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--batch-size", type=int, help="inference batch size (default: settings)")
     run.add_argument("--threads", type=int, help="INFERENCE_THREADS for workers and raw loop")
     run.add_argument("--latency-runs", type=int, default=10)
+    run.add_argument("--fairness-images", type=int, default=100, help="the other facility's batch")
+    run.add_argument("--fairness-samples", type=int, default=3, help="one-image batches timed")
     run.add_argument("--memory-images", type=int, default=500, help="target: 5000 (~10+ min)")
     run.add_argument("--memory-chunk", type=int, default=50)
     run.add_argument("--overload-clients", type=int, default=6)

@@ -26,7 +26,7 @@ def throughput(service: Service, setup: Setup, paths: list[Path], timeout: float
     """POST every image (in chunks of 100), then wait until every batch completed."""
     progress.wait_until(lambda: progress.pending_images() == 0, 60)
     started = time.time()
-    batch_ids = [_post(service, setup, list(group)) for group in chunks(paths, UPLOAD_CHUNK)]
+    batch_ids = [post_batch(service, setup, list(group)) for group in chunks(paths, UPLOAD_CHUNK)]
     uploaded = time.time() - started
     done = progress.wait_until(
         lambda: all(progress.batch_completed_at(b) for b in batch_ids), timeout, 0.1, service.dead
@@ -43,7 +43,7 @@ def throughput(service: Service, setup: Setup, paths: list[Path], timeout: float
     }
 
 
-def _post(service: Service, setup: Setup, paths: list[Path]) -> str:
+def post_batch(service: Service, setup: Setup, paths: list[Path]) -> str:
     answer = submit(
         service.base_url, setup.api_key, setup.facility_slug, files_field(paths), str(uuid.uuid4())
     )
@@ -70,7 +70,7 @@ def image_summary(batch_ids: list[str]) -> dict[str, Any]:
 
 def latency(service: Service, setup: Setup, paths: list[Path], runs: int) -> dict[str, Any]:
     """One-image batches on an idle system: submission -> routing decision, vs model time."""
-    samples = [_one_latency(service, setup, paths[index % len(paths)]) for index in range(runs)]
+    samples = [one_latency(service, setup, paths[index % len(paths)]) for index in range(runs)]
     latencies = [s["latency_ms"] for s in samples]
     models = [s["inference_ms"] for s in samples]
     overheads = [s["overhead_ms"] for s in samples]
@@ -82,13 +82,13 @@ def latency(service: Service, setup: Setup, paths: list[Path], runs: int) -> dic
     }
 
 
-def _one_latency(service: Service, setup: Setup, path: Path) -> dict[str, Any]:
+def one_latency(service: Service, setup: Setup, path: Path) -> dict[str, Any]:
     from inspection.models import Image
 
     progress.wait_until(lambda: progress.pending_images() == 0, 60)
     time.sleep(0.5)  # idle: the previous run's on-commit work and logs settle
     started = time.time()
-    batch_id = _post(service, setup, [path])
+    batch_id = post_batch(service, setup, [path])
     posted = time.time()
     decided = Image.objects.filter(batch_id=batch_id, finished_at__isnull=False)
     if not progress.wait_until(decided.exists, 60, 0.02, service.dead):

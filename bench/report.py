@@ -71,6 +71,23 @@ def latency_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+FAIRNESS_LIMIT = 3.0
+
+
+def fairness_targets(result: dict[str, Any], samples: int) -> list[dict[str, Any]]:
+    note = f"a 1-image batch behind another facility's {result['large_batch_images']} images"
+    return [
+        at_most(
+            "small batch latency under load / idle", result["loaded_vs_idle"], FAIRNESS_LIMIT, note
+        ),
+        at_least(
+            "samples taken while the large batch was unfinished",
+            result["samples_while_large_batch_unfinished"],
+            samples,
+        ),
+    ]
+
+
 def memory_targets(result: dict[str, Any], full_count: int = 5000) -> list[dict[str, Any]]:
     note = "" if result["images"] >= full_count else f"over {result['images']}, not {full_count}"
     same_process = result["pool_pid"] == result["pool_pid_after"]

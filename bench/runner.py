@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import environment, images, memory, overload, pipeline, raw, report, yolo_cli
+from bench import environment, fairness, images, memory, overload, pipeline, raw, report, yolo_cli
 from bench.cli import gpu_device, prepare_images
 from bench.context import RunContext, flush_redis
 from bench.model import is_untrained, resolve_model
-from bench.service import Service, prepare_database, stop_quietly
+from bench.service import Service, prepare_database, prepare_facility, stop_quietly
 from bench.stats import ratio
 
 BATCHING_IMAGES = 48
@@ -59,6 +59,8 @@ class Runner:
             self._section("throughput", lambda: self._throughput(model_path))
         if "latency" in self.chosen:
             self._section("latency", self._latency)
+        if "fairness" in self.chosen:
+            self._section("fairness", self._fairness)
         if "memory" in self.chosen:
             self._section("memory", self._memory)
         if "overload" in self.chosen:
@@ -131,6 +133,20 @@ class Runner:
         result = pipeline.latency(self._service(), self.setup, self.paths, self.args.latency_runs)
         result["model_ms_in_process_batch1"] = in_process
         result["targets"] = report.latency_targets(result)
+        return result
+
+    def _fairness(self) -> dict[str, Any]:
+        other = prepare_facility("bench-dc-2", "Benchmark DC 2", self.setup.model_version_id)
+        result = fairness.fairness(
+            self._service(),
+            self.setup,
+            other,
+            self.paths,
+            self.args.fairness_images,
+            self.args.fairness_samples,
+            self.args.timeout,
+        )
+        result["targets"] = report.fairness_targets(result, self.args.fairness_samples)
         return result
 
     def _memory(self) -> dict[str, Any]:

@@ -32,14 +32,21 @@ def prepare_database(model_path: Path) -> Setup:
     from django.core.management import call_command
 
     from inspection.inference import registry
-    from inspection.models import ThresholdPolicy, ThresholdSource
+
+    call_command("migrate", verbosity=0)
+    model = registry.register_model(model_path, name="bench", version=model_path.stem)
+    return prepare_facility(FACILITY, "Benchmark DC", model.pk)
+
+
+def prepare_facility(slug: str, name: str, model_version_id: int) -> Setup:
+    """A facility with the model active under a uniform 0.5 policy, and an API key for it."""
+    from inspection.models import ModelVersion, ThresholdPolicy, ThresholdSource
     from inspection.pipeline.policies import lowest_min_confidence
     from inspection.services.api_keys import issue_api_key
     from inspection.services.facilities import create_facility
 
-    call_command("migrate", verbosity=0)
-    model = registry.register_model(model_path, name="bench", version=model_path.stem)
-    facility = create_facility(FACILITY, "Benchmark DC", model)
+    model = ModelVersion.objects.get(pk=model_version_id)
+    facility = create_facility(slug, name, model)
     # The policy defaults, named: routing is not what the bench measures.
     ThresholdPolicy.objects.get_or_create(
         facility=facility,

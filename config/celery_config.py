@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from inspection.observability.broker import PRIORITY_SEPARATOR
+
 broker_url = settings.CELERY_BROKER_URL
 broker_connection_retry_on_startup = True
 broker_transport_options: dict[str, object] = {
     # Longer than the longest task, so Redis never re-delivers work that is still running.
     "visibility_timeout": 3600,
+    # A queue's lower-priority messages live in lists named `<queue>:<step>` (e.g. `cpu:3`,
+    # preprocessing), readable names for KEDA and for people (kombu's default is "\x06\x16").
+    "sep": PRIORITY_SEPARATOR,
 }
 if broker_url.startswith("filesystem://"):
     broker_transport = "config.embedded_broker:Transport"

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from inspection.observability.logging import logging_config
+from inspection.observability.logging import configure_early, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("INSPECTION_VAR_DIR", BASE_DIR / "var"))
@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "inspection.ui.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -184,6 +185,11 @@ QUALITY_MIN_JPEG_QUALITY = env_int("QUALITY_MIN_JPEG_QUALITY", 40)
 INFERENCE_DEVICE = env_str("INFERENCE_DEVICE", "auto")  # auto | cpu | cuda | cuda:N
 INFERENCE_BATCH_SIZE = env_int("INFERENCE_BATCH_SIZE", 8)
 INFERENCE_MAX_WAIT_MS = env_int("INFERENCE_MAX_WAIT_MS", 50)
+# A batch stops growing when its estimated run time (the process's last measured time per image
+# times its size) would pass this: on a GPU (a few ms an image) batches fill to
+# INFERENCE_BATCH_SIZE; on a CPU, where batching buys little, they stay small, so an image that
+# arrives behind a backlog waits for at most one short batch, not eight slow images.
+INFERENCE_MAX_BATCH_MS = env_int("INFERENCE_MAX_BATCH_MS", 150)
 # Non-maximum suppression: boxes of one class overlapping a more confident one by more than this
 # IoU are dropped. ultralytics' 0.7 left duplicate damage boxes that went to review; 0.5 halves
 # the review load at the same precision target (models/MODEL_CARD.md). Calibrate at the value
@@ -284,6 +290,10 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 # plain (dev default) | json (production: one object per line, pipeline ids as keys)
 LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower()
 LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
+if LOG_FORMAT == "json":
+    # Now, not only when Django sets up: a Celery worker reads these settings long before that
+    # and warns in between (py.warnings), and those lines must be JSON too.
+    configure_early(LOGGING)
 
 # --- Operations --------------------------------------------------------------------------------
 # Each Celery worker's main process serves its pool's metrics here (0: no exporter). Multiprocess

@@ -6,8 +6,14 @@ Django settings, and the services that publish are imported while Django is stil
 from __future__ import annotations
 
 
-def send(task_name: str, arg: str, queue: str, task_id: str, countdown: int = 0) -> None:
+def send(
+    task_name: str, arg: str, queue: str, task_id: str, countdown: int = 0, priority: int = 0
+) -> None:
+    """`priority`: Redis serves lower numbers first (kombu's steps 0, 3, 6, 9); 0 is the
+    default. Other brokers here ignore it."""
     from config.celery_app import app
 
-    options = {"countdown": countdown} if countdown else {}
+    options: dict[str, int] = {"countdown": countdown} if countdown else {}
+    if priority:
+        options["priority"] = priority
     app.send_task(task_name, args=[arg], queue=queue, task_id=task_id, **options)

@@ -406,6 +406,8 @@ class Image(models.Model):
         indexes = [
             models.Index(fields=["batch", "status"]),
             models.Index(fields=["status", "updated_at"]),
+            # Fair claiming: a facility's oldest image waiting at a stage.
+            models.Index(fields=["facility", "status", "created_at"]),
         ]
         constraints = [
             models.UniqueConstraint(fields=["batch", "position"], name="uniq_image_position")
@@ -563,6 +565,10 @@ class AppendOnlyQuerySet(models.QuerySet["ReviewDecision"]):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AuditRowImmutable("Review decisions are append-only.")
 
+    def effective(self) -> AppendOnlyQuerySet:
+        """Decisions that stand: neither an undo row nor a decision that was undone."""
+        return self.exclude(action="undo").filter(undone_by__isnull=True)
+
 
 class ReviewDecision(models.Model):
     """The audit trail of review: one row per human decision, append-only (never updated or
@@ -578,6 +584,9 @@ class ReviewDecision(models.Model):
         ACCEPT = "accept"  # the model's boxes, as they were
         CORRECT = "correct"  # fixed, then accepted
         REJECT = "reject"
+        # Takes back the decision named by `undoes` (its reviewer, within a short window): the
+        # image waits for review again. Both rows stay; neither counts as a decision in stats.
+        UNDO = "undo"
 
     task = models.ForeignKey(ReviewTask, on_delete=models.PROTECT, related_name="decisions")
     image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="review_decisions")
@@ -587,7 +596,7 @@ class ReviewDecision(models.Model):
     )
     decided_at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=16, choices=Action.choices)
-    verdict = models.CharField(max_length=16, choices=Image.Verdict.choices)
+    verdict = models.CharField(max_length=16, choices=Image.Verdict.choices, blank=True)
     reason = models.CharField(max_length=64, blank=True, help_text="Reject reason code.")
     comment = models.TextField(blank=True, max_length=2000)
     before = models.JSONField()
@@ -595,6 +604,10 @@ class ReviewDecision(models.Model):
     changed = models.BooleanField(default=False)
     changed_classes = models.JSONField(default=list, blank=True)
     seconds_spent = models.FloatField(null=True, blank=True, help_text="From claim to decision.")
+    # An undo row names the decision it takes back; one-to-one, so a decision is undone once.
+    undoes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by"
+    )
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -637,6 +650,9 @@ class ExportJob(models.Model):
     format = models.CharField(max_length=16, choices=Format.choices)
     date_from = models.DateField()
     date_to = models.DateField()
+    # Where the exported image links point (Label Studio needs absolute URLs): the site the export
+    # was requested from, unless EXPORT_IMAGE_BASE_URL names one.
+    image_base_url = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     image_count = models.PositiveIntegerField(default=0)
     file_key = models.CharField(max_length=300, blank=True)
@@ -693,3 +709,21 @@ class ExportJob(models.Model):
 
     def _update(self, expected: str, fields: dict[str, object]) -> bool:
         return conditional_update(self, Q(status=expected), fields)
+
+
+class StageTurn(models.Model):
+    """When a stage last took an image of a facility. The next claim at a stage goes to the
+    facility whose turn is oldest (never served first): round robin across facilities, so one
+    facility's large batch never holds another's small one (see pipeline/fairness.py)."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=16)
+    served_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "stage"], name="uniq_stage_turn")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage} {self.facility_id} @ {self.served_at}"

@@ -45,7 +45,9 @@ class Published:
 
     calls: list[tuple[str, list[str], str]] = field(default_factory=list)
 
-    def send_task(self, name: str, args: list[str], queue: str, task_id: str) -> None:
+    def send_task(
+        self, name: str, args: list[str], queue: str, task_id: str, **options: Any
+    ) -> None:
         self.calls.append((name, args, task_id))
 
 

@@ -30,6 +30,17 @@ def make_api_key(*facilities: Facility, name: str = "integrator") -> str:
     return raw
 
 
+@pytest.fixture(autouse=True)
+def fresh_batch_estimate() -> Iterator[None]:
+    """The inference batch size adapts to the time per image a process measured: no test
+    inherits another's measurement."""
+    from inspection.pipeline import batching
+
+    batching.observe(0.0)
+    yield
+    batching.observe(0.0)
+
+
 @pytest.fixture
 def facility(db: None) -> Facility:
     """Created as every documented path creates one: with the bundled default model active."""

@@ -93,6 +93,7 @@ SMOKE_ARGS = [
     "--images", "3", "--rounds", "1", "--latency-runs", "2", "--memory-images", "6",
     "--memory-chunk", "3", "--overload-clients", "2", "--overload-seconds", "3",
     "--overload-max-submissions", "4", "--overload-batch", "2", "--overload-max-pending", "2",
+    "--fairness-images", "6", "--fairness-samples", "1",
 ]  # fmt: skip
 
 
@@ -108,7 +109,9 @@ def test_harness_run_reports_every_promised_field(dev_model_file: Path, tmp_path
     document = json.loads(out.read_text())
     assert_environment(document["environment"])
     benchmarks = document["benchmarks"]
-    assert set(benchmarks) == {"batching", "throughput", "latency", "memory", "overload"}
+    assert set(benchmarks) == {
+        "batching", "throughput", "latency", "fairness", "memory", "overload"
+    }  # fmt: skip
     assert_targets(benchmarks)
     assert_measurements(benchmarks)
     assert "PASS" in done.stdout or "FAIL" in done.stdout  # the summary table
@@ -141,6 +144,9 @@ def assert_measurements(benchmarks: dict[str, Any]) -> None:
     assert len(latency["runs"]) == 2 and latency["overhead_ms"]["p90"] is not None
     memory = benchmarks["memory"]
     assert memory["rss_growth"] is not None and memory["model_loads_during_run"] == 0
+    fairness = benchmarks["fairness"]
+    assert len(fairness["idle"]) == len(fairness["under_load"]) == 1
+    assert fairness["loaded_vs_idle"] is not None and fairness["large_batch_images"] == 6
     overload = benchmarks["overload"]
     assert overload["images_stored"] == overload["images_expected"]
     assert overload["keys_with_more_than_one_batch"] == 0 and overload["images_not_terminal"] == 0

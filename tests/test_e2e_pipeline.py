@@ -115,7 +115,13 @@ def test_mixed_batch_through_real_workers(
 ) -> None:
     start_pipeline(workers)
     bomb = submit(api_client, [upload("bomb.png", images.decompression_bomb_png())])
-    assert bomb.status_code == 422  # the API checks declared pixels before storing anything
+    assert bomb.status_code == 202  # refused on its own: failed at once, nothing stored
+    (refused,) = Image.objects.filter(batch_id=bomb.json()["id"])
+    assert (refused.status, refused.reason, refused.storage_key) == (
+        Status.FAILED,
+        "too_many_pixels",
+        "",
+    )
     started = time.monotonic()
     submitted = timezone.now()
     response = submit(api_client, [upload(name, make()) for name, (make, _, _) in MIXED.items()])

@@ -11,7 +11,8 @@ from django.db import connection
 
 from inspection.inference import runtime
 from inspection.models import Facility, Image, ModelVersion
-from inspection.pipeline.batching import claim_batch
+from inspection.pipeline import batching
+from inspection.pipeline.batching import batch_size_limit, claim_batch
 from inspection.pipeline.infer import infer_image
 from inspection.pipeline.preprocess import preprocess_image
 from tests.workers import add_image, empty_batch, photo_bytes, reload
@@ -37,6 +38,7 @@ class CountingModel:
 @pytest.fixture
 def counting(dev_model: ModelVersion, settings: Any) -> CountingModel:
     settings.INFERENCE_DEVICE = "cpu"
+    settings.INFERENCE_MAX_BATCH_MS = 10**6  # these tests are about batch sizes, not time
     loaded = runtime.get_model(dev_model)
     wrapper = CountingModel(loaded.yolo)
     loaded.yolo = wrapper
@@ -61,29 +63,27 @@ def test_one_task_infers_a_full_batch_in_one_predict(
     assert infer_image(images[5].pk) == 8
     assert counting.batches == [8]
     inferred = [image for image in images if reload(image).status == Status.INFERRED]
-    assert len(inferred) == 8
-    assert images[5] in inferred
+    assert inferred == images[:8]  # one facility: the oldest first, whatever the message named
     assert all(image.timings["batch_size"] == 8 for image in inferred)
     assert {image.batch_id for image in inferred} == {
         image.batch_id for image in images
     }  # across submissions
-    # The claimed images' own tasks are no-ops; the rest form the next batch.
-    assert all(infer_image(image.pk) == 0 for image in inferred)
-    left = [image for image in images if image not in inferred]
-    assert infer_image(left[0].pk) == 3
+    # The next message takes the rest; one more finds nothing (a no-op).
+    assert infer_image(images[0].pk) == 3
+    assert infer_image(images[1].pk) == 0
     assert counting.batches == [8, 3]
 
 
 @pytest.mark.django_db
-def test_neighbours_are_the_oldest_ready_images(
+def test_a_batch_takes_the_oldest_ready_images_whatever_its_message_names(
     facility: Facility, media_root: Path, counting: CountingModel, settings: Any
 ) -> None:
     settings.INFERENCE_BATCH_SIZE = 3
     images = preprocessed_images(facility, 6, batches=1)
     infer_image(images[5].pk)
-    assert [reload(image).status for image in images] == [Status.INFERRED] * 2 + [
+    assert [reload(image).status for image in images] == [Status.INFERRED] * 3 + [
         Status.PREPROCESSED
-    ] * 3 + [Status.INFERRED]
+    ] * 3
 
 
 @pytest.mark.django_db
@@ -123,25 +123,43 @@ def test_concurrent_claims_never_share_an_image(
 ) -> None:
     settings.INFERENCE_BATCH_SIZE = 4
     settings.INFERENCE_MAX_WAIT_MS = 0
-    images = preprocessed_images(facility, 12)
+    preprocessed_images(facility, 12)
     claimed: list[list[Any]] = []
     start = threading.Barrier(3)
 
-    def worker(image: Image) -> None:
+    def worker() -> None:
         start.wait()
         try:
-            claimed.append([claim.image_id for claim in claim_batch(image.pk)])
+            claimed.append([claim.image_id for claim in claim_batch()])
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker, args=(images[i],)) for i in (0, 5, 10)]
+    threads = [threading.Thread(target=worker) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     every = [image_id for batch in claimed for image_id in batch]
-    # A task whose own image went to another batch as a neighbour claims nothing (a no-op).
     assert len(every) == len(set(every)) >= 4
     assert set(Image.objects.filter(status=Status.INFERRING).values_list("id", flat=True)) == set(
         every
     )
+
+
+def test_a_batch_is_cut_to_its_time_budget(settings: Any) -> None:
+    settings.INFERENCE_BATCH_SIZE, settings.INFERENCE_MAX_BATCH_MS = 8, 150
+    assert batch_size_limit(2.0) == 8  # a GPU: the size limit
+    assert batch_size_limit(60.0) == 2  # a CPU: 2 x 60 ms fits in 150 ms
+    assert batch_size_limit(400.0) == 1  # never below one
+    assert batch_size_limit(None) == 8  # nothing measured yet
+
+
+@pytest.mark.django_db
+def test_the_measured_time_per_image_sets_the_next_batch(
+    facility: Facility, media_root: Path, counting: CountingModel, settings: Any
+) -> None:
+    settings.INFERENCE_BATCH_SIZE, settings.INFERENCE_MAX_BATCH_MS = 8, 100
+    images = preprocessed_images(facility, 6)
+    batching.observe(40.0)  # as if the last batch took 40 ms an image
+    assert infer_image(images[0].pk) == 2
+    assert counting.batches == [2]

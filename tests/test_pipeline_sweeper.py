@@ -12,6 +12,7 @@ import redis
 from django.utils import timezone
 
 from inspection.models import Batch, Facility, Image
+from inspection.observability.broker import queue_keys
 from inspection.pipeline.sweeper import sweep_stalled
 from tests.workers import add_image, empty_batch, reload
 
@@ -20,8 +21,13 @@ Status = Image.Status
 
 
 def published(client: redis.Redis, queue: str) -> list[tuple[str, str]]:
-    """(task name, image id) of every message waiting in a queue."""
-    messages = [json.loads(raw) for raw in client.lrange(queue, 0, -1)]
+    """(task name, image id) of every message waiting in a queue, whatever its priority."""
+    return sorted(msg for key in queue_keys(queue) for msg in published_in(client, key))
+
+
+def published_in(client: redis.Redis, key: str) -> list[tuple[str, str]]:
+    """The messages of one Redis list (a queue's priority step)."""
+    messages = [json.loads(raw) for raw in client.lrange(key, 0, -1)]
     return sorted((m["headers"]["task"], json.loads(_body(m))[0][0]) for m in messages)
 
 
@@ -72,6 +78,12 @@ def test_sweeper_requeues_expired_leases_and_stalled_waits(
     assert published(redis_queues, settings.INFERENCE_QUEUE_NAME) == sorted(
         ("inspection.infer_image", ids[s]) for s in (Status.PREPROCESSED, Status.INFERRING)
     )
+    # Preprocessing waits behind the CPU queue's other work: in its lower-priority list.
+    cpu = settings.CPU_QUEUE_NAME
+    assert {task for task, _ in published_in(redis_queues, f"{cpu}:3")} == {
+        "inspection.preprocess_image"
+    }
+    assert {task for task, _ in published_in(redis_queues, cpu)} == {"inspection.validate_image"}
 
 
 def test_sweeper_fails_images_over_the_attempt_cap(

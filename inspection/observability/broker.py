@@ -15,7 +15,7 @@ import redis
 from django.conf import settings
 from kombu.transport.redis import PRIORITY_STEPS
 
-PRIORITY_SEPARATOR = "\x06\x16"
+PRIORITY_SEPARATOR = ":"  # config/celery_config.py sets it
 TIMEOUT_SECONDS = 1.0
 
 

@@ -14,7 +14,7 @@ from inspection.inference import runtime
 from inspection.inference.runtime import LoadedModel, Prediction
 from inspection.models import Detection, Image
 from inspection.observability import hooks
-from inspection.pipeline import claims
+from inspection.pipeline import batching, claims
 from inspection.pipeline.batching import claim_batch
 from inspection.pipeline.claims import INFER, Claim
 from inspection.pipeline.completion import fail_claimed
@@ -29,9 +29,9 @@ logger = logging.getLogger("inspection.pipeline")
 
 
 def infer_image(image_id: Any) -> int:
-    """Infer the task's image and whatever else is ready; returns how many images were inferred
-    (0: another batch had claimed it already, or it is past this stage)."""
-    claimed = claim_batch(image_id)
+    """Infer a batch of ready images (the task's `image_id` among them when it is its turn);
+    returns how many were inferred (0: nothing was waiting)."""
+    claimed = claim_batch()
     for claim in claimed:
         hooks.claimed(claim)
     batch = [claim for claim in claimed if not _capped(claim)]
@@ -78,6 +78,7 @@ def _infer_group(group: list[tuple[Claim, Image]]) -> int:
     predictions = loaded.predict([array for _, _, array in ready], conf=conf)
     hooks.inference_batch(len(ready), time.perf_counter() - started)
     per_image_ms = round((time.perf_counter() - started) * 1000 / len(ready), 1)
+    batching.observe(per_image_ms)
     for (claim, image, _), prediction in zip(ready, predictions, strict=True):
         _store(
             claim,

@@ -18,6 +18,7 @@ from inspection.pipeline import claims
 from inspection.pipeline.claims import Claim, Stage
 from inspection.pipeline.completion import fail_claimed
 from inspection.pipeline.errors import TRANSIENT_ERRORS, StageFailed
+from inspection.pipeline.fairness import claim_fairly
 from inspection.pipeline.logs import ImageLog, image_log
 
 logger = logging.getLogger("inspection.pipeline")
@@ -26,11 +27,13 @@ Body = Callable[[Claim, ImageLog], None]
 
 
 def run_stage(stage: Stage, image_id: Any, body: Body, error_reason: str) -> bool:
-    """Run one stage for one image; False when there was nothing to claim (a no-op)."""
-    claim = claims.claim(stage, image_id)
-    if claim is None:
+    """Run one stage for the image next in fair order (the message's `image_id`, or another's
+    turn first: pipeline/fairness.py); False when nothing was waiting (a no-op)."""
+    claimed = claim_fairly(stage)
+    if not claimed:
         image_log(logger, stage.task, image_id).debug("nothing to claim")
         return False
+    claim = claimed[0]
     hooks.claimed(claim)
     log = image_log(logger, stage.task, image_id, claim.batch_id)
     if claims.over_attempt_cap(claim):

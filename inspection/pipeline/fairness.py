@@ -1,0 +1,99 @@
+"""Fair claiming: which waiting image a stage takes next.
+
+Facilities take turns: the next claim goes to the facility whose last turn at this stage is
+oldest (a facility never served comes first), and within a facility the oldest image goes first.
+A stage message names an image, but the worker takes whichever image is next in this order. Every
+image that starts waiting at a stage sends one message and every message claims at least one
+image while any is waiting, so no image is left without a message to take it; and a facility's
+500-image batch no longer holds another facility's 1-image batch behind it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from inspection.models import Facility, Image, StageTurn
+from inspection.pipeline import claims
+from inspection.pipeline.claims import CLAIM_FIELDS, Claim, Stage
+
+# Candidates read per facility beyond what is wanted: other workers may claim some first.
+SPARE_CANDIDATES = 3
+
+
+def claim_fairly(stage: Stage, count: int = 1, fresh_only: bool = False) -> list[Claim]:
+    """Claim up to `count` images waiting at `stage`, one facility at a time in turn order.
+    `fresh_only`: only images on their first attempt (neighbours of an inference batch)."""
+    now = timezone.now()
+    claimed: list[Claim] = []
+    served: set[int] = set()
+    for facility_id, row in _in_turn(stage, now, count, fresh_only):
+        claim = claims.claim_row(stage, row)
+        if claim is not None:
+            claimed.append(claim)
+            served.add(facility_id)
+            if len(claimed) >= count:
+                break
+    _record_turns(stage, served, claimed[0].claimed_at if claimed else now)
+    return claimed
+
+
+def _in_turn(
+    stage: Stage, now: datetime, count: int, fresh_only: bool
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Candidate rows, round robin over the facilities in turn order; a facility's rows are
+    read only when its turn comes."""
+    pending: dict[int, deque[dict[str, Any]] | None] = dict.fromkeys(
+        facilities_in_turn(stage, now, fresh_only)
+    )
+    while pending:
+        for facility_id in list(pending):
+            rows = pending[facility_id]
+            if rows is None:
+                rows = pending[facility_id] = deque(
+                    _oldest(stage, now, facility_id, count + SPARE_CANDIDATES, fresh_only)
+                )
+            if not rows:
+                del pending[facility_id]
+                continue
+            yield facility_id, rows.popleft()
+
+
+def facilities_in_turn(stage: Stage, now: datetime, fresh_only: bool = False) -> list[int]:
+    """Facilities with an image waiting at the stage, the one whose turn is oldest first."""
+    waiting = _claimable(stage, now, fresh_only).filter(facility_id=OuterRef("pk"))
+    turns = StageTurn.objects.filter(facility_id=OuterRef("pk"), stage=stage.name)
+    ordered = (
+        Facility.objects.filter(Exists(waiting))
+        .annotate(served_at=Subquery(turns.values("served_at")[:1]))
+        .order_by(F("served_at").asc(nulls_first=True), "pk")
+    )
+    return list(ordered.values_list("pk", flat=True))
+
+
+def _oldest(
+    stage: Stage, now: datetime, facility_id: int, limit: int, fresh_only: bool
+) -> list[dict[str, Any]]:
+    rows = _claimable(stage, now, fresh_only).filter(facility_id=facility_id)
+    return list(rows.order_by("created_at", "position").values(*CLAIM_FIELDS)[:limit])
+
+
+def _claimable(stage: Stage, now: datetime, fresh_only: bool) -> QuerySet[Image]:
+    rows = Image.objects.filter(claims.claimable(stage, now))
+    return rows.filter(attempts=0) if fresh_only else rows
+
+
+def _record_turns(stage: Stage, facility_ids: set[int], at: datetime) -> None:
+    if not facility_ids:
+        return
+    StageTurn.objects.bulk_create(
+        [StageTurn(facility_id=f, stage=stage.name, served_at=at) for f in facility_ids],
+        update_conflicts=True,
+        unique_fields=["facility", "stage"],
+        update_fields=["served_at"],
+    )

@@ -1,0 +1,97 @@
+"""Fair claiming across facilities: a stage message takes the image whose facility's turn is
+oldest (round robin), the oldest image within a facility, so a large batch of one facility does
+not hold a small batch of another; as many messages as images still process every image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from inspection.models import Facility, Image, ModelVersion, StageTurn
+from inspection.pipeline.claims import PREPROCESS
+from inspection.pipeline.fairness import claim_fairly, facilities_in_turn
+from inspection.pipeline.infer import infer_image
+from inspection.pipeline.preprocess import preprocess_image
+from inspection.services.facilities import create_facility
+from tests.workers import add_image, empty_batch, photo_bytes, reload
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
+Status = Image.Status
+
+
+def queued(facility: Facility, count: int, seed: int = 0) -> list[Image]:
+    batch = empty_batch(facility)
+    return [add_image(batch, photo_bytes(320, 240, seed=seed + i)) for i in range(count)]
+
+
+def claim_order(count: int) -> list[str]:
+    """Facility slugs in the order successive preprocess claims take their images."""
+    order = []
+    for _ in range(count):
+        (claim,) = claim_fairly(PREPROCESS)
+        order.append(Image.objects.get(pk=claim.image_id).facility.slug)
+    return order
+
+
+def test_a_small_batch_is_taken_next_behind_a_large_one(
+    facility: Facility, other_facility: Facility
+) -> None:
+    large = queued(facility, 20)
+    (small,) = queued(other_facility, 1, seed=100)
+    # The large batch's own messages come first; the second one already takes the small batch.
+    assert [c.image_id for c in claim_fairly(PREPROCESS)] == [large[0].pk]
+    assert [c.image_id for c in claim_fairly(PREPROCESS)] == [small.pk]
+    assert [c.image_id for c in claim_fairly(PREPROCESS)] == [large[1].pk]
+
+
+def test_facilities_take_turns_and_each_serves_its_oldest_first(
+    facility: Facility, other_facility: Facility
+) -> None:
+    third = create_facility("dc-east", "East DC")
+    a, b, c = queued(facility, 3), queued(other_facility, 3, 10), queued(third, 2, 20)
+    assert claim_order(8) == ["dc-north", "dc-south", "dc-east"] * 2 + ["dc-north", "dc-south"]
+    leased = Image.objects.filter(status=Status.PREPROCESSING)
+    assert set(leased.values_list("pk", flat=True)) == {i.pk for i in (*a, *b, *c)}
+    turns = StageTurn.objects.filter(stage=PREPROCESS.name).count()
+    assert turns == 3
+
+
+def test_a_facility_waiting_longest_goes_first(
+    facility: Facility, other_facility: Facility
+) -> None:
+    queued(facility, 2)
+    queued(other_facility, 2, 10)
+    claim_order(2)  # both served once, north first
+    assert facilities_in_turn(PREPROCESS, timezone.now()) == [facility.pk, other_facility.pk]
+
+
+def test_every_message_processes_one_image_whichever_it_names(
+    facility: Facility, other_facility: Facility, dev_model: ModelVersion
+) -> None:
+    other_facility.active_model = dev_model
+    other_facility.save()
+    images = queued(facility, 5) + queued(other_facility, 2, 10)
+    for image in images:  # one message per image, in submission order
+        assert preprocess_image(image.pk)
+    assert not preprocess_image(images[0].pk)  # a repeated message finds nothing
+    assert {reload(image).status for image in images} == {Status.PREPROCESSED}
+
+
+def test_an_inference_batch_is_filled_in_turns(
+    facility: Facility,
+    other_facility: Facility,
+    dev_model: ModelVersion,
+    settings: Any,
+) -> None:
+    settings.INFERENCE_BATCH_SIZE = 4
+    other_facility.active_model = dev_model
+    other_facility.save()
+    large = queued(facility, 8)
+    small = queued(other_facility, 2, 10)
+    for image in large + small:
+        preprocess_image(image.pk)
+    assert infer_image(large[0].pk) == 4
+    inferred = {i.pk for i in large + small if reload(i).status == Status.INFERRED}
+    assert inferred == {large[0].pk, large[1].pk, small[0].pk, small[1].pk}
