@@ -31,18 +31,36 @@ needs_chromium = pytest.mark.skipif(
 
 
 @contextmanager
-def browser_page() -> Iterator[Page]:
-    """One headless chromium page, closed (with its browser) when the block ends."""
+def browser_page(width: int = 1280, height: int = 800) -> Iterator[Page]:
+    """One headless chromium page, closed (with its browser) when the block ends; another tab
+    of the same browser session is `page.context.new_page()`."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            context = browser.new_context(viewport={"width": width, "height": height})
+            page = context.new_page()
             page.set_default_timeout(TIMEOUT_MS)
             yield page
         finally:
             browser.close()
+
+
+def drawn_boxes(page: Page) -> list[list[float]]:
+    """The boxes drawn over the image, as [x1, y1, x2, y2] in image pixels."""
+    return page.evaluate(
+        """Array.from(document.querySelectorAll('#boxes g.box rect.outline')).map(r => {
+            const [x, y, w, h] = ['x', 'y', 'width', 'height'].map(a => Number(r.getAttribute(a)));
+            return [x, y, x + w, y + h];
+        })"""
+    )
+
+
+def label_rects(page: Page) -> list[dict[str, float]]:
+    """The screen rectangles of the labels drawn over the image."""
+    rects = page.locator("#labels g.label rect")
+    return [rects.nth(i).bounding_box() or {} for i in range(rects.count())]
 
 
 def sign_in(page: Page, base_url: str, username: str = "rita") -> None:
@@ -79,3 +97,11 @@ def drag_first_box(page: Page, offset: tuple[float, float]) -> float:
     page.mouse.up()
     page.wait_for_selector("#box-list >> text=✎")  # the page marks the box as edited
     return scale
+
+
+@pytest.fixture
+def database_during_browsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let a test read and change the database while a page is open: Playwright's sync API keeps
+    an event loop running in this thread, which Django takes for async code; these are plain
+    synchronous calls, made one at a time."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
