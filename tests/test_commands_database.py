@@ -92,6 +92,13 @@ def run_kind(database_url: str, kind: str) -> subprocess.CompletedProcess[str]:
     [
         ["redeliver_webhooks", "--failed"],
         ["revoke_api_key", "--prefix", "abcd1234"],
+        # The integrator's first commands (README quick start).
+        ["create_api_key", "--name", "n", "--facility", "dc-1", "--create-facility"],
+        ["create_facility", "dc-1"],
+        ["activate_model", "--facility", "dc-1", "--default"],
+        ["set_thresholds", "--facility", "dc-1", "--default", "0.5"],
+        ["register_model", "--path", "models/default.pt", "--name", "n", "--version", "1"],
+        ["create_reviewer", "--username", "u", "--facility", "dc-1", "--create-facility"],
     ],
 )
 def test_a_command_on_an_unmigrated_database_says_to_migrate(

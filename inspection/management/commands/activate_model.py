@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from inspection.management.base import InspectionCommand
 from inspection.management.commands.create_facility import model_version_or_error
 from inspection.services import DomainError
 from inspection.services.default_model import bundled_model
 from inspection.services.facilities import describe, facility_by_slug, provide_model
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = "Make a registered model (or the bundled default model) a facility's active model."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from inspection.management.base import InspectionCommand
 from inspection.services import DomainError
 from inspection.services.api_keys import issue_api_key
 from inspection.services.facilities import describe, facility_by_slug
 from inspection.webhooks.targets import InvalidWebhookUrl, validate_webhook_url
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = "Create an integrator API key scoped to one or more facilities; prints it once."
 
     def add_arguments(self, parser: CommandParser) -> None:

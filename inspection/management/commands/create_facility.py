@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from inspection.management.base import InspectionCommand
 from inspection.models import ModelVersion
 from inspection.services.facilities import create_facility, describe
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = "Create a facility; it gets the bundled default model unless --model-version is given."
 
     def add_arguments(self, parser: CommandParser) -> None:

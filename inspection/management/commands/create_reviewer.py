@@ -10,15 +10,16 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 
+from inspection.management.base import InspectionCommand
 from inspection.models import FacilityMembership
 from inspection.services import DomainError
 from inspection.services.facilities import facility_by_slug
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = "Create a reviewer (session login) and give it a role at one or more facilities."
 
     def add_arguments(self, parser: CommandParser) -> None:

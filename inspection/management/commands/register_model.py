@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from inspection.inference import registry
+from inspection.management.base import InspectionCommand
 from inspection.management.thresholds import add_threshold_arguments, given, threshold_change
 from inspection.models import Facility, ModelVersion, ThresholdSource
 from inspection.services import DomainError
@@ -25,7 +26,7 @@ from inspection.services.facilities import facility_by_slug, provide_model
 CLASSES_SHOWN = 8
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = "Register model weights; --activate-for SLUG makes it a facility's active model."
 
     def add_base_argument(self, parser: Any, *args: Any, **kwargs: Any) -> None:

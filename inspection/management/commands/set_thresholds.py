@@ -11,8 +11,9 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from inspection.management.base import InspectionCommand
 from inspection.management.commands.create_facility import model_version_or_error
 from inspection.management.thresholds import add_threshold_arguments, given, threshold_change
 from inspection.models import Facility, ModelVersion
@@ -21,7 +22,7 @@ from inspection.services.facilities import facility_by_slug
 from inspection.services.policies import save_policy_version
 
 
-class Command(BaseCommand):
+class Command(InspectionCommand):
     help = "Set a facility's per-class thresholds for a model, as a new policy version."
 
     def add_arguments(self, parser: CommandParser) -> None:
