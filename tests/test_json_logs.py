@@ -3,7 +3,7 @@ the way `manage.py serve` starts them (`inspection.demo.processes`): gunicorn wi
 config, a CPU worker and an inference worker (which loads the model: ultralytics), with every
 Python warning shown. A photo is submitted over the API and preprocessed, gunicorn refuses a
 request itself, and everything stops; then each line of each log must parse. Below, a Django
-process's Python warnings, as JSON lines too."""
+process's Python warnings and an uncaught exception, as JSON lines too."""
 
 from __future__ import annotations
 
@@ -142,3 +142,13 @@ def test_a_python_warning_is_a_json_line(tmp_path: Path) -> None:
     entry = json.loads(line)
     assert (entry["logger"], entry["level"]) == ("py.warnings", "WARNING")
     assert "DeprecationWarning: deprecated thing" in entry["message"]
+
+
+def test_an_uncaught_exception_is_one_json_line(tmp_path: Path) -> None:
+    result = run_django("raise RuntimeError('cannot start')", tmp_path)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    entry = json.loads(line)
+    assert (entry["logger"], entry["level"]) == ("uncaught", "CRITICAL")
+    assert entry["message"] == "uncaught RuntimeError: cannot start"
+    assert "Traceback" in entry["exc_info"]
