@@ -420,6 +420,13 @@ class Image(models.Model):
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
 
+    @property
+    def thresholds_calibrated(self) -> bool | None:
+        """Whether the thresholds that routed the image rest on labelled data (None before)."""
+        return (
+            self.threshold_source == ThresholdSource.CALIBRATED if self.threshold_source else None
+        )
+
     def final_detections(self) -> list[Detection]:
         """The result: the reviewer's boxes once a person decided, the model's before (works on
         prefetched `detections`)."""

@@ -13,6 +13,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from inspection.limits import PER_FILE_LIMIT_REASONS
 from inspection.models import Batch, Facility, Image
 
 FacilityScope = QuerySet[Facility]
@@ -103,7 +104,7 @@ def images_of(batch: Batch, status: str | None = None) -> QuerySet[Image]:
     """A batch's images in upload order with what their representation needs, in a constant
     number of queries."""
     images = (
-        batch.images.select_related("model_version", "reviewed_by")
+        batch.images.select_related("model_version", "reviewed_by", "policy")
         .prefetch_related("detections")
         .order_by("position")
     )
@@ -124,6 +125,11 @@ class ResultRow:
     original_name: str
     status: str
     reason: str
+    multi_frame: bool = False
+    # Where the thresholds that routed the image came from (blank before validation) and
+    # whether they rest on labelled data.
+    thresholds: str = ""
+    calibrated: bool | None = None
     class_id: int | None = None
     class_name: str = ""
     confidence: float | None = None
@@ -143,6 +149,9 @@ def _image_rows(image: Image) -> Iterator[ResultRow]:
         original_name=image.original_name,
         status=image.status,
         reason=image.reason,
+        multi_frame=image.multi_frame,
+        thresholds=image.threshold_source,
+        calibrated=image.thresholds_calibrated,
     )
     detections = image.final_detections()
     if not detections:
@@ -156,3 +165,12 @@ def _image_rows(image: Image) -> Iterator[ResultRow]:
             accepted=detection.accepted,
             box=detection.as_box(),
         )
+
+
+def refused_uploads(batch: Batch) -> list[Image]:
+    """The files refused on their own at upload (a per-file limit): failed, nothing stored."""
+    return list(
+        batch.images.filter(
+            status=Image.Status.FAILED, reason__in=PER_FILE_LIMIT_REASONS, storage_key=""
+        ).order_by("position")
+    )

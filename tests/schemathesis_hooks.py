@@ -1,12 +1,12 @@
 """Schemathesis hooks for the API contract test (loaded by `tests/schemathesis.toml`).
 
 Uploads are real cases: what a camera or a careless integrator sends. Schemathesis' own `binary`
-values are random bytes and 1x1 sample images; the API refuses an image under MIN_IMAGE_SIDE
-pixels a side at upload (422), a rule no JSON schema can state, so its samples would read as
-"valid data rejected". These are drawn instead: photos in every format and colour mode the
-pipeline handles, and files that are not usable images (truncated, corrupt, empty, not an image,
-random bytes), which the API accepts and the pipeline fails per image. Small, so a run with
-hundreds of uploads stays fast; every one is at least MIN_IMAGE_SIDE pixels a side.
+values are random bytes and 1x1 sample images; these are drawn instead: photos in every format
+and colour mode the pipeline handles, files that are not usable images (truncated, corrupt,
+empty, not an image, random bytes), which the API accepts and the pipeline fails per image, and
+a file under MIN_IMAGE_SIDE pixels a side, which the API refuses on its own (a failed image
+listed in the 202's `rejected`) while the rest of the batch goes on. Small, so a run with
+hundreds of uploads stays fast.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ UPLOADS = (
     images.empty_file(),
     images.non_image(),
     images.svg_image(),
+    images.tiny_image_png(),
 )
 
 schemathesis.openapi.format(

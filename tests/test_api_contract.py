@@ -24,7 +24,16 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inspection.api.pagination import MAX_PAGE_SIZE
-from inspection.models import ApiKey, Batch, Detection, Facility, Image, ModelVersion
+from inspection.models import (
+    ApiKey,
+    Batch,
+    Detection,
+    Facility,
+    Image,
+    ModelVersion,
+    ThresholdPolicy,
+)
+from inspection.observability.broker import queue_keys
 from inspection.webhooks.delivery import announce_batch_completed
 from tests.api_support import BATCHES_URL, add_detection, make_batch
 from tests.web_server import running_web
@@ -70,6 +79,11 @@ def finished_batch(facility: Facility, key: ApiKey, model: ModelVersion) -> Batc
     )
     for image in (images[0], images[2], images[3]):
         add_detection(image, model)
+    # Every kind of thresholds an image can show (the failed one has none: null).
+    policy = ThresholdPolicy.objects.create(facility=facility, model_version=model, source="manual")
+    Image.objects.filter(pk=images[0].pk).update(threshold_source="calibrated", multi_frame=True)
+    Image.objects.filter(pk=images[2].pk).update(threshold_source="manual", policy=policy)
+    Image.objects.filter(pk=images[3].pk).update(threshold_source="review_all")
     reviewer = get_user_model().objects.create_user("rita")
     images[3].record_verdict(Image.Verdict.REJECTED, reviewer, timezone.now(), "damaged", "torn")
     Detection.objects.create(
@@ -120,7 +134,7 @@ def test_schemathesis_finds_the_api_true_to_its_schema(
     # Submissions with generated files were accepted (202, not only refusals) and their images
     # queued for preprocessing.
     assert Batch.objects.count() > 1
-    assert redis_queues.llen(settings.CPU_QUEUE_NAME) > 0
+    assert sum(redis_queues.llen(key) for key in queue_keys(settings.CPU_QUEUE_NAME)) > 0
 
 
 # --- the conventions the run relies on --------------------------------------------------------

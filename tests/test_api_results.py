@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inspection.api.exports import csv_safe
-from inspection.models import Batch, Facility, Image
+from inspection.models import Batch, Facility, Image, ThresholdPolicy
 from tests.api_support import BATCHES_URL, add_detection, make_batch, make_model
 
 ALL_STATUSES = [status.value for status in Image.Status]
@@ -88,8 +88,33 @@ def test_image_representation_has_every_documented_field(
         "id", "position", "original_name", "status", "reason", "reason_detail",
         "review_reasons", "width", "height", "format", "size_bytes", "content_hash", "quality",
         "quality_flags", "timings", "attempts", "model_version", "detections", "review",
-        "created_at", "finished_at",
+        "multi_frame", "thresholds", "created_at", "finished_at",
     }  # fmt: skip
+    assert (row["multi_frame"], row["thresholds"]) == (False, None)  # not validated yet
+
+
+def test_an_image_says_which_thresholds_routed_it_and_whether_calibrated(
+    api_client: APIClient, facility: Facility
+) -> None:
+    batch = make_batch(facility, ["accepted", "needs_review", "accepted"])
+    first, second, third = batch.images.order_by("position")
+    policy = ThresholdPolicy.objects.create(facility=facility, version=4, source="manual")
+    Image.objects.filter(pk=first.pk).update(threshold_source="calibrated", multi_frame=True)
+    Image.objects.filter(pk=second.pk).update(threshold_source="manual", policy=policy)
+    Image.objects.filter(pk=third.pk).update(threshold_source="review_all")
+    rows = api_client.get(images_url(batch)).json()["results"]
+    assert [row["thresholds"] for row in rows] == [
+        {"source": "calibrated", "calibrated": True, "policy_version": None},
+        {"source": "manual", "calibrated": False, "policy_version": 4},
+        {"source": "review_all", "calibrated": False, "policy_version": None},
+    ]
+    assert [row["multi_frame"] for row in rows] == [True, False, False]
+    exported = api_client.get(f"{BATCHES_URL}{batch.pk}/results.json").json()["rows"]
+    assert [(r["thresholds"], r["calibrated"], r["multi_frame"]) for r in exported] == [
+        ("calibrated", True, True),
+        ("manual", False, False),
+        ("review_all", False, False),
+    ]
 
 
 def test_images_filter_by_status(api_client: APIClient, facility: Facility) -> None:
@@ -173,6 +198,11 @@ def test_csv_export_has_a_header_and_the_same_rows(
     assert body[0][header.index("confidence")] == "0.9"
     assert body[0][header.index("x2")] == "30.0"
     assert body[2][header.index("reason")] == "not_an_image"
+    assert [body[0][header.index(c)] for c in ("multi_frame", "thresholds", "calibrated")] == [
+        "False",
+        "",
+        "",
+    ]
 
 
 def test_csv_export_neutralizes_formulas_in_client_names(

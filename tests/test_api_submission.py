@@ -172,6 +172,9 @@ def test_a_file_over_the_size_limit_fails_on_its_own_and_the_rest_goes_on(
     assert response.status_code == 202, response.content
     batch_id = response.json()["id"]
     assert refused_rows(batch_id) == [(1, "big.jpg", "file_too_large", "")]
+    [listed] = response.json()["rejected"]
+    assert (listed["index"], listed["name"], listed["reason"]) == (1, "big.jpg", "file_too_large")
+    assert str(len(big)) in listed["detail"]
     failed = Image.objects.get(batch_id=batch_id, position=1)
     assert failed.finished_at is not None and str(len(big)) in failed.reason_detail
     ok = Image.objects.get(batch_id=batch_id, position=0)
@@ -233,6 +236,8 @@ def test_every_refused_file_gets_its_own_reason(
     assert [row[2] for row in refused_rows(batch_id)] == ["file_too_large", "too_small"]
     counts = api_client.get(f"/api/v1/batches/{batch_id}/").json()["counts"]
     assert (counts["failed"], counts["queued"]) == (2, 1)
+    repeat = submit(api_client, files[:0] + [upload("ok.jpg")])
+    assert repeat.json()["rejected"] == []
 
 
 def test_a_facility_without_a_model_is_refused_at_post_with_the_fix(

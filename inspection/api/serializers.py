@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.reverse import reverse
 
-from inspection.models import Batch, Image, WebhookDelivery
+from inspection.models import Batch, Image, ThresholdSource, WebhookDelivery
 from inspection.webhooks.delivery import event_delivery
 from inspection.webhooks.masking import masked_url
 from inspection.webhooks.targets import MAX_URL_LENGTH
@@ -95,7 +95,11 @@ class ErrorOutput(serializers.Serializer):
     rejected = RejectedFileOutput(
         many=True,
         required=False,
-        help_text="With `limits_exceeded`: every refused file (empty for request-wide limits).",
+        help_text="With `limits_exceeded`: empty (request-wide limits refuse every file).",
+    )
+    fix = serializers.CharField(
+        required=False,
+        help_text="With `no_active_model`: the command an operator runs to fix it.",
     )
 
 
@@ -177,6 +181,31 @@ class BatchOutput(serializers.Serializer):
         return _delivery(batch, WebhookDelivery.Event.BATCH_REVIEWED)
 
 
+class RefusedUploadOutput(serializers.Serializer):
+    """A refused file, from its failed image row."""
+
+    index = serializers.IntegerField(
+        source="position", help_text="Position of the file in the request, from 0."
+    )
+    name = serializers.CharField(
+        source="original_name", help_text="The file's name as sent (sanitized)."
+    )
+    reason = serializers.CharField(help_text="`file_too_large`, `too_many_pixels` or `too_small`.")
+    detail = serializers.CharField(source="reason_detail")
+
+
+class BatchSubmitOutput(BatchOutput):
+    """The answer to a submission: the batch, and the files refused on their own."""
+
+    rejected = RefusedUploadOutput(
+        many=True,
+        source="refused_uploads",
+        help_text="Files over a per-file limit (MAX_UPLOAD_BYTES, MAX_IMAGE_PIXELS, "
+        "MIN_IMAGE_SIDE): each is a `failed` image with that reason and nothing of it was "
+        "stored; the other files are processed.",
+    )
+
+
 def _delivery(batch: Batch, event: str) -> dict[str, object] | None:
     delivery = event_delivery(batch, event)
     return WebhookOutput(delivery).data if delivery else None
@@ -207,6 +236,25 @@ class ReviewOutput(serializers.Serializer):
     )
 
 
+class ThresholdsOutput(serializers.Serializer):
+    """Which thresholds routed an image, and whether they rest on labelled data."""
+
+    source = serializers.ChoiceField(
+        choices=ThresholdSource.choices,
+        source="threshold_source",
+        help_text="`calibrated` (on labelled data), `manual` (per class, by an operator), "
+        "`uniform` (one threshold for every class) or `review_all` (none yet: every image "
+        "goes to review).",
+    )
+    calibrated = serializers.BooleanField(source="thresholds_calibrated")
+    policy_version = serializers.IntegerField(
+        source="policy.version",
+        allow_null=True,
+        help_text="The facility's policy version; null when the model's registration "
+        "thresholds applied.",
+    )
+
+
 class ImageOutput(serializers.Serializer):
     id = serializers.UUIDField()
     position = serializers.IntegerField()
@@ -233,12 +281,22 @@ class ImageOutput(serializers.Serializer):
         help_text="The final boxes: the reviewer's once a person decided, else the model's.",
     )
     review = serializers.SerializerMethodField()
+    multi_frame = serializers.BooleanField(
+        help_text="The file had several frames or pages; the first was processed."
+    )
+    thresholds = serializers.SerializerMethodField(
+        help_text="The thresholds that routed the image (null until it was validated)."
+    )
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
 
     @extend_schema_field(ReviewOutput(allow_null=True))
     def get_review(self, image: Image) -> dict[str, object] | None:
         return ReviewOutput(image).data if image.verdict else None
+
+    @extend_schema_field(ThresholdsOutput(allow_null=True))
+    def get_thresholds(self, image: Image) -> dict[str, object] | None:
+        return ThresholdsOutput(image).data if image.threshold_source else None
 
 
 class ResultRowOutput(serializers.Serializer):
@@ -249,6 +307,13 @@ class ResultRowOutput(serializers.Serializer):
     original_name = serializers.CharField()
     status = serializers.ChoiceField(choices=Image.Status.choices)
     reason = serializers.CharField()
+    multi_frame = serializers.BooleanField()
+    thresholds = serializers.CharField(
+        help_text="The source of the thresholds that routed the image (blank before)."
+    )
+    calibrated = serializers.BooleanField(
+        allow_null=True, help_text="Whether those thresholds rest on labelled data."
+    )
     class_id = serializers.IntegerField(allow_null=True)
     class_name = serializers.CharField()
     confidence = serializers.FloatField(allow_null=True)

@@ -88,8 +88,10 @@ class BatchListCreateView(Documented, GenericAPIView):
         request={"multipart/form-data": s.BatchSubmitInput},
         parameters=[IDEMPOTENCY_KEY],
         responses={
-            202: s.BatchOutput,
-            200: OpenApiResponse(s.BatchOutput, description="Idempotent repeat: the first batch."),
+            202: s.BatchSubmitOutput,
+            200: OpenApiResponse(
+                s.BatchSubmitOutput, description="Idempotent repeat: the first batch."
+            ),
             400: error(
                 "`invalid`: a form field or header is malformed (see `errors`); "
                 "`limits_exceeded`: no files, or more than MAX_FILES_PER_BATCH; "
@@ -97,16 +99,16 @@ class BatchListCreateView(Documented, GenericAPIView):
                 "`parse_error`: the multipart body is malformed."
             ),
             404: error("`not_found`: no such facility among the key's facilities."),
-            409: error("`idempotency_key_reused`: the key came with different content."),
+            409: error(
+                "`idempotency_key_reused`: the key came with different content; "
+                "`no_active_model`: the facility has no model, nothing was stored (`fix` "
+                "names the command that gives it one)."
+            ),
             413: error(
-                "`limits_exceeded`: a file over MAX_UPLOAD_BYTES (listed in `rejected`) or a "
-                "request over MAX_BATCH_BYTES."
+                "`limits_exceeded`: the request is over MAX_BATCH_BYTES (a single file over "
+                "MAX_UPLOAD_BYTES is refused on its own: see `rejected` in the 202)."
             ),
             415: error("`unsupported_media_type`: the body is not multipart/form-data."),
-            422: error(
-                "`limits_exceeded`: files over MAX_IMAGE_PIXELS or under MIN_IMAGE_SIDE "
-                "pixels a side (listed in `rejected`); nothing was stored."
-            ),
             503: error("`overloaded`: too many images wait; retry after `Retry-After` seconds."),
         },
     )
@@ -127,8 +129,9 @@ class BatchListCreateView(Documented, GenericAPIView):
             )
         )
         batch = selectors.batch_for(facilities, submission.batch.pk)
+        batch.refused_uploads = selectors.refused_uploads(batch)
         answer = status.HTTP_202_ACCEPTED if submission.created else status.HTTP_200_OK
-        data = s.BatchOutput(batch, context={"request": request}).data
+        data = s.BatchSubmitOutput(batch, context={"request": request}).data
         location = reverse("api:batch-detail", kwargs={"batch_id": batch.pk}, request=request)
         return Response(data, status=answer, headers={"Location": location})
 

@@ -23,6 +23,7 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 
 from inspection import selectors
+from inspection.limits import FILE_TOO_LARGE, UPLOAD_REJECT_REASONS
 from inspection.models import ApiKey, Batch, Facility, Image
 from inspection.observability import hooks
 from inspection.pipeline.completion import complete_batch_if_done
@@ -33,12 +34,6 @@ from inspection.services.facilities import require_model
 from inspection.storage import content_hash, store_original
 from inspection.webhooks.targets import InvalidWebhookUrl, validate_webhook_url
 
-# Header reasons that refuse a file at upload; every other reason (not an image, corrupt,
-# format not allowed) is left to the pipeline, which reports it per image the same way.
-UPLOAD_REJECT_REASONS = frozenset({"too_many_pixels", "too_small"})
-FILE_TOO_LARGE = "file_too_large"
-# Every reason a file can be refused for at upload (the batch lists these as `rejected`).
-PER_FILE_LIMIT_REASONS = UPLOAD_REJECT_REASONS | {FILE_TOO_LARGE}
 MAX_NAME_LENGTH = 200
 # How long an overloaded API asks clients to wait: about the time a worker pool needs to drain
 # a few batches.
