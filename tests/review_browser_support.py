@@ -23,7 +23,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 15_000
-ARMED_AFTER_MS = 500  # task.js ARM_DELAY_MS (400) and a margin
 
 needs_chromium = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing (bin/system-packages)"
@@ -77,7 +76,7 @@ def wait_for_task_page(page: Page) -> None:
     decision keys for a moment after the image appears)."""
     page.locator("g.box rect.outline").first.wait_for()
     page.wait_for_function("document.querySelector('#viewer image').getBBox().width > 0")
-    page.wait_for_timeout(ARMED_AFTER_MS)
+    page.wait_for_selector("body[data-armed=true]", state="attached")
 
 
 def drag_first_box(page: Page, offset: tuple[float, float]) -> float:

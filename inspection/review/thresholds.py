@@ -41,9 +41,7 @@ def class_threshold(applied: AppliedPolicy, class_name: str) -> float | None:
 
 def source_text(applied: AppliedPolicy) -> str:
     text = SOURCE_TEXT.get(applied.source, applied.source)  # type: ignore[call-overload]
-    if applied.version is not None:
-        return f"{text}, policy v{applied.version}"
-    return f"{text}, the model's registration thresholds"
+    return f"{text}, policy v{applied.version}" if applied.version is not None else text
 
 
 def reason_text(reason: str, applied: AppliedPolicy) -> str:

@@ -187,16 +187,17 @@ function drawLabels(u) {
     return { group: group, back: back, text: text, item: item };
   });
   const pad = 2 * u;
-  const sizes = texts.map(function (t) { const b = t.text.getBBox(); return { w: b.width + 2 * pad, h: b.height + pad }; });
+  const gap = 1.5 * u; // around each label, so even their outlines never touch
+  const sizes = texts.map(function (t) { const b = t.text.getBBox(); return { w: b.width + 2 * pad + 2 * gap, h: b.height + pad + 2 * gap }; });
   const spots = placeLabels(texts.map(function (t, i) { return { box: t.item.box, w: sizes[i].w, h: sizes[i].h }; }), full);
   texts.forEach(function (t, i) {
     const spot = spots[i];
-    t.back.setAttribute("x", spot.x);
-    t.back.setAttribute("y", spot.y);
-    t.back.setAttribute("width", spot.w);
-    t.back.setAttribute("height", spot.h);
-    t.text.setAttribute("x", spot.x + pad);
-    t.text.setAttribute("y", spot.y + spot.h - pad - 0.2 * size);
+    t.back.setAttribute("x", spot.x + gap);
+    t.back.setAttribute("y", spot.y + gap);
+    t.back.setAttribute("width", spot.w - 2 * gap);
+    t.back.setAttribute("height", spot.h - 2 * gap);
+    t.text.setAttribute("x", spot.x + gap + pad);
+    t.text.setAttribute("y", spot.y + spot.h - gap - pad - 0.2 * size);
   });
 }
 
@@ -635,6 +636,7 @@ function armWhenShown() {
   const arm = function () {
     setTimeout(function () {
       state.armed = true;
+      document.body.dataset.armed = "true"; // decisions are taken from here on
       const notice = document.getElementById("notice");
       if (notice && notice.classList.contains("wait")) notice.hidden = true;
       if (state.editable) prefetchNext();
