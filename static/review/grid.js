@@ -92,5 +92,7 @@ Promise.all(Array.from(document.querySelectorAll(".thumb image")).map(function (
   const probe = new Image();
   probe.src = image.getAttribute("href");
   return probe.decode().catch(function () {});
-})).then(function () { setTimeout(function () { state.armed = true; }, ARM_DELAY_MS); });
+})).then(function () {
+  setTimeout(function () { state.armed = true; document.body.dataset.armed = "true"; }, ARM_DELAY_MS);
+});
 showFocus();
