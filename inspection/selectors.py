@@ -14,7 +14,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from inspection.limits import PER_FILE_LIMIT_REASONS
-from inspection.models import Batch, Facility, Image
+from inspection.models import Batch, Facility, Image, ModelVersion, ThresholdPolicy
+from inspection.pipeline.policies import policy_for
+from inspection.validation import Policy
 
 FacilityScope = QuerySet[Facility]
 
@@ -173,4 +175,50 @@ def refused_uploads(batch: Batch) -> list[Image]:
         batch.images.filter(
             status=Image.Status.FAILED, reason__in=PER_FILE_LIMIT_REASONS, storage_key=""
         ).order_by("position")
+    )
+
+
+@dataclass(frozen=True)
+class CurrentThresholds:
+    """What routes a facility's images now: the active model's thresholds, from the facility's
+    policy version (`policy`) or, without one, from the model's registration."""
+
+    facility: Facility
+    model: ModelVersion
+    source: str
+    calibrated: bool
+    rules: Policy
+    policy: ThresholdPolicy | None
+
+    @property
+    def note(self) -> str:
+        return self.policy.note if self.policy else self.model.threshold_note
+
+    @property
+    def created_by(self) -> str:
+        return self.policy.created_by if self.policy else "model registration"
+
+    @property
+    def created_at(self) -> datetime:
+        return self.policy.created_at if self.policy else self.model.created_at
+
+
+def current_thresholds(facility: Facility) -> CurrentThresholds | None:
+    """None when the facility has no active model."""
+    model = facility.active_model
+    if model is None:
+        return None
+    applied = policy_for(facility.pk, model.pk)
+    policy = ThresholdPolicy.objects.filter(pk=applied.policy_id).first()
+    return CurrentThresholds(
+        facility, model, applied.source, applied.calibrated, applied.rules, policy
+    )
+
+
+def policy_versions(facility: Facility) -> QuerySet[ThresholdPolicy]:
+    """Every policy version of a facility, newest first (the audit trail of its thresholds)."""
+    return (
+        ThresholdPolicy.objects.filter(facility=facility)
+        .select_related("model_version")
+        .order_by("-created_at", "-pk")
     )

@@ -15,6 +15,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from inspection.services import DomainError
 from inspection.services.facilities import NoActiveModel
+from inspection.services.policies import InvalidThresholds
 from inspection.services.submission import (
     IdempotencyKeyReused,
     Limit,
@@ -78,6 +79,9 @@ def from_domain_error(exc: DomainError) -> ApiError:
         return ApiError(LIMIT_STATUS[exc.limit], exc.code, exc.detail, {"rejected": []})
     if isinstance(exc, NoActiveModel):
         return ApiError(status.HTTP_409_CONFLICT, exc.code, exc.detail, {"fix": exc.fix})
+    if isinstance(exc, InvalidThresholds):
+        # Well-formed thresholds that do not fit the facility's model (its classes).
+        return ApiError(status.HTTP_409_CONFLICT, exc.code, exc.detail)
     if isinstance(exc, Overloaded):
         headers = {"Retry-After": str(exc.retry_after)}
         return ApiError(status.HTTP_503_SERVICE_UNAVAILABLE, exc.code, exc.detail, None, headers)

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema
@@ -61,6 +62,49 @@ class UploadsSchema(OpenApiSerializerFieldExtension):
         }
 
 
+def _number(description: str) -> dict[str, Any]:
+    return {"type": "number", "minimum": 0, "maximum": 1, "description": description}
+
+
+class ThresholdsInputSchema(OpenApiSerializerExtension):
+    """New thresholds are per class (`classes`, with a `default` for the classes left out), one
+    `default` for every class, or `review_all: true` alone: one of two object shapes, each
+    closed (a serializer cannot say this)."""
+
+    target_class = "inspection.api.serializers.ThresholdsInput"
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: Direction) -> Any:
+        common = {
+            "min_confidence": _number("Boxes below are noise (default: as before)."),
+            # No NUL characters: Django refuses them in text.
+            "note": {"type": "string", "maxLength": 200, "pattern": "^[^\\x00]*$"},
+        }
+        per_class = {"type": "object", "additionalProperties": _number("A class's threshold.")}
+        thresholds = {
+            "type": "object",
+            "description": "Per class (`classes`, with `default` for the others) or one "
+            "`default` for every class.",
+            "properties": {
+                "classes": {**per_class, "description": 'Class -> threshold: {"damage": 0.6}.'},
+                "default": _number("The threshold of every class not in `classes`."),
+                **common,
+            },
+            "additionalProperties": False,
+            "anyOf": [
+                {"required": ["default"]},
+                {"required": ["classes"], "properties": {"classes": {"minProperties": 1}}},
+            ],
+        }
+        review_all = {
+            "type": "object",
+            "description": "No thresholds: every image goes to review.",
+            "properties": {"review_all": {"type": "boolean", "enum": [True]}, **common},
+            "required": ["review_all"],
+            "additionalProperties": False,
+        }
+        return {"oneOf": [thresholds, review_all]}
+
+
 def error(description: str) -> OpenApiResponse:
     """An error answer in our shape; `description` says which codes come with it, and when."""
     return OpenApiResponse(ErrorOutput, description=description)
@@ -69,6 +113,14 @@ def error(description: str) -> OpenApiResponse:
 class ApiAutoSchema(AutoSchema):
     """drf-spectacular's schema, plus the 401 of every operation that needs a key (DRF answers
     it before the view runs, so no view would think to list it)."""
+
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        body: dict[str, Any] | None = super()._get_request_body(direction)
+        if body is not None:
+            # Every body this API takes is required (drf-spectacular only marks one when its
+            # serializer has a required field; the thresholds' shape is written out instead).
+            body["required"] = True
+        return body
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation: dict[str, Any] | None = super().get_operation(*args, **kwargs)

@@ -11,7 +11,8 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.reverse import reverse
 
-from inspection.models import Batch, Image, ThresholdSource, WebhookDelivery
+from inspection.models import Batch, Facility, Image, ThresholdSource, WebhookDelivery
+from inspection.selectors import current_thresholds
 from inspection.webhooks.delivery import event_delivery
 from inspection.webhooks.masking import masked_url
 from inspection.webhooks.targets import MAX_URL_LENGTH
@@ -326,3 +327,133 @@ class BatchResultsOutput(serializers.Serializer):
 
     batch = BatchOutput()
     rows = ResultRowOutput(many=True)
+
+
+# --- Facilities and their thresholds -----------------------------------------------------------
+
+
+class StrictFloatField(serializers.FloatField):
+    """A JSON number, not a string that looks like one (the schema says number)."""
+
+    def to_internal_value(self, data: object) -> float:
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        return float(super().to_internal_value(data))
+
+
+class StrictCharField(serializers.CharField):
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean, not "yes" or 1."""
+
+    def to_internal_value(self, data: object) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class ThresholdsInput(serializers.Serializer):
+    """New thresholds for the facility's active model: per class (`classes`, with a `default`
+    for the classes left out), one `default` for every class, or `review_all: true` (no
+    thresholds: everything to review). Unknown fields are refused. The schema is written out in
+    `schema.ThresholdsInputSchema`."""
+
+    classes = serializers.DictField(
+        child=StrictFloatField(min_value=0, max_value=1),
+        required=False,
+        default=dict,
+        help_text='Class name -> threshold, e.g. {"damage": 0.6}.',
+    )
+    default = StrictFloatField(
+        min_value=0,
+        max_value=1,
+        required=False,
+        help_text="The threshold of every class not in `classes`.",
+    )
+    review_all = StrictBooleanField(
+        required=False, default=False, help_text="`true` alone: accept nothing automatically."
+    )
+    min_confidence = StrictFloatField(
+        min_value=0,
+        max_value=1,
+        required=False,
+        help_text="Boxes below this are noise and dropped (default: the previous version's).",
+    )
+    note = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate(self, data: dict[str, object]) -> dict[str, object]:
+        sent = self.initial_data if isinstance(self.initial_data, dict) else {}
+        unknown = sorted(set(sent) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown field(s): {', '.join(unknown)}.")
+        values = "classes" in sent or "default" in sent
+        if "review_all" in sent:
+            if not data["review_all"] or values:
+                raise serializers.ValidationError(
+                    "`review_all: true` comes alone (with `note` or `min_confidence`)."
+                )
+        elif not data.get("classes") and "default" not in data:
+            raise serializers.ValidationError(
+                "Give `classes` (with a `default` for the other classes), a `default`, or "
+                "`review_all: true`."
+            )
+        return data
+
+
+class CurrentThresholdsOutput(serializers.Serializer):
+    """What routes the facility's images now (its active model's thresholds)."""
+
+    facility = serializers.CharField(source="facility.slug")
+    model_version = serializers.CharField(source="model")
+    model_classes = serializers.ListField(child=serializers.CharField(), source="model.class_names")
+    source = serializers.ChoiceField(choices=ThresholdSource.choices)
+    calibrated = serializers.BooleanField(help_text="Whether they rest on labelled data.")
+    version = serializers.IntegerField(
+        source="policy.version",
+        allow_null=True,
+        help_text="The facility's policy version; null: the model's registration thresholds.",
+    )
+    default = serializers.FloatField(source="rules.default_threshold")
+    classes = serializers.DictField(child=serializers.FloatField(), source="rules.class_thresholds")
+    min_confidence = serializers.FloatField(source="rules.min_confidence")
+    review_all = serializers.BooleanField(source="rules.review_all")
+    note = serializers.CharField()
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PolicyVersionOutput(serializers.Serializer):
+    """One version of a facility's thresholds (kept when a newer one replaces it)."""
+
+    version = serializers.IntegerField()
+    model_version = serializers.StringRelatedField(
+        allow_null=True, help_text="`name:version`; null: the policy applies to any model."
+    )
+    is_active = serializers.BooleanField()
+    source = serializers.ChoiceField(choices=ThresholdSource.choices)
+    calibrated = serializers.BooleanField(source="is_calibrated")
+    default = serializers.FloatField(source="default_threshold")
+    classes = serializers.DictField(child=serializers.FloatField(), source="class_thresholds")
+    min_confidence = serializers.FloatField()
+    note = serializers.CharField()
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class FacilityOutput(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    model_version = serializers.StringRelatedField(
+        source="active_model", allow_null=True, help_text="The active model; null: none."
+    )
+    thresholds = serializers.SerializerMethodField()
+
+    @extend_schema_field(CurrentThresholdsOutput(allow_null=True))
+    def get_thresholds(self, facility: Facility) -> dict[str, object] | None:
+        current = current_thresholds(facility)
+        return CurrentThresholdsOutput(current).data if current else None

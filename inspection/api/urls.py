@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from inspection.api import (
+    facilities,
     schema,  # noqa: F401  (registers the API-key security scheme)
     views,
 )
@@ -28,6 +29,17 @@ urlpatterns = [
         "batches/<str:batch_id>/results.csv",
         views.BatchResultsCsvView.as_view(),
         name="batch-results-csv",
+    ),
+    path("facilities/", facilities.FacilityListView.as_view(), name="facility-list"),
+    path(
+        "facilities/<str:slug>/thresholds/",
+        facilities.ThresholdsView.as_view(),
+        name="facility-thresholds",
+    ),
+    path(
+        "facilities/<str:slug>/thresholds/versions/",
+        facilities.PolicyVersionsView.as_view(),
+        name="facility-threshold-versions",
     ),
     path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the

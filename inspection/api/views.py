@@ -47,13 +47,13 @@ def _batch_for(request: Request, batch_id: str) -> Batch:
     return selectors.batch_for(caller_facilities(request), batch_id)
 
 
-def _query(request: Request) -> dict[str, str]:
+def query_dict(request: Request) -> dict[str, str]:
     """The query string as a plain dict: DRF reads a form-like QueryDict's blank value as "not
     sent", so `?status=` would list everything instead of being refused like any bad value."""
     return request.query_params.dict()
 
 
-def _valid(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:
+def valid_input(serializer_class: type[Serializer], data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
@@ -76,7 +76,7 @@ class BatchListCreateView(Documented, GenericAPIView):
         responses={200: s.BatchOutput(many=True), 400: INVALID_QUERY, 404: NO_SUCH_PAGE},
     )
     def get(self, request: Request) -> Response:
-        filters = _valid(s.BatchFilterInput, _query(request))
+        filters = valid_input(s.BatchFilterInput, query_dict(request))
         batches = selectors.batches_for(caller_facilities(request))
         batches = batches.prefetch_related("webhook_deliveries")
         page = self.paginate_queryset(selectors.filter_batches(batches, **filters))
@@ -114,9 +114,9 @@ class BatchListCreateView(Documented, GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         """Store the files and answer 202 at once; processing happens in the pipeline."""
-        body = _valid(s.BatchSubmitInput, request.data)
+        body = valid_input(s.BatchSubmitInput, request.data)
         headers = {"idempotency_key": request.headers.get("Idempotency-Key", "")}
-        key = _valid(s.IdempotencyKeyInput, headers)["idempotency_key"].strip()
+        key = valid_input(s.IdempotencyKeyInput, headers)["idempotency_key"].strip()
         facilities = caller_facilities(request)
         submission = submit_batch(
             SubmissionRequest(
@@ -158,7 +158,7 @@ class BatchImagesView(Documented, GenericAPIView):
         },
     )
     def get(self, request: Request, batch_id: str) -> Response:
-        filters = _valid(s.ImageFilterInput, _query(request))
+        filters = valid_input(s.ImageFilterInput, query_dict(request))
         batch = _batch_for(request, batch_id)
         page = self.paginate_queryset(selectors.images_of(batch, **filters))
         return self.get_paginated_response(s.ImageOutput(page, many=True).data)
