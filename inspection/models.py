@@ -25,6 +25,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from inspection.webhooks.masking import masked_url
+
 # The longest wait, in sweep intervals, between re-sends of a pending export job.
 RESEND_MAX_WAITS = 12
 
@@ -294,7 +296,7 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event} {self.batch_id} -> {self.url} ({self.status})"
+        return f"{self.event} {self.batch_id} -> {masked_url(self.url)} ({self.status})"
 
     def claim(self, now: datetime, lease_seconds: int) -> bool:
         """Take the next attempt: only a pending delivery that is due, and only if nobody took

@@ -4,6 +4,7 @@ allowed), per batch at submission and per API key with `create_api_key --webhook
 from __future__ import annotations
 
 import socket
+import uuid
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from inspection.models import ApiKey, Batch, Facility
+from inspection.models import ApiKey, Batch, Facility, WebhookDelivery
 from inspection.webhooks.targets import InvalidWebhookUrl, validate_webhook_url
 from tests.api_support import Published, submit, upload
 from tests.webhook_support import key_row
@@ -175,3 +176,15 @@ def test_the_admin_never_shows_the_signing_secret(admin_client: Any, api_key: st
     page = admin_client.get(f"/admin/inspection/apikey/{key_row(api_key).pk}/change/")
     assert page.status_code == 200
     assert key_row(api_key).webhook_secret not in page.content.decode()
+
+
+def test_create_api_key_never_prints_webhook_credentials(
+    facility: Facility, unguarded: None
+) -> None:
+    url = "http://hook:s3cret@127.0.0.1/h"
+    lines = create_key("--name", "x", "--facility", facility.slug, "--webhook-url", url)
+    assert key_row(lines[-1]).webhook_url == url  # delivery still has them
+    assert not any("s3cret" in line for line in lines)
+    assert "Webhook URL: http://***@127.0.0.1/h" in lines
+    delivery = WebhookDelivery(batch_id=uuid.uuid4(), event="batch.completed", url=url)
+    assert "s3cret" not in str(delivery)

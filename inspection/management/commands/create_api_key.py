@@ -15,6 +15,7 @@ from inspection.management.base import InspectionCommand
 from inspection.services import DomainError
 from inspection.services.api_keys import issue_api_key
 from inspection.services.facilities import describe, facility_by_slug
+from inspection.webhooks.masking import masked_url
 from inspection.webhooks.targets import InvalidWebhookUrl, validate_webhook_url
 
 
@@ -45,7 +46,8 @@ class Command(InspectionCommand):
         key, raw = issue_api_key(options["name"], facilities, webhook_url)
         for facility in facilities:
             self.stdout.write(describe(facility))
-        self.stdout.write(f"Webhook URL: {webhook_url or '(none; batches may name their own)'}")
+        shown = masked_url(webhook_url) if webhook_url else "(none; batches may name their own)"
+        self.stdout.write(f"Webhook URL: {shown}")
         self.stdout.write(f"Webhook signing secret (shown only once): {key.webhook_secret}")
         self.stdout.write(f"Created API key {key} for {', '.join(slugs)}. It is shown only once:")
         self.stdout.write(raw)
