@@ -93,6 +93,7 @@ Promise.all(Array.from(document.querySelectorAll(".thumb image")).map(function (
   probe.src = image.getAttribute("href");
   return probe.decode().catch(function () {});
 })).then(function () {
+  document.body.dataset.shown = "true";
   setTimeout(function () { state.armed = true; document.body.dataset.armed = "true"; }, ARM_DELAY_MS);
 });
 showFocus();

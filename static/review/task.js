@@ -634,6 +634,7 @@ function armWhenShown() {
   const probe = new Image();
   probe.src = data.image_url;
   const arm = function () {
+    document.body.dataset.shown = "true"; // the image is decoded: on screen from here on
     setTimeout(function () {
       state.armed = true;
       document.body.dataset.armed = "true"; // decisions are taken from here on
