@@ -23,62 +23,29 @@ OPERATORS = {"K": 0.28, "P": 1.1, "B": 0.1, "H": 0.4, "M": 1.35, "LOOK": 1.5, "G
 GRID_TILES = 12
 
 # What the person does per task, operator by operator (grid accept: per grid, shared by 12).
+# CLICK: point and click; DRAG: point, press, move, release.
+CLICK, DRAG = "P B B", "P B P B"
 HUMAN = {
-    "accept": ["LOOK", "M", "K"],  # a
-    # the uncertain box is already selected: grab its edge, drag, let go, back to the keys, a
-    "fix one box": ["LOOK", "M", "H", "P", "B", "P", "B", "H", "M", "K"],
-    "reject": ["LOOK", "M", "K", "M", "K", "K", "K"],  # r, two arrows to the reason, Enter
-    "grid accept": ["GLANCE"] * GRID_TILES + ["M", "K", "K"],  # look over the grid, *, a
-    "open from grid": ["K", "K"],  # arrow to the tile, o
+    "accept": "LOOK M K".split(),  # a
+    # the uncertain box is already selected: grab its edge and drag it, back to the keys, a
+    "fix one box": f"LOOK M H {DRAG} H M K".split(),
+    "reject": "LOOK M K M K K K".split(),  # r, two arrows to the reason, Enter
+    "grid accept": ["GLANCE"] * GRID_TILES + "M K K".split(),  # look over the grid, *, a
+    "open from grid": "K K".split(),  # arrow to the tile, o
 }
 # The same work in the other tools' documented flows (keys and screens per task, no system
 # time: theirs was not measured). Label Studio: the label stream, predictions shown as the
 # starting annotation, Submit = Ctrl+Enter; a reject needs a choice in the labeling config
 # (a click) before Submit. CVAT: a job's frames, F = next frame (saving with Ctrl+S), edits by
 # dragging; no per-image verdict: a bad image gets an issue (right click, "Open an issue",
-# type, submit), acceptance is per job.
+# draw it, type, submit), acceptance is per job.
 OTHERS = {
-    ("Label Studio", "accept"): ["LOOK", "M", "K", "K"],  # Ctrl+Enter
-    ("Label Studio", "fix one box"): [
-        "LOOK",
-        "M",
-        "H",
-        "P",
-        "B",
-        "B",
-        "P",
-        "B",
-        "P",
-        "B",
-        "H",
-        "M",
-        "K",
-        "K",
-    ],
-    ("Label Studio", "reject"): ["LOOK", "M", "H", "P", "B", "B", "H", "M", "K", "K"],
-    ("CVAT", "accept"): ["LOOK", "M", "K"],  # F
-    ("CVAT", "fix one box"): ["LOOK", "M", "H", "P", "B", "B", "P", "B", "P", "B", "H", "M", "K"],
-    ("CVAT", "reject"): [
-        "LOOK",
-        "M",
-        "H",
-        "P",
-        "B",
-        "B",
-        "P",
-        "B",
-        "B",
-        "M",
-        "K",
-        "K",
-        "K",
-        "K",
-        "P",
-        "B",
-        "B",
-        "H",
-        "K",
-    ],
+    ("Label Studio", "accept"): "LOOK M K K".split(),  # Ctrl+Enter
+    ("Label Studio", "fix one box"): f"LOOK M H {CLICK} {DRAG} H M K K".split(),
+    ("Label Studio", "reject"): f"LOOK M H {CLICK} H M K K".split(),
+    ("CVAT", "accept"): "LOOK M K".split(),  # F
+    ("CVAT", "fix one box"): f"LOOK M H {CLICK} {DRAG} H M K".split(),
+    ("CVAT", "reject"): f"LOOK M H {CLICK} P B {DRAG} M K K K K {CLICK} H K".split(),
 }
 SCREENS = {
     "Label Studio": "label stream: 1 screen per task, next task after Submit",
