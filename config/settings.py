@@ -234,6 +234,10 @@ EXPORT_SWEEP_INTERVAL_SECONDS = env_int("EXPORT_SWEEP_INTERVAL_SECONDS", 300)
 # Label Studio exports link images as EXPORT_IMAGE_BASE_URL + /review/images/<id>/image.jpg.
 EXPORT_IMAGE_BASE_URL = env_str("EXPORT_IMAGE_BASE_URL", "")
 
+# --- `make up` (manage.py serve) on one machine --------------------------------------------------
+WEB_PORT = env_int("WEB_PORT", 8000)
+FLOWER_PORT = env_int("FLOWER_PORT", 5555)
+
 # --- Celery ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")

@@ -17,8 +17,10 @@ class Command(InspectionCommand):
     database = Database.MIGRATES
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--flower-port", type=int, default=5555)
+        parser.add_argument("--port", type=int, default=settings.WEB_PORT, help="(WEB_PORT)")
+        parser.add_argument(
+            "--flower-port", type=int, default=settings.FLOWER_PORT, help="(FLOWER_PORT)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         group = processes.ProcessGroup(Path(settings.VAR_DIR) / "logs")
