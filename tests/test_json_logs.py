@@ -25,7 +25,7 @@ from tests import images
 from tests.conftest import make_api_key
 from tests.workers import ROOT, wait_until, worker_env
 
-NAMES = ("web", "cpu-worker", "inference-worker")
+NAMES = ("web", "cpu-worker", "inference-worker", "beat", "flower")
 # Celery's line for a finished task, whatever its outcome (this test is about the lines).
 PREPROCESS_RAN = re.compile(r"Task inspection\.preprocess_image\[[^]]+\] (succeeded|raised)")
 
@@ -43,6 +43,8 @@ def service(
         "web": processes.web_command(port),
         "cpu-worker": processes.cpu_worker_command(),
         "inference-worker": processes.inference_worker_command(),
+        "beat": processes.beat_command(),
+        "flower": processes.flower_command(processes.free_port(0)),
     }
     try:
         for name, command in commands.items():
@@ -110,7 +112,7 @@ def test_every_line_of_every_process_is_json(
     group.stop()
 
     logs = {name: parsed(group.log_dir / f"{name}.log") for name in NAMES}
-    web, cpu, inference = (logs[name] for name in NAMES)
+    web, cpu, inference, beat, flower = (logs[name] for name in NAMES)
     # gunicorn's own lines: start-up, the access log (with the request's fields), a refusal.
     assert any(e["message"].startswith("Booting worker") for e in web)
     assert any(e.get("http", {}).get("status") == "202" for e in web)
@@ -119,7 +121,10 @@ def test_every_line_of_every_process_is_json(
     assert any(e["message"].startswith("worker cpu@") for e in cpu)
     assert any("inspection.preprocess_image" in e["message"] for e in cpu)
     assert any("model loaded" in e["message"] for e in inference)
-    assert all(any("Warm shutdown" in e["message"] for e in logs[name]) for name in NAMES[1:])
+    assert all(any("Warm shutdown" in e["message"] for e in logs[name]) for name in NAMES[1:3])
+    # Beat and Flower: their start-up lines, no banner.
+    assert any(e["logger"] == "celery.beat" for e in beat)
+    assert any(e["logger"].startswith("flower") for e in flower)
 
 
 def run_django(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -67,7 +67,8 @@ def inference_worker_command() -> list[str]:
 
 def beat_command() -> list[str]:
     schedule = Path(settings.VAR_DIR) / "celerybeat-schedule"
-    return [*CELERY, "beat", "-s", str(schedule), "-l", "INFO"]
+    # -q: no text banner, so with LOG_FORMAT=json every line is JSON.
+    return [*CELERY, "-q", "beat", "-s", str(schedule), "-l", "INFO"]
 
 
 def flower_command(port: int) -> list[str]:
