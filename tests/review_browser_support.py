@@ -4,10 +4,14 @@ browser), signing in, and dragging a box by a known offset on the task page."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
 
 import pytest
+from django.db import connection
 from playwright.sync_api import Page, sync_playwright
 
 from tests.review_support import PASSWORD
@@ -23,6 +27,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 15_000
+SETTLE_SECONDS = 0.5
+T = TypeVar("T")
 
 needs_chromium = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing (bin/system-packages)"
@@ -44,6 +50,10 @@ def browser_page(width: int = 1280, height: int = 800) -> Iterator[Page]:
             yield page
         finally:
             browser.close()
+            # The pages' last requests (the leaving beacon, a heartbeat) are still being served
+            # by the live server's threads: let them finish and close their database connections
+            # before the server and the test database go away.
+            time.sleep(SETTLE_SECONDS)
 
 
 def drawn_boxes(page: Page) -> list[list[float]]:
@@ -98,9 +108,17 @@ def drag_first_box(page: Page, offset: tuple[float, float]) -> float:
     return scale
 
 
-@pytest.fixture
-def database_during_browsing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let a test read and change the database while a page is open: Playwright's sync API keeps
-    an event loop running in this thread, which Django takes for async code; these are plain
-    synchronous calls, made one at a time."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+def on_database(call: Callable[[], T]) -> T:
+    """Run `call` (database reads and writes) while a page is open, in a thread of its own that
+    closes its connection after: Playwright's sync API keeps an event loop running in the
+    test's thread, where Django would refuse the calls (or, told to allow them, open a
+    connection in the loop's context that nothing closes)."""
+
+    def run() -> T:
+        try:
+            return call()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()

@@ -11,17 +11,13 @@ from playwright.sync_api import Page
 
 from tests.review_browser_support import (
     browser_page,
-    database_during_browsing,
     needs_chromium,
     sign_in,
     wait_for_task_page,
 )
 from tests.review_support import PASSWORD, make_task
 
-pytestmark = [
-    needs_chromium,
-    pytest.mark.usefixtures("media_root", database_during_browsing.__name__),
-]
+pytestmark = [needs_chromium, pytest.mark.usefixtures("media_root")]
 
 # Playwright's init scripts are exempt from the page's policy: this one only listens.
 LISTEN = """

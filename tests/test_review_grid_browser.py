@@ -13,17 +13,13 @@ from inspection.models import ReviewDecision, ReviewTask
 from tests import images
 from tests.review_browser_support import (
     browser_page,
-    database_during_browsing,
     needs_chromium,
     sign_in,
 )
 from tests.review_support import make_task
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-pytestmark = [
-    needs_chromium,
-    pytest.mark.usefixtures("media_root", database_during_browsing.__name__),
-]
+pytestmark = [needs_chromium, pytest.mark.usefixtures("media_root")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,8 +16,8 @@ from playwright.sync_api import Page
 from tests import images
 from tests.review_browser_support import (
     browser_page,
-    database_during_browsing,
     needs_chromium,
+    on_database,
     sign_in,
     wait_for_task_page,
 )
@@ -26,10 +26,7 @@ from tests.review_support import make_task
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 PER_FLOW = 5
-pytestmark = [
-    needs_chromium,
-    pytest.mark.usefixtures("media_root", database_during_browsing.__name__),
-]
+pytestmark = [needs_chromium, pytest.mark.usefixtures("media_root")]
 
 
 def make_tasks(facility: Any, count: int, photo: bytes) -> None:
@@ -53,7 +50,8 @@ def test_reviewer_seconds_per_task_single_and_grid(
     flows = [Flow(name, "single") for name in ("accept", "fix one box", "reject")]
     with browser_page(1920, 1080) as page:
         sign_in(page, live_server.url)
-        make_tasks(facility, PER_FLOW * len(flows) + 1, photo)  # one more: each ends on a task
+        # One more than decided: each flow ends on a task page.
+        on_database(lambda: make_tasks(facility, PER_FLOW * len(flows) + 1, photo))
         page.click("text=Next task")
         for flow in flows:
             run_single(page, flow, PER_FLOW, armed)
@@ -62,7 +60,7 @@ def test_reviewer_seconds_per_task_single_and_grid(
         grid = Flow("accept", "grid")
         # With the one released: a full grid, and a second one that comes after accepting it
         # (where the fixes and rejects are opened from).
-        make_tasks(facility, 2 * GRID_TILES - 1, photo)
+        on_database(lambda: make_tasks(facility, 2 * GRID_TILES - 1, photo))
         page.goto(f"{live_server.url}/review/grid/")
         run_grid_accept(page, grid, armed)
         from_grid = []

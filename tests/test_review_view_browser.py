@@ -20,10 +20,10 @@ from inspection.models import Detection, Image, ReviewDecision, ReviewTask
 from tests import images
 from tests.review_browser_support import (
     browser_page,
-    database_during_browsing,
     drawn_boxes,
     label_rects,
     needs_chromium,
+    on_database,
     sign_in,
     wait_for_task_page,
 )
@@ -31,10 +31,7 @@ from tests.review_support import make_task
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 SIZE = (640, 480)
-pytestmark = [
-    needs_chromium,
-    pytest.mark.usefixtures("media_root", database_during_browsing.__name__),
-]
+pytestmark = [needs_chromium, pytest.mark.usefixtures("media_root")]
 
 # Nested boxes sharing a corner, boxes on every edge and a tight cluster: labels would collide.
 CROWDED = [
@@ -224,7 +221,7 @@ def test_a_second_press_on_the_next_task_accepts_nothing_and_skip_and_undo_work_
         print(f"\ndecisions taken {time.monotonic() - armed_at:.2f} s after the page appeared")
         page.wait_for_timeout(300)
         assert page.url == f"{live_server.url}/review/tasks/{second.pk}/"
-        assert ReviewTask.objects.get(pk=second.pk).status == "claimed"
+        assert on_database(lambda: ReviewTask.objects.get(pk=second.pk).status) == "claimed"
 
         page.keyboard.press("s")  # skip: a different task comes
         page.wait_for_url(f"{live_server.url}/review/tasks/{third.pk}/")
