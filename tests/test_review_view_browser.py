@@ -3,8 +3,8 @@ double-press bug): uncertain boxes first, numbered alike in the list and on the 
 their thresholds; labels that never overlap on nested and edge boxes at 1920x1080 and 1366x768;
 keys for labels, boxes, opacity, brightness and contrast; Accept on screen with 60 boxes; a box
 drawn from the keyboard; a pan that moves no box; Esc closing the reject form from its comment;
-skip and undo by key; and a second `a` that lands on the next task accepting nothing. Leaves
-screenshots in artifacts/."""
+skip and undo by key; the next image fetched ahead; and a second `a` that lands on the next
+task accepting nothing. Leaves screenshots in artifacts/."""
 
 from __future__ import annotations
 
@@ -208,8 +208,11 @@ def test_a_second_press_on_the_next_task_accepts_nothing_and_skip_and_undo_work_
     first = photo_task(facility, [(0, 0.1, [50.0, 50.0, 200.0, 200.0])], "first.jpg")
     second = photo_task(facility, [(0, 0.2, [50.0, 50.0, 200.0, 200.0])], "second.jpg")
     third = photo_task(facility, [(0, 0.3, [50.0, 50.0, 200.0, 200.0])], "third.jpg")
+    upcoming = f"/review/images/{second.image_id}/image.jpg"
     with browser_page() as page:
-        open_next(page, live_server.url)
+        # The next task's image is fetched while the first is on screen.
+        with page.expect_request(lambda request: request.url.endswith(upcoming)):
+            open_next(page, live_server.url)
         page.keyboard.press("a")
         page.wait_for_url(f"{live_server.url}/review/tasks/{second.pk}/")
         page.keyboard.press("a")  # the double press, landing as the next page appears
