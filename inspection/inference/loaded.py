@@ -39,8 +39,18 @@ class LoadedModel:
     runtime: str = "torch"
 
     def predict(self, arrays: Sequence[np.ndarray], conf: float) -> list[Prediction]:
-        """One forward pass over all arrays (ultralytics batches a list of arrays)."""
-        return [_prediction(result) for result in self.results(arrays, conf)]
+        """One forward pass per shape among the arrays, predictions in the arrays' order.
+
+        ultralytics pads a batch of equal shapes to the smallest multiple of the stride, and a
+        batch of mixed shapes to a square: an image's boxes would depend on its batch-mates (and
+        change when it is retried alone). Passes of one shape each give every image the padding
+        of its own shape, whatever shares its batch."""
+        predictions: list[Prediction | None] = [None] * len(arrays)
+        for indexes in _by_shape(arrays).values():
+            results = self.results([arrays[i] for i in indexes], conf)
+            for index, result in zip(indexes, results, strict=True):
+                predictions[index] = _prediction(result)
+        return [p for p in predictions if p is not None]
 
     def results(self, arrays: Sequence[np.ndarray], conf: float) -> list[Any]:
         """ultralytics' own results, whatever the task (`predict` needs boxes)."""
@@ -59,6 +69,13 @@ class LoadedModel:
     def ensure_threads(self) -> None:
         if self.threads is not None:
             set_torch_threads(self.threads)
+
+
+def _by_shape(arrays: Sequence[np.ndarray]) -> dict[tuple[int, ...], list[int]]:
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for index, array in enumerate(arrays):
+        groups.setdefault(tuple(array.shape), []).append(index)
+    return groups
 
 
 def _prediction(result: Any) -> Prediction:
