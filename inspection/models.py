@@ -25,6 +25,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from inspection.statuses import ImageStatus
 from inspection.webhooks.masking import masked_url
 
 # The longest wait, in sweep intervals, between re-sends of a pending export job.
@@ -329,25 +330,14 @@ class WebhookDelivery(models.Model):
 class Image(models.Model):
     """One uploaded image and its way through preprocess -> infer -> validate."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        PREPROCESSING = "preprocessing"
-        PREPROCESSED = "preprocessed"
-        INFERRING = "inferring"
-        INFERRED = "inferred"
-        VALIDATING = "validating"
-        ACCEPTED = "accepted"
-        NEEDS_REVIEW = "needs_review"
-        FAILED = "failed"
-        # Only a reviewer rejects: the image is unusable or not what the model says it is.
-        REJECTED = "rejected"
+    Status = ImageStatus
 
     class Verdict(models.TextChoices):
         ACCEPTED = "accepted"
         REJECTED = "rejected"
 
     TERMINAL = (Status.ACCEPTED, Status.NEEDS_REVIEW, Status.FAILED, Status.REJECTED)
-    # Waiting for a worker: the sweeper re-enqueues these when they wait too long.
+    # Waiting for a worker at a stage (one message each; the sweeper sends what is missing).
     WAITING = (Status.QUEUED, Status.PREPROCESSED, Status.INFERRED)
     # Held by a worker under a lease: the sweeper re-enqueues these when the lease expires.
     LEASED = (Status.PREPROCESSING, Status.INFERRING, Status.VALIDATING)
@@ -374,7 +364,15 @@ class Image(models.Model):
     quality_flags = models.JSONField(default=list, blank=True)
     timings = models.JSONField(default=dict, blank=True, help_text="Milliseconds per stage.")
     attempts = models.PositiveIntegerField(default=0)
+    # The claim of the stage that holds the image (pipeline/claims.py): its fencing token, the
+    # worker process holding it (`<node>/<pid>`) and its lease, in the database's clock.
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    leased_by = models.CharField(max_length=200, blank=True)
+    # The sweeper's marks: when it last re-sent a message for the image's current stage, and how
+    # often since the image entered it (each re-send waits twice as long as the one before).
+    resent_at = models.DateTimeField(null=True, blank=True)
+    resends = models.PositiveSmallIntegerField(default=0)
 
     # Preprocessing output: a resized, oriented 8-bit BGR array and its scale to the original.
     preprocessed_key = models.CharField(max_length=300, blank=True)
