@@ -5,12 +5,18 @@ from __future__ import annotations
 from django.conf import settings
 
 from inspection.observability.broker import PRIORITY_SEPARATOR
+from inspection.pipeline.stages import STAGES
 
 broker_url = settings.CELERY_BROKER_URL
 broker_connection_retry_on_startup = True
+# A message a worker took and never acknowledged (the worker died) goes back to its queue after
+# this long. The stages do not need it (their leases run out in PIPELINE_LEASE_SECONDS and the
+# sweeper sends what is missing): it only has to outlast the longest stage task, so a slow task is
+# not handed out twice. Longer tasks (exports) and delayed messages (webhook retries) are fenced by
+# their own claims, and webhook delays never exceed it (webhooks/delivery.py).
+VISIBILITY_TIMEOUT_SECONDS = 300
 broker_transport_options: dict[str, object] = {
-    # Longer than the longest task, so Redis never re-delivers work that is still running.
-    "visibility_timeout": 3600,
+    "visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
     # A queue's lower-priority messages live in lists named `<queue>:<step>` (e.g. `cpu:3`,
     # preprocessing), readable names for KEDA and for people (kombu's default is "\x06\x16").
     "sep": PRIORITY_SEPARATOR,
@@ -48,11 +54,18 @@ worker_prefetch_multiplier = 1
 worker_cancel_long_running_tasks_on_connection_loss = True
 worker_max_memory_per_child = None
 
-task_default_queue = settings.CPU_QUEUE_NAME
-task_routes = {
-    "inspection.infer_image": {"queue": settings.INFERENCE_QUEUE_NAME},
-    "inspection.deliver_webhook": {"queue": settings.CPU_QUEUE_NAME},
+# A broker that is away must not hold a submission for long: its messages are left to the sweeper.
+task_publish_retry_policy = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.25,
+    "interval_max": 0.5,
 }
+
+# Stage messages are sent to their stage's queue (pipeline/stages.py); everything else (sweeps,
+# webhooks, exports) goes to the maintenance queue.
+task_default_queue = settings.MAINTENANCE_QUEUE_NAME
+task_routes = {stage.task: {"queue": stage.queue} for stage in STAGES}
 
 beat_schedule = {
     "sweep-stalled-images": {

@@ -210,13 +210,15 @@ os.environ.setdefault("YOLO_CONFIG_DIR", YOLO_CONFIG_DIR)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # --- Pipeline reliability --------------------------------------------------------------------
+# Claims of an image per stage (attempts beyond this fail it: its messages keep killing workers).
 PIPELINE_MAX_ATTEMPTS = env_int("PIPELINE_MAX_ATTEMPTS", 3)
-PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 120)
-# A waiting image whose message may have been lost is re-enqueued after this long.
-PIPELINE_STALL_SECONDS = env_int("PIPELINE_STALL_SECONDS", 300)
-PIPELINE_SWEEP_INTERVAL_SECONDS = env_int("PIPELINE_SWEEP_INTERVAL_SECONDS", 30)
-PIPELINE_RETRY_BACKOFF_SECONDS = env_int("PIPELINE_RETRY_BACKOFF_SECONDS", 2)
-PIPELINE_MAX_RETRIES = env_int("PIPELINE_MAX_RETRIES", 5)
+# A worker renews the leases it holds four times per lease while it works: a dead worker's images
+# are free again within this long (at once when it restarts or its heartbeat stops).
+PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 20)
+# The sweeper (own queue) sends the messages that are missing and frees dead workers' images.
+PIPELINE_SWEEP_INTERVAL_SECONDS = env_int("PIPELINE_SWEEP_INTERVAL_SECONDS", 5)
+# An image the sweeper re-sent waits this long before another re-send, then twice as long, ...
+PIPELINE_RESEND_SECONDS = env_int("PIPELINE_RESEND_SECONDS", 30)
 
 # --- Review UI and exports ------------------------------------------------------------------
 LOGIN_URL = "login"
@@ -244,6 +246,9 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 BROKER_DATA_DIR = VAR_DIR / "broker"
 CPU_QUEUE_NAME = env_str("CPU_QUEUE_NAME", "cpu")
 INFERENCE_QUEUE_NAME = env_str("INFERENCE_QUEUE_NAME", "gpu")
+# Sweeps, webhook deliveries and exports: consumed by the CPU workers beside CPU_QUEUE_NAME, so a
+# backlog of images never delays them (and the stage queues hold stage messages only).
+MAINTENANCE_QUEUE_NAME = env_str("MAINTENANCE_QUEUE_NAME", "maintenance")
 # Pool processes of the CPU worker that `make up` / `make demo` start (preprocess, validate).
 CPU_WORKER_CONCURRENCY = env_int("CPU_WORKER_CONCURRENCY", 1)
 # Tests run task bodies in-process when true (eager); the pipeline tests use real workers.

@@ -21,6 +21,7 @@ from inspection.pipeline.enqueue import enqueue_preprocess
 from tests import images
 from tests.api_support import submit, upload
 from tests.workers import (
+    CPU_QUEUES,
     WorkerSet,
     accepting_policy,
     add_image,
@@ -61,7 +62,7 @@ def workers(
 
 def start_pipeline(group: WorkerSet, beat_schedule: Path | None = None) -> None:
     beat = ["-B", "-s", str(beat_schedule)] if beat_schedule else []
-    cpu = group.start("cpu", "cpu", extra_args=beat)
+    cpu = group.start("cpu", CPU_QUEUES, extra_args=beat)
     start_inference(group)
     cpu.wait_for(" ready.")
 
@@ -174,15 +175,14 @@ def test_inference_worker_killed_mid_batch_loses_nothing(
     api_client: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # Short leases and stall times, the sweeper every second (beat inside the cpu worker), and an
+    # The default leases, the sweeper every second (beat inside the cpu worker), and an
     # inference worker that waits long for full batches, so the kill lands while it holds work.
     group = workers_for(
         tmp_path,
         media_root,
-        PIPELINE_LEASE_SECONDS="5",
-        PIPELINE_STALL_SECONDS="5",
         PIPELINE_SWEEP_INTERVAL_SECONDS="1",
         INFERENCE_MAX_WAIT_MS="1500",
+        INFERENCE_MAX_BATCH_MS="100000",
     )
     try:
         start_pipeline(group, beat_schedule=tmp_path / "beat-schedule")

@@ -97,14 +97,16 @@ def test_model_loads_once_per_process_and_sets_threads(
     assert torch.get_num_threads() == 2  # ultralytics had set it to 1 on this machine
 
 
-def test_predict_is_one_call_for_a_list(dev_model: ModelVersion, settings: Any) -> None:
+def test_predict_is_one_call_per_shape_in_a_list(dev_model: ModelVersion, settings: Any) -> None:
     settings.INFERENCE_DEVICE = "cpu"
     loaded = runtime.get_model(dev_model)
     calls = loaded.predict_calls
-    arrays = [np.full((180, 320, 3), 127, np.uint8), np.full((320, 240, 3), 60, np.uint8)]
+    landscape, portrait = (180, 320, 3), (320, 240, 3)
+    arrays = [np.full(landscape, 127, np.uint8), np.full(portrait, 60, np.uint8)]
+    arrays.append(np.full(landscape, 90, np.uint8))
     predictions = loaded.predict(arrays, conf=0.001)
-    assert loaded.predict_calls == calls + 1
-    assert len(predictions) == 2
+    assert loaded.predict_calls == calls + 2  # the two landscapes together, the portrait alone
+    assert len(predictions) == 3
     for prediction, array in zip(predictions, arrays, strict=True):
         height, width = array.shape[:2]
         assert prediction.boxes.shape[1] == 4

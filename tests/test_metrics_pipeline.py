@@ -20,7 +20,7 @@ from inspection.inference import registry
 from inspection.models import Batch, Facility, Image, ModelVersion
 from tests import images
 from tests.api_support import submit, upload
-from tests.workers import WorkerSet, accepting_policy, wait_until, worker_env
+from tests.workers import CPU_QUEUES, WorkerSet, accepting_policy, wait_until, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -66,7 +66,7 @@ def exporters(
         worker_env(media_root, tmp_path / "var", WORKER_METRICS_ADDR="127.0.0.1"), logs
     )
     try:
-        for name, queue, role in (("cpu", "cpu", ""), ("inference", "gpu", "inference")):
+        for name, queue, role in (("cpu", CPU_QUEUES, ""), ("inference", "gpu", "inference")):
             group.env = {
                 **group.env,
                 "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{name}"),

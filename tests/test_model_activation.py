@@ -16,6 +16,7 @@ from inspection.inference import registry
 from inspection.models import Batch, Facility, Image, ModelVersion
 from inspection.pipeline.enqueue import enqueue_preprocess
 from tests.workers import (
+    CPU_QUEUES,
     WorkerSet,
     accepting_policy,
     add_image,
@@ -43,7 +44,7 @@ def test_a_model_activated_while_workers_run_is_warm_before_its_first_batch(
     logs.mkdir()
     group = WorkerSet(worker_env(media_root, tmp_path / "var"), logs)
     try:
-        cpu = group.start("cpu", "cpu")
+        cpu = group.start("cpu", CPU_QUEUES)
         concurrency = ["--concurrency", str(POOL_PROCESSES)]
         inference = group.start("inference", "gpu", role="inference", extra_args=concurrency)
         assert wait_until(lambda: inference.log().count("inference process ready") == 2, 120)

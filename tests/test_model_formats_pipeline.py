@@ -33,6 +33,7 @@ from inspection.pipeline.enqueue import enqueue_preprocess
 from tests import model_exports
 from tests.model_exports import SAMPLES, Boxes, Exports, best_matches, coco_names, unmatched
 from tests.workers import (
+    CPU_QUEUES,
     WorkerSet,
     accepting_policy,
     add_image,
@@ -129,7 +130,7 @@ def test_exports_of_the_default_model_find_what_it_finds_through_the_pipeline(
     fields = ["pt", *TOLERANCE]
     facilities = {field: facility_with(getattr(default_exports, field), field) for field in fields}
     facilities["coco"] = facility_with(coco_onnx, "coco80")
-    workers.start("cpu", "cpu")
+    workers.start("cpu", CPU_QUEUES)
     workers.start("inference", "gpu", role="inference").wait_for(
         "inference process ready", timeout=180
     )

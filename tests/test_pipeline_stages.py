@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from celery.exceptions import Retry
 from django.core.files.storage import default_storage
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from inspection.models import Batch, Facility, Image, ModelVersion, ReviewTask
-from inspection.pipeline import claims
+from inspection.pipeline import claims, lease_keeper
 from inspection.pipeline.claims import PREPROCESS
+from inspection.pipeline.fairness import claim_fairly
 from inspection.pipeline.infer import infer_image
 from inspection.pipeline.preprocess import preprocess_image
 from inspection.pipeline.replay import replay_failed, replay_image
+from inspection.pipeline.sweeper import sweep_stalled
 from inspection.pipeline.validate import validate_image
 from tasks import pipeline as tasks
 from tests.workers import accepting_policy, add_image, empty_batch, photo_bytes, reload
@@ -185,18 +187,48 @@ def test_validate_drops_noise_and_marks_kept_detections(image: Image, facility: 
 
 
 def test_two_workers_claiming_one_image_one_wins(image: Image) -> None:
-    assert claims.claim(PREPROCESS, image.pk) is not None
-    assert claims.claim(PREPROCESS, image.pk) is None
+    assert claim_fairly(PREPROCESS) != []
+    assert claim_fairly(PREPROCESS) == []
 
 
 def test_expired_lease_is_reclaimed_and_fences_the_old_worker(image: Image) -> None:
-    old = claims.claim(PREPROCESS, image.pk)
-    assert old is not None
+    (old,) = claim_fairly(PREPROCESS)
+    assert reload(image).leased_by == claims.holder() and image.claim_token == old.token
     Image.objects.filter(pk=image.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    new = claims.claim(PREPROCESS, image.pk)
-    assert new is not None and new.attempt == 2
+    (new,) = claim_fairly(PREPROCESS)
+    assert new.attempt == 2 and new.token != old.token
     assert not claims.finish(old, Status.PREPROCESSED)  # the old worker lost its lease
     assert claims.finish(new, Status.PREPROCESSED)
+    assert (reload(image).claim_token, image.leased_by, image.lease_expires_at) == (None, "", None)
+
+
+def test_a_lease_is_set_and_renewed_in_the_databases_clock(image: Image, settings: Any) -> None:
+    settings.PIPELINE_LEASE_SECONDS = 20
+    (claim,) = claim_fairly(PREPROCESS)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        database_now = cursor.fetchone()[0]
+    lease = reload(image).lease_expires_at
+    assert abs((lease - database_now).total_seconds() - 20) < 2
+    Image.objects.filter(pk=image.pk).update(lease_expires_at=database_now)
+    with lease_keeper.holding([claim]):
+        assert lease_keeper.renew_once() == 1
+    assert reload(image).lease_expires_at > database_now + timedelta(seconds=15)
+    assert lease_keeper.renew_once() == 0  # no longer held: nothing renewed
+
+
+def test_a_restarted_worker_frees_what_its_previous_processes_held(
+    facility: Facility, dev_model: ModelVersion, media_root: Path
+) -> None:
+    mine = add_image(empty_batch(facility), photo_bytes())
+    theirs = add_image(empty_batch(facility), photo_bytes(seed=1))
+    for image, holder in ((mine, "cpu@host-a/4242"), (theirs, "cpu@host-b/99")):
+        Image.objects.filter(pk=image.pk).update(
+            status=Status.PREPROCESSING, attempts=1, leased_by=holder, claim_token=uuid.uuid4()
+        )
+    assert claims.release_previous_incarnation("cpu@host-a") == [mine.pk]
+    assert (reload(mine).status, mine.attempts, mine.leased_by) == (Status.QUEUED, 1, "")
+    assert reload(theirs).status == Status.PREPROCESSING  # another host's worker: left alone
 
 
 def test_attempt_cap_fails_the_image(image: Image, settings: Any) -> None:
@@ -210,25 +242,31 @@ def test_attempt_cap_fails_the_image(image: Image, settings: Any) -> None:
 # --- retries and replay ----------------------------------------------------------------------
 
 
-def test_transient_errors_retry_with_backoff_then_fail_and_replay(
-    image: Image, monkeypatch: pytest.MonkeyPatch, settings: Any
+def test_a_database_outage_defers_the_image_to_the_sweeper_and_fails_nothing(
+    image: Image, monkeypatch: pytest.MonkeyPatch, redis_queues: Any
 ) -> None:
     def database_down(key: str) -> bytes:
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr("inspection.storage.read_bytes", database_down)
-    with pytest.raises(Retry) as retry:
-        tasks.preprocess_image.apply(args=[str(image.pk)], retries=2)
-    assert retry.value.when == settings.PIPELINE_RETRY_BACKOFF_SECONDS * 4
+    for _ in range(10):  # however long the outage lasts
+        tasks.preprocess_image.apply(args=[str(image.pk)])  # no retry, no exception
     assert (reload(image).status, image.attempts) == (Status.QUEUED, 0)  # released, not counted
-    tasks.preprocess_image.apply(args=[str(image.pk)], retries=settings.PIPELINE_MAX_RETRIES)
-    assert (reload(image).status, image.reason) == (Status.FAILED, "retries_exhausted")
     monkeypatch.undo()
-    assert replay_image(image.pk)
-    assert (reload(image).status, image.attempts, image.reason) == (Status.QUEUED, 0, "")
-    assert Batch.objects.get(pk=image.batch_id).status == Batch.Status.PROCESSING
+    assert sweep_stalled().requeued == {"preprocess": 1}  # the message it dropped is sent again
     run_to(image, Status.ACCEPTED)
     assert image.status in (Status.ACCEPTED, Status.NEEDS_REVIEW)
+
+
+def test_a_local_read_error_counts_an_attempt(
+    image: Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_error(key: str) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("inspection.storage.read_bytes", disk_error)
+    tasks.preprocess_image.apply(args=[str(image.pk)])
+    assert (reload(image).status, image.attempts) == (Status.QUEUED, 1)
 
 
 def test_a_transient_error_releases_the_claim(
@@ -241,6 +279,13 @@ def test_a_transient_error_releases_the_claim(
     with pytest.raises(ConnectionResetError):
         preprocess_image(image.pk)
     assert (reload(image).status, image.attempts) == (Status.QUEUED, 0)
+
+
+def test_replay_puts_a_failed_image_back_through_the_pipeline(image: Image) -> None:
+    Image.objects.filter(pk=image.pk).update(status=Status.FAILED, reason="inference_error")
+    assert replay_image(image.pk)
+    assert (reload(image).status, image.attempts, image.reason) == (Status.QUEUED, 0, "")
+    assert Batch.objects.get(pk=image.batch_id).status == Batch.Status.PROCESSING
 
 
 def test_replay_failed_only_touches_failed_images(

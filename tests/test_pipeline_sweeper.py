@@ -12,7 +12,9 @@ import redis
 from django.utils import timezone
 
 from inspection.models import Batch, Facility, Image
+from inspection.observability import heartbeat
 from inspection.observability.broker import queue_keys
+from inspection.pipeline.enqueue import enqueue_preprocess
 from inspection.pipeline.sweeper import sweep_stalled
 from tests.workers import add_image, empty_batch, reload
 
@@ -55,22 +57,24 @@ def image_in(
     return image
 
 
-def test_sweeper_requeues_expired_leases_and_stalled_waits(
+def sweep(callbacks: Any) -> Any:
+    with callbacks(execute=True):
+        return sweep_stalled()
+
+
+def test_the_sweeper_sends_a_message_for_every_waiting_image_that_has_none(
     facility: Facility,
     media_root: Path,
     redis_queues: redis.Redis,
     settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    stall = settings.PIPELINE_STALL_SECONDS + 1
     expired = {s: image_in(facility, s, lease_in=-1, attempts=1) for s in Image.LEASED}
-    stalled = {s: image_in(facility, s, age_seconds=stall) for s in Image.WAITING}
+    waiting = {s: image_in(facility, s) for s in Image.WAITING}
     image_in(facility, Status.PREPROCESSING, lease_in=60, attempts=1)  # held by a live worker
-    image_in(facility, Status.PREPROCESSED, age_seconds=1)  # its message is surely still queued
-    with django_capture_on_commit_callbacks(execute=True):
-        report = sweep_stalled()
-    assert sum(report.requeued.values()) == 6
-    ids = {status: str(image.pk) for status, image in {**expired, **stalled}.items()}
+    report = sweep(django_capture_on_commit_callbacks)
+    assert report.requeued == {"preprocess": 2, "infer": 2, "validate": 2}
+    ids = {status: str(image.pk) for status, image in {**expired, **waiting}.items()}
     assert published(redis_queues, settings.CPU_QUEUE_NAME) == sorted(
         [("inspection.preprocess_image", ids[s]) for s in (Status.QUEUED, Status.PREPROCESSING)]
         + [("inspection.validate_image", ids[s]) for s in (Status.INFERRED, Status.VALIDATING)]
@@ -84,6 +88,65 @@ def test_sweeper_requeues_expired_leases_and_stalled_waits(
         "inspection.preprocess_image"
     }
     assert {task for task, _ in published_in(redis_queues, cpu)} == {"inspection.validate_image"}
+
+
+def test_a_backlog_whose_messages_wait_in_the_queue_is_left_alone(
+    facility: Facility,
+    media_root: Path,
+    redis_queues: redis.Redis,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    backlog = [image_in(facility, Status.QUEUED) for _ in range(5)]
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_preprocess(image.pk for image in backlog[:3])  # two messages were lost
+    assert sweep(django_capture_on_commit_callbacks).requeued == {"preprocess": 2}
+    # Five messages for five images now: later sweeps send nothing, however long they wait.
+    assert sweep(django_capture_on_commit_callbacks).requeued == {}
+    assert len(published(redis_queues, "cpu")) == 5
+
+
+def test_a_re_sent_image_waits_twice_as_long_each_time(
+    facility: Facility,
+    media_root: Path,
+    redis_queues: redis.Redis,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    image = image_in(facility, Status.QUEUED)
+    assert sweep(django_capture_on_commit_callbacks).requeued == {"preprocess": 1}
+    redis_queues.flushdb()  # lost again
+    assert sweep(django_capture_on_commit_callbacks).requeued == {}  # too soon
+    waits = []
+    for resends in (1, 2, 3):
+        age = settings.PIPELINE_RESEND_SECONDS * 2 ** (resends - 1)
+        Image.objects.filter(pk=image.pk).update(
+            resent_at=timezone.now() - timedelta(seconds=age - 2)
+        )
+        assert sweep(django_capture_on_commit_callbacks).requeued == {}
+        Image.objects.filter(pk=image.pk).update(
+            resent_at=timezone.now() - timedelta(seconds=age + 2)
+        )
+        assert sweep(django_capture_on_commit_callbacks).requeued == {"preprocess": 1}
+        redis_queues.flushdb()
+        waits.append(age)
+    assert waits == [30, 60, 120] and reload(image).resends == 4
+
+
+def test_the_sweeper_frees_what_a_worker_without_heartbeat_holds(
+    facility: Facility,
+    media_root: Path,
+    redis_queues: redis.Redis,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    dead = image_in(facility, Status.INFERRING, lease_in=15, attempts=1)
+    alive = image_in(facility, Status.INFERRING, lease_in=15, attempts=1)
+    Image.objects.filter(pk=dead.pk).update(leased_by="inference@gone/77")
+    Image.objects.filter(pk=alive.pk).update(leased_by="inference@here/78")
+    heartbeat.beat("inference", "inference@here")
+    report = sweep(django_capture_on_commit_callbacks)
+    assert (report.released, report.requeued) == (1, {"infer": 1})
+    assert (reload(dead).status, dead.attempts) == (Status.PREPROCESSED, 1)  # counted: poison?
+    assert reload(alive).status == Status.INFERRING
 
 
 def test_sweeper_fails_images_over_the_attempt_cap(

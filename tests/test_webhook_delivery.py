@@ -79,7 +79,7 @@ def test_completing_a_batch_creates_one_delivery_and_publishes_it_after_commit(
         (
             "inspection.deliver_webhook",
             [str(delivery.pk)],
-            {"queue": "cpu", "task_id": f"deliver_webhook:{delivery.pk}:0"},
+            {"queue": "maintenance", "task_id": f"deliver_webhook:{delivery.pk}:0"},
         )
     ]
 

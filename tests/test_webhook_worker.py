@@ -15,7 +15,7 @@ from inspection.models import Facility, WebhookDelivery
 from inspection.pipeline.completion import complete_batch_if_done
 from tests.webhook_receiver import receiver
 from tests.webhook_support import finished_batch, key_with_webhook
-from tests.workers import WorkerSet, wait_until, worker_env
+from tests.workers import CPU_QUEUES, WorkerSet, wait_until, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +38,7 @@ def test_a_real_worker_delivers_the_webhook_after_a_retry(
         key = key_with_webhook(facility, hook.url)
         batch = finished_batch(key, facility)
         try:
-            group.start("cpu", "cpu").wait_for(" ready.")
+            group.start("cpu", CPU_QUEUES).wait_for(" ready.")
             assert complete_batch_if_done(batch.pk)  # commits, then publishes
 
             def delivered() -> bool:

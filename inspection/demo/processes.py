@@ -57,7 +57,8 @@ def worker_command(queue: str, name: str, concurrency: int = 1) -> list[str]:
 
 
 def cpu_worker_command() -> list[str]:
-    return worker_command(settings.CPU_QUEUE_NAME, "cpu", settings.CPU_WORKER_CONCURRENCY)
+    queues = f"{settings.CPU_QUEUE_NAME},{settings.MAINTENANCE_QUEUE_NAME}"
+    return worker_command(queues, "cpu", settings.CPU_WORKER_CONCURRENCY)
 
 
 def inference_worker_command() -> list[str]:

@@ -1,13 +1,15 @@
 """Looking at the broker from outside Celery: is it there, how deep is each queue.
 
 Redis: Kombu keeps a queue as a list named after it, plus one list per priority step
-(`<queue>\\x06\\x16<n>`); the depth is the sum of their LLENs. Filesystem broker (embedded runs):
+(`<queue>:<n>`); the depth is the sum of their LLENs. Filesystem broker (embedded runs):
 one `<...>.<queue>.msg` file per waiting message, so the depth is a file count. Any other
 transport reports no depth rather than a guess.
 """
 
 from __future__ import annotations
 
+import json
+from bisect import bisect
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -66,3 +68,27 @@ def queue_depths(url: str, queues: Iterable[str]) -> dict[str, int]:
         folder = queue_folder()
         return {queue: sum(1 for _ in folder.glob(f"*.{queue}.msg")) for queue in queues}
     return {}
+
+
+def priority_key(queue: str, priority: int) -> str:
+    """The Redis list a message of this priority waits in (kombu rounds down to a step)."""
+    step = PRIORITY_STEPS[bisect(PRIORITY_STEPS, priority) - 1]
+    return queue if step == 0 else f"{queue}{PRIORITY_SEPARATOR}{step}"
+
+
+def ready_messages(url: str, queue: str, priority: int, task: str) -> int | None:
+    """Messages of one task waiting in a queue, not yet taken by a worker; None when this
+    broker cannot tell. On Redis each (queue, priority) list holds one task's messages: the
+    pipeline stages are laid out so (config/celery_config.py)."""
+    if is_redis(url):
+        return int(redis_client(url).llen(priority_key(queue, priority)))
+    if is_filesystem(url):
+        return sum(_task_of(path) == task for path in queue_folder().glob(f"*.{queue}.msg"))
+    return None
+
+
+def _task_of(path: Path) -> str:
+    try:
+        return str(json.loads(path.read_bytes())["headers"]["task"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""

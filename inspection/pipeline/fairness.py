@@ -29,34 +29,31 @@ SPARE_CANDIDATES = 3
 def claim_fairly(stage: Stage, count: int = 1, fresh_only: bool = False) -> list[Claim]:
     """Claim up to `count` images waiting at `stage`, one facility at a time in turn order.
     `fresh_only`: only images on their first attempt (neighbours of an inference batch)."""
-    now = timezone.now()
     claimed: list[Claim] = []
     served: set[int] = set()
-    for facility_id, row in _in_turn(stage, now, count, fresh_only):
+    for facility_id, row in _in_turn(stage, count, fresh_only):
         claim = claims.claim_row(stage, row)
         if claim is not None:
             claimed.append(claim)
             served.add(facility_id)
             if len(claimed) >= count:
                 break
-    _record_turns(stage, served, claimed[0].claimed_at if claimed else now)
+    _record_turns(stage, served, claimed[0].claimed_at if claimed else timezone.now())
     return claimed
 
 
-def _in_turn(
-    stage: Stage, now: datetime, count: int, fresh_only: bool
-) -> Iterator[tuple[int, dict[str, Any]]]:
+def _in_turn(stage: Stage, count: int, fresh_only: bool) -> Iterator[tuple[int, dict[str, Any]]]:
     """Candidate rows, round robin over the facilities in turn order; a facility's rows are
     read only when its turn comes."""
     pending: dict[int, deque[dict[str, Any]] | None] = dict.fromkeys(
-        facilities_in_turn(stage, now, fresh_only)
+        facilities_in_turn(stage, fresh_only)
     )
     while pending:
         for facility_id in list(pending):
             rows = pending[facility_id]
             if rows is None:
                 rows = pending[facility_id] = deque(
-                    _oldest(stage, now, facility_id, count + SPARE_CANDIDATES, fresh_only)
+                    _oldest(stage, facility_id, count + SPARE_CANDIDATES, fresh_only)
                 )
             if not rows:
                 del pending[facility_id]
@@ -64,9 +61,9 @@ def _in_turn(
             yield facility_id, rows.popleft()
 
 
-def facilities_in_turn(stage: Stage, now: datetime, fresh_only: bool = False) -> list[int]:
+def facilities_in_turn(stage: Stage, fresh_only: bool = False) -> list[int]:
     """Facilities with an image waiting at the stage, the one whose turn is oldest first."""
-    waiting = _claimable(stage, now, fresh_only).filter(facility_id=OuterRef("pk"))
+    waiting = _claimable(stage, fresh_only).filter(facility_id=OuterRef("pk"))
     turns = StageTurn.objects.filter(facility_id=OuterRef("pk"), stage=stage.name)
     ordered = (
         Facility.objects.filter(Exists(waiting))
@@ -76,15 +73,13 @@ def facilities_in_turn(stage: Stage, now: datetime, fresh_only: bool = False) ->
     return list(ordered.values_list("pk", flat=True))
 
 
-def _oldest(
-    stage: Stage, now: datetime, facility_id: int, limit: int, fresh_only: bool
-) -> list[dict[str, Any]]:
-    rows = _claimable(stage, now, fresh_only).filter(facility_id=facility_id)
+def _oldest(stage: Stage, facility_id: int, limit: int, fresh_only: bool) -> list[dict[str, Any]]:
+    rows = _claimable(stage, fresh_only).filter(facility_id=facility_id)
     return list(rows.order_by("created_at", "position").values(*CLAIM_FIELDS)[:limit])
 
 
-def _claimable(stage: Stage, now: datetime, fresh_only: bool) -> QuerySet[Image]:
-    rows = Image.objects.filter(claims.claimable(stage, now))
+def _claimable(stage: Stage, fresh_only: bool) -> QuerySet[Image]:
+    rows = Image.objects.filter(claims.claimable(stage))
     return rows.filter(attempts=0) if fresh_only else rows
 
 

@@ -14,7 +14,7 @@ from inspection.inference import runtime
 from inspection.inference.runtime import LoadedModel, Prediction
 from inspection.models import Detection, Image
 from inspection.observability import hooks
-from inspection.pipeline import batching, claims
+from inspection.pipeline import batching, claims, lease_keeper
 from inspection.pipeline.batching import claim_batch
 from inspection.pipeline.claims import INFER, Claim
 from inspection.pipeline.completion import fail_claimed
@@ -22,7 +22,7 @@ from inspection.pipeline.enqueue import enqueue_infer, enqueue_preprocess, enque
 from inspection.pipeline.errors import TRANSIENT_ERRORS
 from inspection.pipeline.logs import image_log
 from inspection.pipeline.policies import lowest_min_confidence
-from inspection.pipeline.steps import release_quietly
+from inspection.pipeline.steps import not_the_images_fault, release_quietly
 from inspection.preprocessing import boxes_to_original
 
 logger = logging.getLogger("inspection.pipeline")
@@ -38,10 +38,11 @@ def infer_image(image_id: Any) -> int:
     if not batch:
         return 0
     try:
-        return sum(_infer_group(group) for group in _by_model(batch).values())
-    except TRANSIENT_ERRORS:
+        with lease_keeper.holding(batch):
+            return sum(_infer_group(group) for group in _by_model(batch).values())
+    except TRANSIENT_ERRORS as exc:
         for claim in batch:
-            release_quietly(claim, _log(claim), refund=True)
+            release_quietly(claim, _log(claim), refund=not_the_images_fault(exc))
         raise
     except Exception as exc:
         _isolate(batch, exc)

@@ -1,9 +1,10 @@
 """The uniform shape of a stage: claim, run the body, end the claim.
 
 A body takes the claim and a logger and either finishes the stage itself (claims.finish) or raises:
-StageFailed ends the image `failed` with its reason; a transient error releases the claim (the
-task retries with backoff); anything else is a bug or a bad input: the image fails with the
-stage's error reason, the worker lives on.
+StageFailed ends the image `failed` with its reason; a transient error (database, broker,
+storage) gives the claim back and is raised to the task, which leaves the image to the sweeper;
+anything else is a bug or a bad input: the image fails with the stage's error reason, the worker
+lives on. While the body runs, the process keeps the claim's lease alive (`lease_keeper`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from inspection.observability import hooks
-from inspection.pipeline import claims
+from inspection.pipeline import claims, lease_keeper
 from inspection.pipeline.claims import Claim, Stage
 from inspection.pipeline.completion import fail_claimed
 from inspection.pipeline.errors import TRANSIENT_ERRORS, StageFailed
@@ -41,17 +42,24 @@ def run_stage(stage: Stage, image_id: Any, body: Body, error_reason: str) -> boo
         return True
     started = time.perf_counter()
     try:
-        body(claim, log)
+        with lease_keeper.holding([claim]):
+            body(claim, log)
     except StageFailed as stop:
         fail_claimed(claim, stop.reason, stop.detail, stop.fields)
-    except TRANSIENT_ERRORS:
-        release_quietly(claim, log, refund=True)
+    except TRANSIENT_ERRORS as exc:
+        release_quietly(claim, log, refund=not_the_images_fault(exc))
         raise
     except Exception as exc:
         log.exception("%s failed unexpectedly", stage.name)
         fail_claimed(claim, error_reason, repr(exc))
     hooks.stage_ran(stage.name, time.perf_counter() - started)  # a failed image's time too
     return True
+
+
+def not_the_images_fault(exc: BaseException) -> bool:
+    """A database, broker or network outage; not a local I/O error, which counts an attempt (a
+    file the disk cannot read must reach the attempt cap, not loop forever)."""
+    return not isinstance(exc, OSError) or isinstance(exc, ConnectionError)
 
 
 def release_quietly(claim: Claim, log: ImageLog, refund: bool) -> None:

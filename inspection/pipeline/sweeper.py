@@ -1,83 +1,130 @@
-"""The sweeper: re-enqueue work whose lease expired or whose message was lost, fail what is over
-the attempt cap, complete batches a dying worker left behind. PostgreSQL is the source of truth;
-the broker may lose or repeat messages, and every stage shrugs off a duplicate."""
+"""The sweeper (every PIPELINE_SWEEP_INTERVAL_SECONDS, on its own queue): PostgreSQL is the
+source of truth; the broker may lose or repeat messages, and workers may die.
+
+Each sweep
+- fails images whose attempts passed the cap (their messages keep killing workers);
+- frees the images held by workers whose heartbeat stopped (dead hosts, killed workers), at once
+  rather than when their leases run out;
+- sends the messages that are missing: per stage, the images waiting there minus the messages
+  waiting in its queue. Only that many are sent, oldest image first, and an image re-sent once
+  waits twice as long before the next re-send (PIPELINE_RESEND_SECONDS, then 2x, 4x ... 16x), so
+  a backlog whose messages are merely slow is left alone and the queues never hold more messages
+  than there are images to take them. After the broker lost its messages (a restart without
+  persistence), or the database was away and workers dropped theirs, work resumes at the next
+  sweep;
+- completes batches a dying worker left behind.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
-from django.utils import timezone
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Now
 
 from inspection.models import Image
+from inspection.observability import broker, heartbeat
+from inspection.pipeline import claims
 from inspection.pipeline.completion import complete_finished_batches, fail_image
-from inspection.pipeline.enqueue import enqueue_infer, enqueue_preprocess, enqueue_validate
+from inspection.pipeline.enqueue import send_now
+from inspection.pipeline.stages import STAGES, Stage
 
 logger = logging.getLogger(__name__)
 
-Status = Image.Status
 SWEEP_LIMIT = 1000
-
-ENQUEUE_BY_STATUS: dict[str, Callable[[Iterable[object]], None]] = {
-    Status.QUEUED: enqueue_preprocess,
-    Status.PREPROCESSING: enqueue_preprocess,
-    Status.PREPROCESSED: enqueue_infer,
-    Status.INFERRING: enqueue_infer,
-    Status.INFERRED: enqueue_validate,
-    Status.VALIDATING: enqueue_validate,
-}
+# The longest wait between two re-sends of one image, in PIPELINE_RESEND_SECONDS.
+RESEND_MAX_WAITS = 16
+HEARTBEAT_ROLES = ("cpu", "inference")
 
 
 @dataclass
 class SweepReport:
     requeued: dict[str, int] = field(default_factory=dict)
     failed: int = 0
+    released: int = 0
     batches_completed: int = 0
 
 
 def sweep_stalled() -> SweepReport:
-    now = timezone.now()
-    report = SweepReport(failed=_fail_over_cap(now))
-    for status, ids in _stalled(now).items():
-        ENQUEUE_BY_STATUS[status](ids)
-        report.requeued[status] = len(ids)
+    report = SweepReport(failed=_fail_over_cap(), released=len(release_dead_holders()))
+    for stage in STAGES:
+        if sent := resend_missing(stage):
+            report.requeued[stage.name] = sent
     report.batches_completed = complete_finished_batches()
-    if report.requeued or report.failed or report.batches_completed:
+    if report.requeued or report.failed or report.released or report.batches_completed:
         logger.info(
-            "sweep: requeued=%s failed=%d batches_completed=%d",
+            "sweep: requeued=%s failed=%d released=%d batches_completed=%d",
             report.requeued,
             report.failed,
+            report.released,
             report.batches_completed,
         )
     return report
 
 
-def expired_lease(now: datetime) -> Q:
-    return Q(status__in=Image.LEASED, lease_expires_at__lt=now)
-
-
-def _fail_over_cap(now: datetime) -> int:
-    """A leased image whose next claim would pass the cap: its message keeps killing workers."""
-    capped = Q(attempts__gte=settings.PIPELINE_MAX_ATTEMPTS) & expired_lease(now)
+def _fail_over_cap() -> int:
+    """A held image whose lease ran out and whose next claim would pass the cap."""
+    capped = Q(status__in=Image.LEASED, attempts__gte=settings.PIPELINE_MAX_ATTEMPTS)
+    capped &= claims.expired_lease()
     ids = list(Image.objects.filter(capped).values_list("id", flat=True)[:SWEEP_LIMIT])
-    detail = f"lease expired after {settings.PIPELINE_MAX_ATTEMPTS} attempts"
+    detail = f"the lease ran out after {settings.PIPELINE_MAX_ATTEMPTS} attempts"
     return sum(
         fail_image(i, "attempts_exhausted", detail, "inspection.sweep_stalled", capped) for i in ids
     )
 
 
-def _stalled(now: datetime) -> dict[str, list[Any]]:
-    waiting_too_long = Q(
-        status__in=Image.WAITING,
-        updated_at__lt=now - timedelta(seconds=settings.PIPELINE_STALL_SECONDS),
-    )
-    rows = Image.objects.filter(expired_lease(now) | waiting_too_long).values_list("status", "id")
-    found: dict[str, list[Any]] = {}
-    for status, image_id in rows[:SWEEP_LIMIT]:
-        found.setdefault(status, []).append(image_id)
-    return found
+def release_dead_holders() -> list[Any]:
+    """Free what workers without a heartbeat hold (a process in a live worker that dies is
+    covered by its lease, which nobody renews any more)."""
+    try:
+        live = {node for role in HEARTBEAT_ROLES for node in heartbeat.alive(role)}
+    except Exception as exc:  # no broker, no heartbeats to judge by: leases still run out
+        logger.warning("sweep: heartbeats unreadable (%r)", exc)
+        return []
+    holders = Image.objects.filter(status__in=Image.LEASED).exclude(leased_by="")
+    dead = [
+        holder
+        for holder in holders.values_list("leased_by", flat=True).distinct()
+        if "@" in holder and holder.rsplit("/", 1)[0] not in live
+    ]
+    return claims.release_held_by(Q(leased_by__in=dead)) if dead else []
+
+
+def resend_missing(stage: Stage) -> int:
+    """Send one message for each image waiting at the stage that no waiting message will take."""
+    waiting = Image.objects.filter(claims.claimable(stage))
+    try:
+        queued = broker.ready_messages(
+            settings.CELERY_BROKER_URL, stage.queue, stage.priority, stage.task
+        )
+    except Exception as exc:
+        logger.warning("sweep: %s queue unreadable (%r)", stage.name, exc)
+        return 0
+    missing = waiting.count() - (queued or 0)
+    if missing <= 0:
+        return 0
+    with transaction.atomic():
+        due = waiting.filter(_resend_due()).order_by("created_at", "position")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)  # two sweeps at once: one takes each
+        ids = list(due.values_list("id", flat=True)[: min(missing, SWEEP_LIMIT)])
+        Image.objects.filter(id__in=ids).update(resends=F("resends") + 1, resent_at=Now())
+        send_now(stage, ids)  # after the commit
+    return len(ids)
+
+
+def _resend_due() -> Q:
+    """Never re-sent at this stage, or re-sent long enough ago (doubling waits)."""
+    due = Q(resends=0)
+    base = settings.PIPELINE_RESEND_SECONDS
+    for resends in range(1, 6):
+        waits = min(2 ** (resends - 1), RESEND_MAX_WAITS)
+        condition = Q(resent_at__lt=Now() - timedelta(seconds=base * waits))
+        count = Q(resends=resends) if resends < 5 else Q(resends__gte=resends)
+        due |= count & condition
+    return due

@@ -100,7 +100,9 @@ def request_export(
 
 
 def send_build(job_id: object) -> None:
-    send(BUILD_EXPORT_TASK, str(job_id), settings.CPU_QUEUE_NAME, task_id=f"export:{job_id}")
+    send(
+        BUILD_EXPORT_TASK, str(job_id), settings.MAINTENANCE_QUEUE_NAME, task_id=f"export:{job_id}"
+    )
 
 
 def build_export(job_id: object) -> bool:

@@ -35,6 +35,9 @@ REPUBLISH_TASK = "inspection.republish_due_webhooks"
 # Seconds an attempt holds its claim: longer than the delivery task's hard time limit.
 CLAIM_SECONDS = 60
 REPUBLISH_LIMIT = 500
+# The longest delay sent as a delayed message: under the broker's visibility timeout
+# (config/celery_config.py), past which Redis hands a held message out again.
+MAX_COUNTDOWN_SECONDS = 240
 USER_AGENT = "Inspection-Webhooks/1"
 Status = WebhookDelivery.Status
 Event = WebhookDelivery.Event
@@ -92,14 +95,19 @@ def target_url(batch: Batch) -> str:
 
 
 def publish(delivery: WebhookDelivery, countdown: int = 0) -> None:
-    """After the commit; a broker error is logged, not raised (the row is the schedule)."""
+    """After the commit; a broker error is logged, not raised (the row is the schedule). A wait
+    longer than the broker keeps a held message hidden (MAX_COUNTDOWN_SECONDS) is not sent as a
+    delayed message, which Redis would hand out again and again while it waits: the periodic
+    re-publisher sends the delivery when it is due."""
+    if countdown > MAX_COUNTDOWN_SECONDS:
+        return
     send = partial(_send, str(delivery.pk), delivery.attempts, countdown)
     transaction.on_commit(send, robust=True)
 
 
 def _send(delivery_id: str, attempt: int, countdown: int) -> None:
     task_id = f"deliver_webhook:{delivery_id}:{attempt}"
-    send(DELIVER_TASK, delivery_id, settings.CPU_QUEUE_NAME, task_id, countdown)
+    send(DELIVER_TASK, delivery_id, settings.MAINTENANCE_QUEUE_NAME, task_id, countdown)
 
 
 # --- sending -----------------------------------------------------------------------------------

@@ -1,0 +1,48 @@
+"""The pipeline's stages, defined once: each stage's task name, the statuses an image waits and
+is held in, its broker queue and priority, and its time limits. Tasks, enqueueing, routing,
+claims, the sweeper and metrics read them from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from inspection.statuses import ImageStatus as Status
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    task: str
+    waiting: str
+    leased: str
+    # The Django setting that names the stage's broker queue.
+    queue_setting: str
+    # Redis serves lower numbers first (kombu's steps 0, 3, 6, 9): preprocessing, whose messages
+    # arrive in bulk with each submission, waits behind validation on the CPU queue.
+    priority: int
+    # Seconds: Celery's soft and hard time limits of one task.
+    soft_limit: int
+    hard_limit: int
+
+    @property
+    def queue(self) -> str:
+        return str(getattr(settings, self.queue_setting))
+
+
+PREPROCESS = Stage(
+    "preprocess", "inspection.preprocess_image", Status.QUEUED, Status.PREPROCESSING,
+    "CPU_QUEUE_NAME", 3, 30, 60,
+)  # fmt: skip
+INFER = Stage(
+    "infer", "inspection.infer_image", Status.PREPROCESSED, Status.INFERRING,
+    "INFERENCE_QUEUE_NAME", 0, 60, 90,
+)  # fmt: skip
+VALIDATE = Stage(
+    "validate", "inspection.validate_image", Status.INFERRED, Status.VALIDATING,
+    "CPU_QUEUE_NAME", 0, 30, 60,
+)  # fmt: skip
+STAGES = (PREPROCESS, INFER, VALIDATE)
+STAGE_BY_STATUS = {status: stage for stage in STAGES for status in (stage.waiting, stage.leased)}
+STAGE_BY_TASK = {stage.task: stage for stage in STAGES}
