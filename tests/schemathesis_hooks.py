@@ -5,7 +5,7 @@ values are random bytes and 1x1 sample images; these are drawn instead: photos i
 and colour mode the pipeline handles, files that are not usable images (truncated, corrupt,
 empty, not an image, random bytes), which the API accepts and the pipeline fails per image, and
 a file under MIN_IMAGE_SIDE pixels a side, which the API refuses on its own (a failed image
-listed in the 202's `rejected`) while the rest of the batch goes on. Small, so a run with
+listed in the 202's `refused_files`) while the rest of the batch goes on. Small, so a run with
 hundreds of uploads stays fast.
 """
 

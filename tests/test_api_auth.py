@@ -63,6 +63,13 @@ def test_wrong_or_malformed_key_is_401_invalid_api_key(api_key: str, header: str
     assert "WWW-Authenticate" in response
 
 
+@pytest.mark.parametrize("scheme", ["", "Bearer ", "Token "])
+def test_a_key_without_its_scheme_word_says_how_to_send_it(api_key: str, scheme: str) -> None:
+    response = client_with(HTTP_AUTHORIZATION=f"{scheme}{api_key}").get(BATCHES_URL)
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_api_key")
+    assert "Use 'Authorization: Api-Key <key>'" in response.json()["detail"]
+
+
 def test_wrong_key_in_x_api_key_header_is_401(api_key: str) -> None:
     response = client_with(HTTP_X_API_KEY=api_key + "x").get(BATCHES_URL)
     assert (response.status_code, response.json()["code"]) == (401, "invalid_api_key")

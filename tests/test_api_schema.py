@@ -44,7 +44,7 @@ def test_schema_documents_the_multipart_submission(schema: dict[str, Any]) -> No
     assert "422" not in submit["responses"]  # a file over a per-file limit fails on its own
     accepted = submit["responses"]["202"]["content"]["application/json"]["schema"]["$ref"]
     answer = schema["components"]["schemas"][accepted.rsplit("/", 1)[-1]]
-    assert "rejected" in answer["properties"]
+    assert "refused_files" in answer["properties"]
     assert "no_active_model" in submit["responses"]["409"]["description"]
     assert "Idempotency-Key" in [param["name"] for param in submit["parameters"]]
 

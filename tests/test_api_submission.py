@@ -172,7 +172,7 @@ def test_a_file_over_the_size_limit_fails_on_its_own_and_the_rest_goes_on(
     assert response.status_code == 202, response.content
     batch_id = response.json()["id"]
     assert refused_rows(batch_id) == [(1, "big.jpg", "file_too_large", "")]
-    [listed] = response.json()["rejected"]
+    [listed] = response.json()["refused_files"]
     assert (listed["index"], listed["name"], listed["reason"]) == (1, "big.jpg", "file_too_large")
     assert str(len(big)) in listed["detail"]
     failed = Image.objects.get(batch_id=batch_id, position=1)
@@ -237,7 +237,7 @@ def test_every_refused_file_gets_its_own_reason(
     counts = api_client.get(f"/api/v1/batches/{batch_id}/").json()["counts"]
     assert (counts["failed"], counts["queued"]) == (2, 1)
     repeat = submit(api_client, files[:0] + [upload("ok.jpg")])
-    assert repeat.json()["rejected"] == []
+    assert repeat.json()["refused_files"] == []
 
 
 def test_a_facility_without_a_model_is_refused_at_post_with_the_fix(

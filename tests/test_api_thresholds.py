@@ -125,3 +125,22 @@ def test_a_revoked_key_cannot_set_thresholds(
 ) -> None:
     ApiKey.objects.update(revoked_at="2026-01-01T00:00:00Z")
     assert put(api_client, {"default": 0.5}).status_code == 401
+
+
+def test_a_min_confidence_above_the_thresholds_is_a_conflict(
+    api_client: APIClient, facility: Facility
+) -> None:
+    response = put(api_client, {"default": 0.3, "min_confidence": 0.5})
+    assert (response.status_code, response.json()["code"]) == (409, "invalid_thresholds")
+    assert "min_confidence 0.5 is above" in response.json()["detail"]
+
+
+def test_review_all_shows_no_stale_numbers(api_client: APIClient, facility: Facility) -> None:
+    put(api_client, {"default": 0.35})
+    body = put(api_client, {"review_all": True}).json()
+    assert (body["source"], body["default"], body["classes"]) == ("review_all", None, {})
+    versions = api_client.get(f"{thresholds_url()}versions/").json()["results"]
+    assert [(v["source"], v["default"]) for v in versions] == [
+        ("review_all", None),
+        ("uniform", 0.35),
+    ]

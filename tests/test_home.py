@@ -9,3 +9,15 @@ def test_home_page_links_docs_and_admin(client: Client) -> None:
     body = response.content.decode()
     assert 'href="/api/v1/docs/"' in body
     assert 'href="/admin/"' in body
+
+
+def test_the_admin_link_is_shown_to_staff_only(client: Client, reviewer: object) -> None:
+    from django.contrib.auth import get_user_model
+
+    client.force_login(reviewer)
+    nav = client.get("/review/").content.decode().split("</nav>", 1)[0]
+    assert 'href="/admin/"' not in nav
+    staff = get_user_model().objects.create_user("sam", is_staff=True)
+    client.force_login(staff)
+    nav = client.get("/review/").content.decode().split("</nav>", 1)[0]
+    assert 'href="/admin/"' in nav

@@ -233,3 +233,96 @@ def test_registering_with_a_class_the_model_lacks_is_one_line(dev_model_file: Pa
         )  # fmt: skip
     assert "\n" not in str(caught.value)
     assert not ModelVersion.objects.filter(name="mine").exists()
+
+
+# --- what a first walk through the commands found ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "classes", "default"),
+    [
+        ('{"damage": 0.6, "default": 0.4}', {"damage": 0.6}, 0.4),
+        (
+            '{"default": 0.4, "classes": {"label": 0.2}, "damage": 0.6}',
+            {"label": 0.2, "damage": 0.6},
+            0.4,
+        ),
+    ],
+)
+def test_a_thresholds_file_keeps_every_class_it_names(
+    facility: Facility, tmp_path: Path, content: str, classes: dict[str, float], default: float
+) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(content)
+    run("set_thresholds", "--facility", "dc-north", "--thresholds-file", str(path))
+    policy = ThresholdPolicy.objects.get(facility=facility, is_active=True)
+    assert (policy.class_thresholds, policy.default_threshold) == (classes, default)
+
+
+def test_a_thresholds_file_with_an_unknown_class_is_refused(
+    facility: Facility, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.json"
+    path.write_text('{"dmg": 0.6, "default": 0.4}')
+    with pytest.raises(CommandError, match="Not classes of this model: dmg"):
+        run("set_thresholds", "--facility", "dc-north", "--thresholds-file", str(path))
+
+
+def test_min_confidence_above_a_threshold_is_refused(facility: Facility) -> None:
+    with pytest.raises(CommandError, match="min_confidence 0.5 is above the threshold of"):
+        run(
+            "set_thresholds",
+            "--facility",
+            "dc-north",
+            "--default",
+            "0.3",
+            "--min-confidence",
+            "0.5",
+        )
+    assert not ThresholdPolicy.objects.exists()
+
+
+@pytest.mark.parametrize("command", ["create_facility", "create_api_key"])
+def test_a_facility_name_the_api_would_refuse_is_refused_at_once(command: str) -> None:
+    args = ["bad slug!"] if command == "create_facility" else [
+        "--name", "n", "--facility", "bad slug!", "--create-facility"
+    ]  # fmt: skip
+    with pytest.raises(CommandError, match="cannot name a facility: use letters"):
+        run(command, *args)
+    assert not Facility.objects.filter(slug="bad slug!").exists()
+
+
+def test_models_are_named_by_id_or_name_version_and_listed(
+    bare_facility: Facility, own_model: ModelVersion
+) -> None:
+    run("activate_model", "--facility", "dc-bare", "--model-version", "own:1")
+    bare_facility.refresh_from_db()
+    assert bare_facility.active_model == own_model
+    listing = run("list_models")
+    assert f"{own_model.pk:>4}  own:1  pt, 3 classes, 640 px, thresholds review_all" in listing
+    assert "active for dc-bare" in listing
+    with pytest.raises(CommandError, match="manage.py list_models shows them"):
+        run("activate_model", "--facility", "dc-bare", "--model-version", "own:2")
+
+
+def test_an_unknown_facility_names_the_command_that_creates_it() -> None:
+    with pytest.raises(CommandError, match="create it with: manage.py create_facility nope"):
+        run("activate_model", "--facility", "nope", "--default")
+
+
+def test_back_to_the_models_registration_thresholds(facility: Facility) -> None:
+    run("set_thresholds", "--facility", "dc-north", "--default", "0.7")
+    out = run("set_thresholds", "--facility", "dc-north", "--from-model")
+    policy = ThresholdPolicy.objects.get(facility=facility, is_active=True)
+    model = facility.active_model
+    assert (policy.version, policy.source, policy.class_thresholds) == (
+        2,
+        "calibrated",
+        model.class_thresholds,
+    )
+    assert "(calibrated)" in out
+
+
+def test_a_review_all_version_says_so_without_stale_numbers(facility: Facility) -> None:
+    out = run("set_thresholds", "--facility", "dc-north", "--review-all")
+    assert "review_all: every image goes to review" in out and "default 0." not in out

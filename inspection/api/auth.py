@@ -74,6 +74,12 @@ def _raw_key(request: Request) -> str | None:
         if len(parts) != 2:
             raise AuthenticationFailed(f"Use 'Authorization: {KEYWORD} <key>'.", INVALID_API_KEY)
         return parts[1]
+    if parts:
+        # A bare key, or another scheme (Bearer): say what this API expects, not "no key".
+        raise AuthenticationFailed(
+            f"Use 'Authorization: {KEYWORD} <key>' (the word {KEYWORD}, a space, then the key).",
+            INVALID_API_KEY,
+        )
     return request.META.get("HTTP_X_API_KEY", "").strip() or None
 
 

@@ -1,6 +1,6 @@
 """The one place errors become HTTP answers: DRF's own exceptions and our domain errors all
-answer `{"code": ..., "detail": ...}` (plus `errors` for invalid input and `rejected` for
-refused files)."""
+answer `{"code": ..., "detail": ...}` (plus `errors` for invalid input, `fix` for a facility
+without a model)."""
 
 from __future__ import annotations
 
@@ -75,8 +75,7 @@ def as_api_exception(exc: Exception) -> exceptions.APIException | None:
 
 def from_domain_error(exc: DomainError) -> ApiError:
     if isinstance(exc, LimitsExceeded):
-        # Request-level limits: no file was looked at one by one, so none is listed.
-        return ApiError(LIMIT_STATUS[exc.limit], exc.code, exc.detail, {"rejected": []})
+        return ApiError(LIMIT_STATUS[exc.limit], exc.code, exc.detail)
     if isinstance(exc, NoActiveModel):
         return ApiError(status.HTTP_409_CONFLICT, exc.code, exc.detail, {"fix": exc.fix})
     if isinstance(exc, InvalidThresholds):
@@ -94,11 +93,11 @@ def _from_request_limit(exc: Exception) -> ApiError | None:
     """Django refuses oversized multipart bodies while parsing, before our checks run."""
     if isinstance(exc, TooManyFilesSent):
         detail = "Too many files in one request."
-        return ApiError(status.HTTP_400_BAD_REQUEST, LimitsExceeded.code, detail, {"rejected": []})
+        return ApiError(status.HTTP_400_BAD_REQUEST, LimitsExceeded.code, detail)
     if isinstance(exc, RequestDataTooBig):
         detail = "The form fields of the request are too large."
         code, too_large = LimitsExceeded.code, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-        return ApiError(too_large, code, detail, {"rejected": []})
+        return ApiError(too_large, code, detail)
     return None
 
 

@@ -6,7 +6,7 @@ Conventions (the schema is checked against the live API by tests/test_api_contra
   operation that takes a key then documents its 401 without saying so.
 - Every other error status an operation can answer is listed in its `@extend_schema(responses=
   {...})` as `error("when")`: the body is `ErrorOutput` (`code`, `detail`, plus `errors` or
-  `rejected` where they apply).
+  `fix` where they apply).
 """
 
 from __future__ import annotations

@@ -11,8 +11,15 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.reverse import reverse
 
-from inspection.models import Batch, Facility, Image, ThresholdSource, WebhookDelivery
-from inspection.selectors import current_thresholds
+from inspection.models import (
+    Batch,
+    Facility,
+    Image,
+    ThresholdPolicy,
+    ThresholdSource,
+    WebhookDelivery,
+)
+from inspection.selectors import CurrentThresholds, current_thresholds
 from inspection.webhooks.delivery import event_delivery
 from inspection.webhooks.masking import masked_url
 from inspection.webhooks.targets import MAX_URL_LENGTH
@@ -77,13 +84,6 @@ class ImageFilterInput(serializers.Serializer):
 # --- Outputs ----------------------------------------------------------------------------------
 
 
-class RejectedFileOutput(serializers.Serializer):
-    index = serializers.IntegerField(help_text="Position of the file in the request, from 0.")
-    name = serializers.CharField(help_text="The file's name as sent (sanitized).")
-    reason = serializers.CharField(help_text="`file_too_large`, `too_many_pixels` or `too_small`.")
-    detail = serializers.CharField()
-
-
 class ErrorOutput(serializers.Serializer):
     """Every error answer (see `inspection.api.errors`)."""
 
@@ -92,11 +92,6 @@ class ErrorOutput(serializers.Serializer):
     errors = serializers.DictField(
         required=False,
         help_text="With `invalid`: the messages per field (nested like the input).",
-    )
-    rejected = RejectedFileOutput(
-        many=True,
-        required=False,
-        help_text="With `limits_exceeded`: empty (request-wide limits refuse every file).",
     )
     fix = serializers.CharField(
         required=False,
@@ -198,7 +193,7 @@ class RefusedUploadOutput(serializers.Serializer):
 class BatchSubmitOutput(BatchOutput):
     """The answer to a submission: the batch, and the files refused on their own."""
 
-    rejected = RefusedUploadOutput(
+    refused_files = RefusedUploadOutput(
         many=True,
         source="refused_uploads",
         help_text="Files over a per-file limit (MAX_UPLOAD_BYTES, MAX_IMAGE_PIXELS, "
@@ -418,13 +413,21 @@ class CurrentThresholdsOutput(serializers.Serializer):
         allow_null=True,
         help_text="The facility's policy version; null: the model's registration thresholds.",
     )
-    default = serializers.FloatField(source="rules.default_threshold")
-    classes = serializers.DictField(child=serializers.FloatField(), source="rules.class_thresholds")
+    default = serializers.SerializerMethodField(help_text="Null with `review_all`.")
+    classes = serializers.SerializerMethodField(help_text="Empty with `review_all`.")
     min_confidence = serializers.FloatField(source="rules.min_confidence")
     review_all = serializers.BooleanField(source="rules.review_all")
     note = serializers.CharField()
     created_by = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_default(self, current: CurrentThresholds) -> float | None:
+        return None if current.rules.review_all else current.rules.default_threshold
+
+    @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
+    def get_classes(self, current: CurrentThresholds) -> dict[str, float]:
+        return {} if current.rules.review_all else dict(current.rules.class_thresholds)
 
 
 class PolicyVersionOutput(serializers.Serializer):
@@ -437,12 +440,20 @@ class PolicyVersionOutput(serializers.Serializer):
     is_active = serializers.BooleanField()
     source = serializers.ChoiceField(choices=ThresholdSource.choices)
     calibrated = serializers.BooleanField(source="is_calibrated")
-    default = serializers.FloatField(source="default_threshold")
-    classes = serializers.DictField(child=serializers.FloatField(), source="class_thresholds")
+    default = serializers.SerializerMethodField(help_text="Null with `review_all`.")
+    classes = serializers.SerializerMethodField(help_text="Empty with `review_all`.")
     min_confidence = serializers.FloatField()
     note = serializers.CharField()
     created_by = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_default(self, policy: ThresholdPolicy) -> float | None:
+        return None if policy.review_all else policy.default_threshold
+
+    @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
+    def get_classes(self, policy: ThresholdPolicy) -> dict[str, float]:
+        return {} if policy.review_all else dict(policy.class_thresholds)
 
 
 class FacilityOutput(serializers.Serializer):

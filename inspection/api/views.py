@@ -106,7 +106,7 @@ class BatchListCreateView(Documented, GenericAPIView):
             ),
             413: error(
                 "`limits_exceeded`: the request is over MAX_BATCH_BYTES (a single file over "
-                "MAX_UPLOAD_BYTES is refused on its own: see `rejected` in the 202)."
+                "MAX_UPLOAD_BYTES is refused on its own: see `refused_files` in the 202)."
             ),
             415: error("`unsupported_media_type`: the body is not multipart/form-data."),
             503: error("`overloaded`: too many images wait; retry after `Retry-After` seconds."),

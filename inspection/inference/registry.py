@@ -83,7 +83,10 @@ def _existing(path: Path, name: str, version: str) -> ModelVersion | None:
     model_format(path)  # a missing or unsupported path is refused before it is read
     existing = ModelVersion.objects.filter(name=name, version=version).first()
     if existing is not None and existing.checksum != checksum(path):
-        raise ModelConflict(f"{name}:{version} is registered with other weights")
+        raise ModelConflict(
+            f"{name}:{version} is registered with other weights: register these under another "
+            f"--version (manage.py list_models shows what is registered)"
+        )
     return existing
 
 

@@ -74,6 +74,8 @@ def _pair(text: str) -> tuple[str, float]:
 
 
 def _from_file(path: Path | None) -> tuple[dict[str, float], float | None]:
+    """`default` is the default; `classes` (an object) and every other key are classes, so
+    `{"damage": 0.6, "default": 0.4}` means what it says and an unknown class is caught."""
     if path is None:
         return {}, None
     try:
@@ -82,10 +84,11 @@ def _from_file(path: Path | None) -> tuple[dict[str, float], float | None]:
         raise CommandError(f"{path}: not a readable JSON file ({exc})") from None
     if not isinstance(loaded, dict):
         raise CommandError(f"{path}: expected a JSON object of class thresholds")
-    if "classes" in loaded or "default" in loaded:
-        classes, default = loaded.get("classes", {}), loaded.get("default")
-    else:
-        classes, default = loaded, None
-    if not isinstance(classes, dict):
+    nested = loaded.pop("classes", {})
+    default = loaded.pop("default", None)
+    if not isinstance(nested, dict):
         raise CommandError(f'{path}: "classes" must be an object of class thresholds')
-    return dict(classes), default
+    twice = sorted(set(nested) & set(loaded))
+    if twice:
+        raise CommandError(f"{path}: {', '.join(twice)} given twice (at the top and in classes)")
+    return {**loaded, **nested}, default

@@ -5,6 +5,8 @@ a model is refused at submission with the command that fixes it (`require_model`
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import transaction
 
 from inspection.inference import registry
@@ -31,9 +33,17 @@ class UnknownFacility(DomainError):
     code = "unknown_facility"
 
 
+class InvalidSlug(DomainError):
+    code = "invalid_slug"
+
+
+MAX_SLUG_LENGTH = 64
+
+
 def create_facility(slug: str, name: str = "", model: ModelVersion | None = None) -> Facility:
     """Create a facility (or return the existing one) and make sure it has an active model:
     `model`, else the bundled default."""
+    check_slug(slug)
     with transaction.atomic():
         facility, _ = Facility.objects.get_or_create(slug=slug, defaults={"name": name or slug})
     if model is not None or facility.active_model_id is None:
@@ -41,13 +51,27 @@ def create_facility(slug: str, name: str = "", model: ModelVersion | None = None
     return facility
 
 
+def check_slug(slug: str) -> None:
+    """What the API accepts as a facility: letters, digits, hyphens and underscores."""
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        raise InvalidSlug(
+            f"'{slug}' cannot name a facility: use letters, digits, hyphens and underscores."
+        ) from None
+    if len(slug) > MAX_SLUG_LENGTH:
+        raise InvalidSlug(f"A facility's name is at most {MAX_SLUG_LENGTH} characters.")
+
+
 def facility_by_slug(slug: str, create: bool) -> Facility:
-    """For commands taking `--facility SLUG [--create-facility]`."""
+    """For commands taking `--facility SLUG` (some with `--create-facility`)."""
     if create:
         return create_facility(slug)
     facility = Facility.objects.filter(slug=slug).first()
     if facility is None:
-        raise UnknownFacility(f"No facility '{slug}' (add --create-facility to create it).")
+        raise UnknownFacility(
+            f"No facility '{slug}' (create it with: manage.py create_facility {slug})."
+        )
     return facility
 
 
@@ -68,7 +92,10 @@ def describe(facility: Facility) -> str:
     """One line for a command's output: the facility's model and what its thresholds rest on."""
     model = facility.active_model
     if model is None:
-        return f"Facility {facility.slug}: no active model (submissions are refused)."
+        return (
+            f"Facility {facility.slug}: no active model, so its submissions are refused "
+            f"(manage.py activate_model --facility {facility.slug} --default)."
+        )
     applied = policy_for(facility.pk, model.pk)
     where = f"facility policy v{applied.version}" if applied.version else "set at registration"
     return (

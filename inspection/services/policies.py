@@ -114,6 +114,8 @@ def save_policy_version(
         previous = next((row for row in locked if row.is_active), None)
         version = max((row.version for row in locked), default=0) + 1
         rows.filter(is_active=True).update(is_active=False)
+        carried = _carried(previous, change)
+        _check_noise_floor(change, carried)
         return ThresholdPolicy.objects.create(
             facility=facility,
             model_version=model_version,
@@ -123,10 +125,27 @@ def save_policy_version(
             class_thresholds={
                 name: float(value) for name, value in change.class_thresholds.items()
             },
-            **_carried(previous, change),
+            **carried,
             note=change.note[:200],
             created_by=created_by[:200],
             details=dict(change.details),
+        )
+
+
+def _check_noise_floor(change: ThresholdChange, carried: dict[str, Any]) -> None:
+    """A box below `min_confidence` is dropped as noise: above a threshold, it would silently
+    drop boxes that threshold means to accept or send to review."""
+    if change.source == ThresholdSource.REVIEW_ALL:
+        return
+    floor = carried["min_confidence"]
+    thresholds = dict(change.class_thresholds)
+    if change.default_threshold is not None or change.source == ThresholdSource.UNIFORM:
+        thresholds["the default"] = carried["default_threshold"]
+    above = sorted(name for name, value in thresholds.items() if value < floor)
+    if above:
+        raise InvalidThresholds(
+            f"min_confidence {floor} is above the threshold of {', '.join(above)}: boxes between "
+            "would be dropped as noise. Lower min_confidence or raise the threshold."
         )
 
 

@@ -272,7 +272,7 @@ def _image_row(batch: Batch, position: int, item: _CheckedFile, storage_key: str
         status=Image.Status.QUEUED,
     )
     if item.rejection is not None:
-        row.status, row.finished_at = Image.Status.FAILED, batch.created_at
+        row.status, row.finished_at = Image.Status.FAILED, row.created_at
         row.reason, row.reason_detail = item.rejection.reason, item.rejection.detail[:500]
     if item.header is not None:
         row.width, row.height, row.format = (

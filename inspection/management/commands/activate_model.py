@@ -24,7 +24,9 @@ class Command(InspectionCommand):
         parser.add_argument("--facility", required=True, metavar="SLUG")
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--default", action="store_true", help="The bundled default model.")
-        which.add_argument("--model-version", type=int, help="A registered model version id.")
+        which.add_argument(
+            "--model-version", metavar="ID|NAME:VERSION", help="A registered model version."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from inspection.management.base import InspectionCommand
 from inspection.models import ModelVersion
+from inspection.services import DomainError
 from inspection.services.facilities import create_facility, describe
 
 
@@ -20,18 +21,28 @@ class Command(InspectionCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug", help="Short name used in the API (letters, digits, -, _).")
         parser.add_argument("--name", default="", help="Display name (default: the slug).")
-        parser.add_argument("--model-version", type=int, help="A registered model version id.")
+        parser.add_argument(
+            "--model-version", metavar="ID|NAME:VERSION", help="A registered model version."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         model = model_version_or_error(options["model_version"])
-        facility = create_facility(options["slug"], options["name"], model)
+        try:
+            facility = create_facility(options["slug"], options["name"], model)
+        except DomainError as exc:
+            raise CommandError(exc.detail) from None
         self.stdout.write(describe(facility))
 
 
-def model_version_or_error(model_id: int | None) -> ModelVersion | None:
-    if model_id is None:
+def model_version_or_error(ref: str | None) -> ModelVersion | None:
+    """A registered model by id or by `name:version`, as register_model and list_models show."""
+    if ref is None:
         return None
-    model = ModelVersion.objects.filter(pk=model_id).first()
+    name, sep, version = ref.partition(":")
+    rows = ModelVersion.objects.filter(name=name, version=version) if sep else None
+    if rows is None:
+        rows = ModelVersion.objects.filter(pk=int(ref)) if ref.isdigit() else None
+    model = rows.first() if rows is not None else None
     if model is None:
-        raise CommandError(f"No model version {model_id} (manage.py register_model lists ids).")
+        raise CommandError(f"No model version {ref!r} (manage.py list_models shows them).")
     return model
