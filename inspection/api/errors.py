@@ -13,6 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from inspection import outages
 from inspection.services import DomainError
 from inspection.services.facilities import NoActiveModel
 from inspection.services.policies import InvalidThresholds
@@ -70,6 +71,11 @@ def as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return exceptions.PermissionDenied()
     if isinstance(exc, DomainError):
         return from_domain_error(exc)
+    if isinstance(exc, outages.DATABASE_ERRORS):
+        retry = {"Retry-After": str(outages.RETRY_AFTER_SECONDS)}
+        return ApiError(
+            status.HTTP_503_SERVICE_UNAVAILABLE, outages.CODE, outages.DETAIL, None, retry
+        )
     return _from_request_limit(exc)
 
 

@@ -3,7 +3,8 @@
 
 Conventions (the schema is checked against the live API by tests/test_api_contract.py):
 - Every view of the API sets `schema = ApiAutoSchema()` (through `views.Documented`): each
-  operation that takes a key then documents its 401 without saying so.
+  operation that takes a key then documents its 401, and the 503 of a database outage, without
+  saying so.
 - Every other error status an operation can answer is listed in its `@extend_schema(responses=
   {...})` as `error("when")`: the body is `ErrorOutput` (`code`, `detail`, plus `errors` or
   `fix` where they apply).
@@ -24,6 +25,7 @@ from drf_spectacular.utils import Direction, OpenApiResponse
 
 from inspection.api.serializers import ErrorOutput
 
+DATABASE_DOWN = "`database_unavailable`: the database is not answering; retry after `Retry-After`."
 UNAUTHORIZED = (
     "`not_authenticated`: no key was sent; `invalid_api_key`: unknown, malformed or revoked."
 )
@@ -127,4 +129,6 @@ class ApiAutoSchema(AutoSchema):
         if operation is not None and self.view.get_authenticators():
             unauthorized = self._get_response_for_code(error(UNAUTHORIZED), "401")
             operation["responses"].setdefault("401", unauthorized)
+            outage = self._get_response_for_code(error(DATABASE_DOWN), "503")
+            operation["responses"].setdefault("503", outage)
         return operation

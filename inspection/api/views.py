@@ -109,7 +109,10 @@ class BatchListCreateView(Documented, GenericAPIView):
                 "MAX_UPLOAD_BYTES is refused on its own: see `refused_files` in the 202)."
             ),
             415: error("`unsupported_media_type`: the body is not multipart/form-data."),
-            503: error("`overloaded`: too many images wait; retry after `Retry-After` seconds."),
+            503: error(
+                "`overloaded`: too many images wait; `database_unavailable`: the database is "
+                "not answering. Retry after `Retry-After` seconds."
+            ),
         },
     )
     def post(self, request: Request) -> Response:
