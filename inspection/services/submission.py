@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from inspection import selectors
 from inspection.limits import FILE_TOO_LARGE, UPLOAD_REJECT_REASONS
@@ -35,6 +35,8 @@ from inspection.storage import content_hash, store_original
 from inspection.webhooks.targets import InvalidWebhookUrl, validate_webhook_url
 
 MAX_NAME_LENGTH = 200
+# The advisory lock that admits submissions one at a time (any constant unique to this use).
+ADMISSION_LOCK_KEY = 0x1A5E_ADD1
 # How long an overloaded API asks clients to wait: about the time a worker pool needs to drain
 # a few batches.
 OVERLOAD_RETRY_AFTER_SECONDS = 30
@@ -119,13 +121,18 @@ def submit_batch(request: SubmissionRequest) -> Submission:
     earlier = _earlier_batch(request)
     if earlier is not None:
         return _replay(earlier, fingerprint)
-    check_capacity(sum(item.rejection is None for item in checked))
+    incoming = sum(item.rejection is None for item in checked)
+    check_capacity(incoming)  # early: no file is stored for a request that would be refused
     keys = [
         "" if item.rejection else store_original(read_all(upload), item.sha256)[0]
         for upload, item in zip(request.files, checked, strict=True)
     ]
     try:
         with transaction.atomic():
+            # Again under a lock held to the commit: concurrent submissions are admitted one at
+            # a time, so together they cannot overshoot MAX_PENDING_IMAGES.
+            admission_lock()
+            check_capacity(incoming)
             batch = _create_batch(request, fingerprint, checked, keys)
     except IntegrityError:
         # A concurrent request with the same idempotency key committed first: answer with it.
@@ -185,6 +192,14 @@ def _check_file(index: int, upload: File, config: PreprocessConfig) -> _CheckedF
 
 def rejections(checked: Sequence[_CheckedFile]) -> list[Rejection]:
     return [item.rejection for item in checked if item.rejection is not None]
+
+
+def admission_lock() -> None:
+    """PostgreSQL: a transaction-scoped advisory lock. SQLite's IMMEDIATE transactions already
+    admit one writer at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADMISSION_LOCK_KEY])
 
 
 def check_capacity(incoming: int) -> None:
