@@ -159,6 +159,11 @@ MAX_FILES_PER_BATCH = env_int("MAX_FILES_PER_BATCH", 200)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
 MAX_BATCH_BYTES = env_int("MAX_BATCH_BYTES", 512 * 1024 * 1024)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000)
+# What the web process may spend checking a request's files (services/submission.py): the first
+# UPLOAD_HEADER_BYTES of each file, for at most UPLOAD_CHECK_SECONDS per request; the pipeline
+# checks the rest.
+UPLOAD_HEADER_BYTES = env_int("UPLOAD_HEADER_BYTES", 256 * 1024)
+UPLOAD_CHECK_SECONDS = env_float("UPLOAD_CHECK_SECONDS", 2.0)
 MIN_IMAGE_SIDE = env_int("MIN_IMAGE_SIDE", 32)
 ALLOWED_IMAGE_FORMATS = env_list("ALLOWED_IMAGE_FORMATS", "JPEG,PNG,WEBP,BMP,TIFF,GIF,MPO")
 # Animated GIF/WebP/PNG, multi-page TIFF: `first_frame` processes the first frame and flags the

@@ -280,3 +280,51 @@ def decompression_bomb_png(side: int = 40_000) -> bytes:
             _png_chunk(b"IEND", b""),
         )
     )
+
+
+# --- files built to be slow to read --------------------------------------------------------------
+# Each is a valid small image whose header makes a reader walk a very long structure before the
+# pixels: counting a TIFF's pages, a GIF's frames, a PNG's chunks or a JPEG's markers grows with
+# the file, not with the image.
+
+
+def tiff_many_pages(pages: int = 200_000) -> bytes:
+    """Little-endian TIFF of `pages` chained 32x32 grey pages sharing one strip (22 MB)."""
+    entry = struct.Struct("<HHII")
+    ifd_size = 2 + 9 * entry.size + 4
+    strip = 8 + pages * ifd_size
+    tags = ((256, 3, 1, 32), (257, 3, 1, 32), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+            (273, 4, 1, strip), (277, 3, 1, 1), (278, 3, 1, 32), (279, 4, 1, 1024))  # fmt: skip
+    body = b"".join(entry.pack(*tag) for tag in tags)
+    ifds = b"".join(
+        struct.pack("<H", len(tags))
+        + body
+        + struct.pack("<I", 8 + (page + 1) * ifd_size if page < pages - 1 else 0)
+        for page in range(pages)
+    )
+    return b"II*\x00" + struct.pack("<I", 8) + ifds + bytes(1024)
+
+
+def gif_many_frames(frames: int = 200_000) -> bytes:
+    """A 32x32 GIF with `frames` one-pixel-data frames after its first."""
+    first = pillow_bytes(Image.new("P", (32, 32), 7), "GIF")
+    frame = (
+        b"\x21\xf9\x04\x00\x00\x00\x00\x00"
+        + b"\x2c"
+        + struct.pack("<HHHH", 0, 0, 32, 32)
+        + b"\x00\x08\x01\x00\x00"
+    )
+    return first[:-1] + frame * frames + first[-1:]
+
+
+def png_many_chunks(chunks: int = 1_000_000) -> bytes:
+    """A 64x64 PNG with `chunks` tiny text chunks before its pixels (15 MB)."""
+    data = pillow_bytes(Image.new("RGB", (64, 64)), "PNG")
+    after_header = 8 + 25
+    return data[:after_header] + _png_chunk(b"tEXt", b"k\x00v") * chunks + data[after_header:]
+
+
+def jpeg_many_markers(markers: int = 3_000_000) -> bytes:
+    """A 64x64 JPEG with `markers` empty comment segments before its frame header (15 MB)."""
+    data = pillow_bytes(Image.new("RGB", (64, 64)), "JPEG")
+    return data[:2] + b"\xff\xfe\x00\x03x" * markers + data[2:]

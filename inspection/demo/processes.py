@@ -38,8 +38,6 @@ def web_command(port: int) -> list[str]:
         f"127.0.0.1:{port}",
         "--workers",
         "2",
-        "--timeout",
-        "120",
         "--access-logfile",
         "-",
         # Clears the metrics folder at start and forgets exited workers (multiprocess metrics).

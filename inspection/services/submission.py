@@ -11,6 +11,7 @@ batch goes on."""
 from __future__ import annotations
 
 import hashlib
+import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -169,29 +170,38 @@ def check_webhook(request: SubmissionRequest) -> None:
 
 
 def check_files(files: Sequence[File]) -> list[_CheckedFile]:
-    """Check and hash every file; one over a per-file limit comes back with its rejection."""
+    """Check and hash every file; one over a per-file limit comes back with its rejection.
+
+    The web process never spends long on a request's files, whatever their headers declare
+    (frame counts, millions of chunks or markers): only the first UPLOAD_HEADER_BYTES of a file
+    are parsed, and once the request has spent UPLOAD_CHECK_SECONDS doing so the remaining files
+    are left to the pipeline, which applies the same limits to each image."""
     config = PreprocessConfig.from_settings()
-    return [_check_file(index, upload, config) for index, upload in enumerate(files)]
+    deadline = time.monotonic() + settings.UPLOAD_CHECK_SECONDS
+    return [_check_file(index, upload, config, deadline) for index, upload in enumerate(files)]
 
 
-def _check_file(index: int, upload: File, config: PreprocessConfig) -> _CheckedFile:
+def _check_file(
+    index: int, upload: File, config: PreprocessConfig, deadline: float
+) -> _CheckedFile:
     name, size = sanitize_filename(upload.name), int(upload.size or 0)
     if size > settings.MAX_UPLOAD_BYTES:
         detail = f"{size} bytes; at most {settings.MAX_UPLOAD_BYTES} per file."
         return _CheckedFile(name, size, "", Rejection(index, name, FILE_TOO_LARGE, detail))
     data = read_all(upload)
     item = _CheckedFile(name, size, content_hash(data))
+    if time.monotonic() >= deadline:
+        return item
     try:
-        inspect_header(data, config)
+        inspect_header(data[: settings.UPLOAD_HEADER_BYTES], config)
     except ImageRejected as rejected:
+        # Pixels and sides come from a header that was read: a refusal for them stands even
+        # on a prefix. Any other reason (a prefix that ends before the header does, a corrupt
+        # file) is the pipeline's to find, per image.
         if rejected.reason in UPLOAD_REJECT_REASONS:
             refusal = Rejection(index, name, rejected.reason, rejected.detail)
             return replace(item, rejection=refusal, header=rejected.header)
     return item
-
-
-def rejections(checked: Sequence[_CheckedFile]) -> list[Rejection]:
-    return [item.rejection for item in checked if item.rejection is not None]
 
 
 def admission_lock() -> None:
