@@ -142,11 +142,29 @@ def test_the_sweeper_frees_what_a_worker_without_heartbeat_holds(
     alive = image_in(facility, Status.INFERRING, lease_in=15, attempts=1)
     Image.objects.filter(pk=dead.pk).update(leased_by="inference@gone/77")
     Image.objects.filter(pk=alive.pk).update(leased_by="inference@here/78")
-    heartbeat.beat("inference", "inference@here")
+    heartbeat.beat("inference", "inference@here", pids=[78])
     report = sweep(django_capture_on_commit_callbacks)
     assert (report.released, report.requeued) == (1, {"infer": 1})
     assert (reload(dead).status, dead.attempts) == (Status.PREPROCESSED, 1)  # counted: poison?
     assert reload(alive).status == Status.INFERRING
+
+
+def test_the_sweeper_frees_what_a_pool_process_held_when_it_died(
+    facility: Facility,
+    media_root: Path,
+    redis_queues: redis.Redis,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Its worker lives on (the pool replaced the process): the beat lists the live ones."""
+    killed = image_in(facility, Status.PREPROCESSING, age_seconds=10, lease_in=15, attempts=1)
+    fresh = image_in(facility, Status.PREPROCESSING, lease_in=15, attempts=1)
+    Image.objects.filter(pk=killed.pk).update(leased_by="cpu@here/501")
+    Image.objects.filter(pk=fresh.pk).update(leased_by="cpu@here/503")
+    heartbeat.beat("cpu", "cpu@here", pids=[500, 502])  # 501 died; 503 claimed after this beat
+    Image.objects.filter(pk=fresh.pk).update(updated_at=timezone.now() + timedelta(seconds=5))
+    report = sweep(django_capture_on_commit_callbacks)
+    assert report.released == 1
+    assert reload(killed).status == Status.QUEUED and reload(fresh).status == Status.PREPROCESSING
 
 
 def test_sweeper_fails_images_over_the_attempt_cap(

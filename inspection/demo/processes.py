@@ -76,18 +76,29 @@ def flower_command(port: int) -> list[str]:
 
 @dataclass
 class ProcessGroup:
-    """Child processes that share a log folder and stop together."""
+    """Child processes that share a log folder and stop together. Each child's log is appended
+    to (a restart, or the next `make up`, never wipes what an earlier run wrote), and the group
+    remembers how each was started, so a supervisor can start it again."""
 
     log_dir: Path
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    specs: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
     def start(self, name: str, command: list[str], extra_env: dict[str, str] | None = None) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the child
+        path = self.log_dir / f"{name}.log"
+        self.specs[name] = (command, dict(extra_env or {}))
+        with path.open("ab") as log:
+            log.write(f"--- {name} started {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
+        log = path.open("ab")  # noqa: SIM115 - closed with the child
         env = {**os.environ, **(extra_env or {})}
         self.children[name] = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
+
+    def restart(self, name: str) -> None:
+        command, extra_env = self.specs[name]
+        self.start(name, command, extra_env)
 
     def dead(self) -> list[str]:
         return [name for name, child in self.children.items() if child.poll() is not None]
@@ -165,9 +176,9 @@ def start_service(
 
 def wait_until_interrupted(group: ProcessGroup) -> list[str]:
     """Block until Ctrl-C, SIGTERM or until a child exits; return the names of exited
-    children. SIGTERM counts as Ctrl-C: the children run in their own sessions and would
-    otherwise outlive a terminated parent."""
-    signal.signal(signal.SIGTERM, _interrupt)
+    children (the demo: one run, nothing to keep alive). SIGTERM counts as Ctrl-C: the children
+    run in their own sessions and would otherwise outlive a terminated parent."""
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         while not (dead := group.dead()):
             time.sleep(1)
@@ -176,5 +187,5 @@ def wait_until_interrupted(group: ProcessGroup) -> list[str]:
         return []
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt

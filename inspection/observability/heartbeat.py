@@ -1,5 +1,7 @@
 """Worker heartbeats: each Celery worker's main process refreshes a key with a time-to-live;
-readiness asks "is any inference worker's key fresh?".
+readiness asks "is any inference worker's key fresh?". A beat also says when it was taken and
+which processes of the worker are alive (the main process and its pool), so the sweeper can tell
+a claim whose process died (the pool replaced it) from one still at work.
 
 Why not `app.control.ping`: a broadcast needs a fanout exchange (the filesystem broker has
 none), and a ping waits its whole timeout for stragglers on every probe. A heartbeat costs one
@@ -10,11 +12,15 @@ design), as files whose mtime is the beat.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from django.conf import settings
 
 from inspection.observability import broker
@@ -35,14 +41,51 @@ def _folder(role: str) -> Path:
     return Path(settings.BROKER_DATA_DIR) / "heartbeats" / role
 
 
-def beat(role: str, node: str, ttl: int = TTL_SECONDS) -> None:
+@dataclass(frozen=True)
+class Beat:
+    at: float  # Unix seconds, the worker host's clock
+    pids: frozenset[int]
+
+
+def beat(role: str, node: str, ttl: int = TTL_SECONDS, pids: Iterable[int] = ()) -> None:
     url = settings.CELERY_BROKER_URL
+    value = json.dumps({"at": time.time(), "ttl": ttl, "pids": sorted(pids)})
     if broker.is_redis(url):
-        broker.redis_client(url).set(_key(role, node), str(time.time()), ex=ttl)
+        broker.redis_client(url).set(_key(role, node), value, ex=ttl)
     else:
         folder = _folder(role)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / node).write_text(str(ttl))
+        (folder / node).write_text(value)
+
+
+def _parsed(value: bytes | str) -> Beat:
+    try:
+        loaded = json.loads(value)
+        return Beat(float(loaded["at"]), frozenset(int(pid) for pid in loaded.get("pids", ())))
+    except (ValueError, KeyError, TypeError):
+        return Beat(time.time(), frozenset())
+
+
+def beats(role: str) -> dict[str, Beat]:
+    """Each fresh node's last beat (raises when the broker cannot be read)."""
+    url = settings.CELERY_BROKER_URL
+    if broker.is_redis(url):
+        client = broker.redis_client(url)
+        prefix = _key(role, "")
+        keys = list(client.scan_iter(match=f"{prefix}*", count=100))
+        values = client.mget(keys) if keys else []
+        return {
+            key.decode()[len(prefix) :]: _parsed(value)
+            for key, value in zip(keys, values, strict=True)
+            if value is not None
+        }
+    return {node: _parsed((_folder(role) / node).read_text()) for node in alive(role)}
+
+
+def process_ids() -> set[int]:
+    """This process and its children (a prefork worker's pool)."""
+    me = psutil.Process()
+    return {me.pid, *(child.pid for child in me.children())}
 
 
 def forget(role: str, node: str) -> None:
@@ -63,7 +106,14 @@ def alive(role: str) -> list[str]:
     folder = _folder(role)
     now = time.time()
     files = folder.glob("*") if folder.is_dir() else []
-    return sorted(p.name for p in files if now - p.stat().st_mtime < int(p.read_text() or 0))
+    return sorted(p.name for p in files if now - p.stat().st_mtime < _file_ttl(p))
+
+
+def _file_ttl(path: Path) -> int:
+    try:
+        return int(json.loads(path.read_text()).get("ttl", 0))
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 class Heartbeat:
@@ -90,7 +140,7 @@ class Heartbeat:
         ttl = max(TTL_SECONDS, int(self.interval * 3))
         while not self._stop.is_set():
             try:
-                beat(self.role, self.node, ttl)
+                beat(self.role, self.node, ttl, process_ids())
             except Exception as exc:
                 logger.warning("heartbeat skipped: %r", exc)
             self._stop.wait(self.interval)

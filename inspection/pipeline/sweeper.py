@@ -3,8 +3,9 @@ source of truth; the broker may lose or repeat messages, and workers may die.
 
 Each sweep
 - fails images whose attempts passed the cap (their messages keep killing workers);
-- frees the images held by workers whose heartbeat stopped (dead hosts, killed workers), at once
-  rather than when their leases run out;
+- frees the images held by dead processes, at once rather than when their leases run out: a
+  worker whose heartbeat stopped (a dead host, a killed worker), or a pool process its worker's
+  heartbeat no longer lists (a process killed by a poison image, or by a time limit);
 - sends the messages that are missing: per stage, the images waiting there minus the messages
   waiting in its queue. Only that many are sent, oldest image first, and an image re-sent once
   waits twice as long before the next re-send (PIPELINE_RESEND_SECONDS, then 2x, 4x ... 16x), so
@@ -40,6 +41,8 @@ SWEEP_LIMIT = 1000
 # The longest wait between two re-sends of one image, in PIPELINE_RESEND_SECONDS.
 RESEND_MAX_WAITS = 16
 HEARTBEAT_ROLES = ("cpu", "inference")
+# A beat must be this much later than a claim to speak for it (both from the worker's host).
+CLOCK_MARGIN_SECONDS = 1.0
 
 
 @dataclass
@@ -79,20 +82,30 @@ def _fail_over_cap() -> int:
 
 
 def release_dead_holders() -> list[Any]:
-    """Free what workers without a heartbeat hold (a process in a live worker that dies is
-    covered by its lease, which nobody renews any more)."""
+    """Free what dead processes hold: a worker whose heartbeat stopped (a dead host, a killed
+    worker), or a pool process its worker's latest beat no longer lists (the pool replaced it).
+    A process that only claimed after that beat is not judged by it."""
     try:
-        live = {node for role in HEARTBEAT_ROLES for node in heartbeat.alive(role)}
+        known = {
+            node: beat for role in HEARTBEAT_ROLES for node, beat in heartbeat.beats(role).items()
+        }
     except Exception as exc:  # no broker, no heartbeats to judge by: leases still run out
         logger.warning("sweep: heartbeats unreadable (%r)", exc)
         return []
-    holders = Image.objects.filter(status__in=Image.LEASED).exclude(leased_by="")
-    dead = [
-        holder
-        for holder in holders.values_list("leased_by", flat=True).distinct()
-        if "@" in holder and holder.rsplit("/", 1)[0] not in live
-    ]
+    held = Image.objects.filter(status__in=Image.LEASED).exclude(leased_by="")
+    rows = held.values_list("leased_by", "updated_at")
+    dead = {holder for holder, claimed in rows if _dead(holder, claimed.timestamp(), known)}
     return claims.release_held_by(Q(leased_by__in=dead)) if dead else []
+
+
+def _dead(holder: str, claimed_at: float, known: dict[str, heartbeat.Beat]) -> bool:
+    node, _, pid = holder.rpartition("/")
+    if "@" not in node or not pid.isdigit():
+        return False  # not a Celery worker's claim (a tool, a test): its lease decides
+    beat = known.get(node)
+    if beat is None:
+        return True
+    return int(pid) not in beat.pids and beat.at > claimed_at + CLOCK_MARGIN_SECONDS
 
 
 def resend_missing(stage: Stage) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
 from inspection.demo import processes
+from inspection.demo.supervisor import supervise
 from inspection.management.base import Database, InspectionCommand
 
 
@@ -25,6 +27,12 @@ class Command(InspectionCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         group = processes.ProcessGroup(Path(settings.VAR_DIR) / "logs")
         port, flower_port = options["port"], options["flower_port"]
+        for what, number, setting in (
+            ("web", port, "WEB_PORT"),
+            ("Flower", flower_port, "FLOWER_PORT"),
+        ):
+            if processes.free_port(number) != number:
+                raise CommandError(f"Port {number} ({what}) is in use: set {setting} to another.")
         exporters = processes.start_service(
             group, port, with_beat_and_flower=True, flower_port=flower_port
         )
@@ -34,11 +42,14 @@ class Command(InspectionCommand):
             f"Flower   http://127.0.0.1:{flower_port}/\n"
             f"Health   http://127.0.0.1:{port}/healthz  /readyz  Analytics /analytics/\n"
             f"Metrics  http://127.0.0.1:{port}/metrics  {metrics}\n"
-            f"Logs     {group.log_dir}\nCtrl-C stops everything.\n"
+            f"Logs     {group.log_dir} (appended to)\n"
+            "A process that exits is started again; Ctrl-C stops everything.\n"
         )
         try:
-            dead = processes.wait_until_interrupted(group)
+            supervise(group, self._say)
         finally:
             group.stop()
-        if dead:
-            raise CommandError(f"{dead} exited:\n{group.log_tail(dead[0])}")
+
+    def _say(self, message: str) -> None:
+        self.stdout.write(f"{time.strftime('%H:%M:%S')} {message}")
+        self.stdout.flush()
