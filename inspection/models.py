@@ -408,6 +408,8 @@ class Image(models.Model):
             models.Index(fields=["status", "updated_at"]),
             # Fair claiming: a facility's oldest image waiting at a stage.
             models.Index(fields=["facility", "status", "created_at"]),
+            # Analytics: a facility's images decided in an hour (latency, the model's boxes).
+            models.Index(fields=["facility", "finished_at"]),
         ]
         constraints = [
             models.UniqueConstraint(fields=["batch", "position"], name="uniq_image_position")
@@ -734,3 +736,13 @@ class StageTurn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage} {self.facility_id} @ {self.served_at}"
+
+
+# The analytics page's hourly rollups live with their readers; imported here so they belong to
+# this app (migrations, admin checks).
+from inspection.analytics.models import (  # noqa: E402, F401
+    ConfidenceHour,
+    LatencyHour,
+    OverrideHour,
+    RolledUpHour,
+)

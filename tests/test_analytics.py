@@ -1,80 +1,43 @@
-"""The analytics page: login, scoping to the user's facilities, and what it shows."""
+"""The analytics page: login, scoping to the user's facilities (the filters offer only theirs, a
+foreign one is not found), a card per chart whose numbers and CSV come from its API endpoint
+with the chosen facility, camera and period, custom dates, and the empty page of a user without
+facilities."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django.utils import timezone
 
-from inspection.models import (
-    Batch,
-    Detection,
-    Facility,
-    FacilityMembership,
-    Image,
-    ModelVersion,
-    ReviewDecision,
-    ReviewTask,
-)
+from inspection.analytics.charts import CHARTS
+from inspection.models import Batch, Facility, FacilityMembership
 
 URL = "/analytics/"
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def model_version(db: None) -> ModelVersion:
-    return ModelVersion.objects.create(name="m", version="1", file_path="x.pt", checksum="0")
-
-
-def add_images(facility: Facility, model: ModelVersion, statuses: dict[str, int]) -> Batch:
-    batch = Batch.objects.create(facility=facility)
-    position = 0
-    for status, count in statuses.items():
-        for _ in range(count):
-            image = Image.objects.create(
-                batch=batch,
-                facility=facility,
-                position=position,
-                status=status,
-                reason="too_dark" if status == Image.Status.FAILED else "",
-            )
-            position += 1
-            Detection.objects.create(
-                image=image,
-                model_version=model,
-                class_id=0,
-                class_name="parcel",
-                confidence=0.35 if status == Image.Status.NEEDS_REVIEW else 0.92,
-                x1=0,
-                y1=0,
-                x2=10,
-                y2=10,
-            )
-            if status == Image.Status.NEEDS_REVIEW:
-                ReviewTask.objects.create(
-                    image=image,
-                    facility=facility,
-                    created_at=timezone.now() - timedelta(minutes=30),
-                )
-    return batch
-
-
-@pytest.fixture
-def member(facility: Facility) -> Client:
-    user = User.objects.create_user("reviewer", password="pw")
-    FacilityMembership.objects.create(user=user, facility=facility)
+def member(facility: Facility, other_facility: Facility) -> Client:
+    user = User.objects.create_user("manager", password="pw")
+    FacilityMembership.objects.create(user=user, facility=facility, role="viewer")
+    Batch.objects.create(facility=facility, camera="dock-1")
+    Batch.objects.create(facility=other_facility, camera="south-gate")
     client = Client()
     client.force_login(user)
     return client
 
 
-@pytest.fixture
-def data(facility: Facility, other_facility: Facility, model_version: ModelVersion) -> None:
-    add_images(facility, model_version, {"accepted": 6, "needs_review": 3, "failed": 1})
-    add_images(other_facility, model_version, {"accepted": 2, "failed": 5})
+def chart_urls(page: str) -> dict[str, str]:
+    """data-chart -> data-url of every chart card on the page."""
+    cards = re.findall(r'data-chart="([a-z_]+)" data-url="([^"]+)"', page)
+    return {name: url.replace("&amp;", "&") for name, url in cards}
+
+
+def query_of(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
 
 
 def test_login_is_required(client: Client) -> None:
@@ -83,74 +46,59 @@ def test_login_is_required(client: Client) -> None:
     assert "next=/analytics/" in response["Location"]
 
 
-def test_a_member_sees_only_their_facilities(member: Client, data: None) -> None:
+def test_a_card_per_chart_reading_its_endpoint(member: Client) -> None:
     response = member.get(URL)
     assert response.status_code == 200
     page = response.content.decode()
-    context = response.context
-    assert [row.facility for row, _ in context["outcomes"]] == ["dc-north"]
-    assert context["hourly_total"] == 10
-    assert [bar.label for bar in context["reasons"].bars] == ["too_dark"]
-    assert [bar.value for bar in context["reasons"].bars] == [1]
-    assert "dc-south" not in page
-    assert "<svg" in page and "analytics/analytics.css" in page
+    urls = chart_urls(page)
+    assert list(urls) == [chart.name for chart in CHARTS]
+    for chart in CHARTS:
+        assert urlsplit(urls[chart.name]).path == f"/api/v1/analytics/{chart.path}/"
+        assert query_of(urls[chart.name]) == {"period": ["7d"]}
+        assert f'href="{urls[chart.name].replace("&", "&amp;")}&amp;format=csv"' in page
+    assert "vendor/echarts-6.1.0/echarts.common.min.js" in page
+    assert "analytics/analytics.js" in page and "analytics/analytics.css" in page
 
 
-def test_outcome_shares_confidence_and_backlog(member: Client, data: None) -> None:
-    context = member.get(URL, {"facility": "dc-north", "period": "24h"}).context
-    row, segments = context["outcomes"][0]
-    assert (row.total, row.share("accepted"), row.share("failed")) == (10, 0.6, 0.1)
-    assert [segment.name for segment in segments] == [
-        "accepted",
-        "needs_review",
-        "failed",
-        "rejected",
-    ]
-    [(name, chart)] = context["confidence"]
-    assert name == "parcel"
-    assert [bar.value for bar in chart.bars] == [0, 0, 0, 3, 0, 0, 0, 0, 0, 7]
-    [backlog] = context["backlog"]
-    assert (backlog.facility, backlog.open) == ("dc-north", 3)
-    assert backlog.oldest_age_seconds >= 30 * 60
-    assert [line["name"] for line in context["drift"]] == ["parcel"]
+def test_the_filters_offer_only_the_user_s_facilities_and_cameras(member: Client) -> None:
+    page = member.get(URL).content.decode()
+    assert 'value="dc-north"' in page
+    assert "dc-south" not in page and "south-gate" not in page
+    assert 'value="dock-1"' in page
 
 
-def test_a_foreign_facility_is_not_found(member: Client, data: None) -> None:
+def test_the_chosen_facility_camera_and_period_go_to_every_endpoint(member: Client) -> None:
+    page = member.get(URL, {"facility": "dc-north", "camera": "dock-1", "period": "24h"})
+    for url in chart_urls(page.content.decode()).values():
+        assert query_of(url) == {"facility": ["dc-north"], "camera": ["dock-1"], "period": ["24h"]}
+
+
+def test_custom_dates_are_whole_utc_days(member: Client) -> None:
+    page = member.get(URL, {"period": "custom", "date_from": "2026-03-01", "date_to": "2026-03-10"})
+    url = chart_urls(page.content.decode())["throughput"]
+    assert query_of(url) == {"period": ["10d"], "until": ["2026-03-11T00:00:00+00:00"]}
+
+
+def test_wrong_custom_dates_say_why_and_show_the_default(member: Client) -> None:
+    page = member.get(URL, {"period": "custom", "date_from": "2026-03-10", "date_to": "2026-03-01"})
+    text = page.content.decode()
+    assert "To must not be before From." in text and "Showing the last 7 days." in text
+    assert query_of(chart_urls(text)["latency"]) == {"period": ["7d"]}
+
+
+def test_a_foreign_facility_is_not_found(member: Client) -> None:
     assert member.get(URL, {"facility": "dc-south"}).status_code == 404
 
 
-def test_a_superuser_sees_every_facility(admin_client: Client, data: None) -> None:
-    context = admin_client.get(URL).context
-    assert [row.facility for row, _ in context["outcomes"]] == ["dc-north", "dc-south"]
-    assert context["hourly_total"] == 17
+def test_a_superuser_sees_every_facility(admin_client: Client, member: Client) -> None:
+    page = admin_client.get(URL).content.decode()
+    assert 'value="dc-north"' in page and 'value="dc-south"' in page
 
 
-def test_a_user_without_facilities_sees_an_empty_page(client: Client, db: None) -> None:
+def test_a_user_without_facilities_sees_an_empty_page(client: Client) -> None:
     client.force_login(User.objects.create_user("nobody", password="pw"))
     response = client.get(URL)
     assert response.status_code == 200
-    assert "not a member of any facility" in response.content.decode()
-
-
-def decide(task: ReviewTask, user: User, changed: bool) -> ReviewDecision:
-    return ReviewDecision.objects.create(
-        task=task,
-        image=task.image,
-        facility=task.facility,
-        decided_by=user,
-        action="correct" if changed else "accept",
-        verdict="accepted",
-        before={"status": "needs_review", "boxes": []},
-        after={"status": "accepted", "boxes": []},
-        changed=changed,
-    )
-
-
-def test_override_rate_from_review_decisions(admin_client: Client, data: None) -> None:
-    reviewer = User.objects.create_user("r2", password="pw")
-    tasks = list(ReviewTask.objects.filter(facility__slug="dc-north"))
-    for task, changed in zip(tasks, [True, False, False], strict=True):
-        decide(task, reviewer, changed)
-    [row] = admin_client.get(URL).context["overrides"]
-    assert (row.facility, row.decisions, row.changed) == ("dc-north", 3, 1)
-    assert round(row.rate, 3) == 0.333
+    page = response.content.decode()
+    assert "not a member of any facility" in page
+    assert chart_urls(page) == {} and "echarts" not in page

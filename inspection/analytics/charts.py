@@ -1,81 +1,89 @@
-"""Chart geometry for inline SVG drawn by the templates: numbers in, rectangles and points out.
-No JavaScript and no chart library: the page is complete as the server sends it."""
+"""Every chart of the analytics page by name: what computes it and what it shows. The API's
+endpoints, the page's chart cards and the benchmark are all made from this list."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from inspection.analytics import confidence, latency, review, throughput
+from inspection.analytics.scope import Scope
+from inspection.analytics.series import Distributions, TimeSeries
 
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    label: str
-    value: float
+Result = TimeSeries | Distributions
 
 
 @dataclass(frozen=True)
-class BarChart:
-    width: int
-    height: int
-    bars: list[Bar]
-    peak: float
-
-    @property
-    def baseline(self) -> float:
-        return float(self.height)
-
-
-def bar_chart(
-    points: Sequence[tuple[str, float]], width: int = 600, height: int = 120, gap: float = 1.0
-) -> BarChart:
-    """Vertical bars side by side, scaled so the tallest fills the height."""
-    peak = max((value for _, value in points), default=0.0)
-    step = width / max(len(points), 1)
-    bars = [
-        Bar(
-            x=round(index * step, 2),
-            y=round(height - _scaled(value, peak, height), 2),
-            width=round(max(step - gap, 1.0), 2),
-            height=round(_scaled(value, peak, height), 2),
-            label=label,
-            value=value,
-        )
-        for index, (label, value) in enumerate(points)
-    ]
-    return BarChart(width, height, bars, peak)
-
-
-def _scaled(value: float, peak: float, size: float) -> float:
-    return value / peak * size if peak > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class Segment:
-    x: float
-    width: float
+class Chart:
     name: str
-    share: float
+    path: str  # under /api/v1/analytics/
+    heading: str
+    compute: Callable[[Scope], Result]
+    summary: str
 
 
-def share_bar(shares: Sequence[tuple[str, float]], width: int = 300) -> list[Segment]:
-    """One horizontal bar split into consecutive segments by share (shares sum to <= 1)."""
-    segments, x = [], 0.0
-    for name, share in shares:
-        segments.append(Segment(round(x, 2), round(share * width, 2), name, share))
-        x += share * width
-    return segments
-
-
-def polyline(values: Sequence[float], width: int = 300, height: int = 60) -> str:
-    """SVG `points` for values in 0..1 spread over the width (confidence over days)."""
-    if not values:
-        return ""
-    step = width / max(len(values) - 1, 1)
-    return " ".join(
-        f"{round(i * step, 1)},{round(height - value * height, 1)}"
-        for i, value in enumerate(values)
-    )
+CHARTS = (
+    Chart(
+        "throughput",
+        "throughput",
+        "Images by outcome",
+        throughput.images_by_outcome,
+        "Images per hour or day by outcome (accepted, needs review, failed, rejected, in "
+        "progress), by the time they were submitted.",
+    ),
+    Chart(
+        "latency",
+        "latency",
+        "Latency",
+        latency.latency,
+        "End-to-end latency (upload to routing decision) and queue wait before inference, p50 "
+        "and p95, by the time images were decided.",
+    ),
+    Chart(
+        "confidence",
+        "confidence",
+        "Confidence per class",
+        confidence.distribution,
+        "The active model's confidence per class in 20 bins, beside the same for the period its "
+        "thresholds were set on, with each facility's threshold.",
+    ),
+    Chart(
+        "confidence_trend",
+        "confidence-trend",
+        "Mean confidence per class",
+        confidence.daily_means,
+        "The active model's mean confidence per class per day (per hour for windows up to 48 "
+        "hours).",
+    ),
+    Chart(
+        "review_backlog",
+        "review-backlog",
+        "Review backlog",
+        review.backlog,
+        "Review tasks waiting, and the age of the oldest one, at the end of each bucket.",
+    ),
+    Chart(
+        "review_decisions",
+        "review-decisions",
+        "Reviewer decisions",
+        review.decisions,
+        "Reviewer decisions per bucket: accepted as is, corrected, rejected (undone decisions "
+        "left out).",
+    ),
+    Chart(
+        "overrides",
+        "overrides",
+        "Override rate per class",
+        review.overrides,
+        "Per class: the share of accepted review decisions that changed the model's boxes, and "
+        "how many decisions that share is of.",
+    ),
+    Chart(
+        "failures",
+        "failures",
+        "Failure reasons",
+        throughput.failure_reasons,
+        "Failed images per bucket by reason, by the time they were submitted.",
+    ),
+)
+BY_NAME = {chart.name: chart for chart in CHARTS}

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from inspection.api import (
+    analytics,
     facilities,
     schema,  # noqa: F401  (registers the API-key security scheme)
     views,
@@ -40,6 +41,10 @@ urlpatterns = [
         "facilities/<str:slug>/thresholds/versions/",
         facilities.PolicyVersionsView.as_view(),
         name="facility-threshold-versions",
+    ),
+    *(
+        path(f"analytics/{name}/", view.as_view(), name=f"analytics-{name}")
+        for name, view in analytics.VIEWS.items()
     ),
     path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the
