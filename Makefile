@@ -29,12 +29,12 @@ test: install
 	bin/ops-tools
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest
 
-# Everything but the end-to-end tests that start real workers.
+# Everything but the end-to-end and chaos tests that start real workers.
 test-fast: install
 	bin/services
 	bin/system-packages
 	bin/ops-tools
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not e2e"
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not e2e and not chaos"
 
 up: install
 	$(PY) manage.py serve

@@ -28,6 +28,18 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free port on 127.0.0.1")
 
 
+def port_in_use(port: int) -> bool:
+    """Someone listens on the port (a port left in TIME_WAIT by a process that just died is not
+    in use: servers bind it with SO_REUSEADDR, and so does this check)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def web_command(port: int) -> list[str]:
     return [
         sys.executable,

@@ -83,6 +83,9 @@ def claim_row(stage: Stage, row: dict[str, Any]) -> Claim | None:
         claim_token=token,
         leased_by=holder(),
         lease_expires_at=lease_expiry(),
+        # A message was taken: should the image wait again, it needs a new one at once.
+        resends=0,
+        resent_at=None,
         updated_at=now,
     )
     if changed != 1:

@@ -31,7 +31,7 @@ class Command(InspectionCommand):
             ("web", port, "WEB_PORT"),
             ("Flower", flower_port, "FLOWER_PORT"),
         ):
-            if processes.free_port(number) != number:
+            if processes.port_in_use(number):
                 raise CommandError(f"Port {number} ({what}) is in use: set {setting} to another.")
         exporters = processes.start_service(
             group, port, with_beat_and_flower=True, flower_port=flower_port
