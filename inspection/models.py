@@ -410,6 +410,9 @@ class Image(models.Model):
             models.Index(fields=["facility", "status", "created_at"]),
             # Analytics: a facility's images decided in an hour (latency, the model's boxes).
             models.Index(fields=["facility", "finished_at"]),
+            # Analytics by camera: a task's or decision's image to its batch without reading the
+            # images' rows (an index-only scan where the join takes every image).
+            models.Index(fields=["id", "batch"]),
         ]
         constraints = [
             models.UniqueConstraint(fields=["batch", "position"], name="uniq_image_position")

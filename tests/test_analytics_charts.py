@@ -250,6 +250,8 @@ def test_backlog_over_time_matches_the_tasks_and_ends_at_the_queue_now(site: Sit
         assert result.series[0].values[index] == waiting, start
         expected_age = None if oldest is None else pytest.approx(oldest, abs=0.02)
         assert result.series[1].values[index] == expected_age, start
+    month = review.backlog(scope_of(site.facility, period="30d"))
+    assert month.scope.window.bucket == "hour" and month.series[0].values[-1] == 3
     [current] = queue_summary(Facility.objects.filter(pk=site.facility.pk), QueueFilters())
     assert result.series[0].values[-1] == current.waiting == 3
     assert result.series[1].values[-1] == pytest.approx(

@@ -60,7 +60,8 @@ CHARTS = (
         "review-backlog",
         "Review backlog",
         review.backlog,
-        "Review tasks waiting, and the age of the oldest one, at the end of each bucket.",
+        "Review tasks waiting, and the age of the oldest one, at the end of each hour (each day "
+        "for windows over 31 days).",
     ),
     Chart(
         "review_decisions",

@@ -1,5 +1,6 @@
 """Review over time: the backlog (tasks waiting, and how long the oldest has waited) at the end
-of each bucket, reviewer decisions per bucket, and the override rate per class.
+of each hour (each day for windows over 31 days), reviewer decisions per bucket, and the
+override rate per class per day.
 
 The backlog is computed at request time from the tasks' `created_at` and `completed_at` (a task
 waits from its creation until it is decided; an undone decision puts it back, and it then counts
@@ -13,7 +14,7 @@ import heapq
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -24,10 +25,11 @@ from inspection.analytics.models import OverrideHour
 from inspection.analytics.rollups import Split, class_sums
 from inspection.analytics.scope import Scope
 from inspection.analytics.series import Series, TimeSeries, aligned
-from inspection.analytics.window import step, trend_window
+from inspection.analytics.window import Bucket, Window, step, trend_window
 from inspection.models import Facility, ReviewDecision, ReviewTask
 from inspection.review.selectors import decisions_since
 
+BACKLOG_HOURLY_UP_TO = timedelta(days=31)
 ACTIONS = {
     ReviewDecision.Action.ACCEPT: "Accepted as is",
     ReviewDecision.Action.CORRECT: "Corrected",
@@ -35,14 +37,22 @@ ACTIONS = {
 }
 
 
-def _sample_points(scope: Scope) -> list[datetime]:
+def backlog_window(window: Window) -> Window:
+    """Hourly up to BACKLOG_HOURLY_UP_TO: a day's end hides the day (the night's tasks wait
+    at midnight, the shift has cleared them by noon)."""
+    if window.span() <= BACKLOG_HOURLY_UP_TO:
+        return window.rebucket(Bucket.HOUR)
+    return window
+
+
+def _sample_points(window: Window) -> list[datetime]:
     """Each bucket's end, or now for the bucket now runs in."""
-    now, window = timezone.now(), scope.window
+    now = timezone.now()
     return [min(start + step(window.bucket), window.until, now) for start in window.starts()]
 
 
 def backlog(scope: Scope) -> TimeSeries:
-    window = scope.window
+    window = backlog_window(scope.window)
     tasks = ReviewTask.objects.filter(
         Q(completed_at__isnull=True) | Q(completed_at__gt=window.since),
         facility_id__in=scope.facility_ids,
@@ -55,7 +65,7 @@ def backlog(scope: Scope) -> TimeSeries:
             "start", "done"
         )
     )
-    points = [point.timestamp() for point in _sample_points(scope)]
+    points = [point.timestamp() for point in _sample_points(window)]
     waiting, oldest = _sweep(spans, points)
     buckets = window.starts()
     series = [
@@ -64,7 +74,8 @@ def backlog(scope: Scope) -> TimeSeries:
     ]
     empty = None if spans else f"No review task was waiting for {scope.describe()}."
     title = "Review backlog: tasks waiting and the oldest one's age"
-    return TimeSeries("review_backlog", title, scope, buckets, series, empty)
+    scoped = replace(scope, window=window)
+    return TimeSeries("review_backlog", title, scoped, buckets, series, empty)
 
 
 def _sweep(
