@@ -10,8 +10,8 @@ import argparse
 import time
 from pathlib import Path
 
+from bench import analytics, images, report
 from bench import context as ctx
-from bench import images, report
 
 BENCHMARKS = ("batching", "throughput", "latency", "fairness", "memory", "overload")
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -48,11 +48,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--db-name", default=ctx.BENCH_DB_NAME)
     run.add_argument("--redis-db", type=int, default=ctx.BENCH_REDIS_DB)
     run.add_argument("--timeout", type=float, default=600, help="per pipeline wait, seconds")
+    analytics.add_parser(sub)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.command == "analytics":
+        return analytics.run(args)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(chosen) - set(BENCHMARKS)
     if unknown:
