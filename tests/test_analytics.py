@@ -79,10 +79,19 @@ def test_custom_dates_are_whole_utc_days(member: Client) -> None:
     assert query_of(url) == {"period": ["10d"], "until": ["2026-03-11T00:00:00+00:00"]}
 
 
-def test_wrong_custom_dates_say_why_and_show_the_default(member: Client) -> None:
-    page = member.get(URL, {"period": "custom", "date_from": "2026-03-10", "date_to": "2026-03-01"})
-    text = page.content.decode()
-    assert "To must not be before From." in text and "Showing the last 7 days." in text
+@pytest.mark.parametrize(
+    ("dates", "message"),
+    [
+        ({"date_from": "2026-03-10", "date_to": "2026-03-01"}, "To must not be before From."),
+        ({"date_from": "2026-03-10"}, "Custom dates need both From and To."),
+        ({"date_from": "2020-01-01", "date_to": "2026-03-01"}, "span at most 999 days"),
+    ],
+)
+def test_wrong_custom_dates_say_why_and_show_the_default(
+    member: Client, dates: dict[str, str], message: str
+) -> None:
+    text = member.get(URL, {"period": "custom", **dates}).content.decode()
+    assert message in text and "Showing the last 7 days." in text
     assert query_of(chart_urls(text)["latency"]) == {"period": ["7d"]}
 
 

@@ -182,3 +182,13 @@ def test_every_chart_is_in_the_schema_with_its_parameters_and_answers(db: None) 
         assert set(operation["responses"]["200"]["content"]) == {"application/json", "text/csv"}
     period = next(p for p in operations[f"{API}/latency/"]["parameters"] if p["name"] == "period")
     assert period["schema"]["pattern"] == "^[1-9][0-9]{0,2}[hd]$"
+
+
+def test_csv_text_a_spreadsheet_would_run_is_neutralized(
+    api_client: APIClient, two_sites: tuple[Site, Site]
+) -> None:
+    north, _ = two_sites
+    north.image(hours_ago(1), boxes=(("=HYPERLINK(1)", 0.5),))
+    rows = csv_rows(api_client.get(f"{API}/confidence/", {"format": "csv"}))
+    names = {row[0] for row in rows[1:]}
+    assert "'=HYPERLINK(1)" in names and "=HYPERLINK(1)" not in names

@@ -1,2 +1,4 @@
-"""The analytics page: throughput, outcomes, failure reasons, confidence and review backlog per
-facility over time, read from the pipeline's own tables (no separate store)."""
+"""The analytics page and its API: throughput, latency, confidence against the thresholds,
+review backlog, decisions, overrides and failures per facility, camera and period. Read from the
+pipeline's own tables, except latency, the model's boxes and overrides, which come from hourly
+rollups of those tables (`models`, `rollups`)."""

@@ -20,6 +20,8 @@ class Chart:
     heading: str
     compute: Callable[[Scope], Result]
     summary: str
+    # More for the API's documentation, where the summary is not enough.
+    details: str = ""
 
 
 CHARTS = (
@@ -46,6 +48,11 @@ CHARTS = (
         confidence.distribution,
         "The active model's confidence per class in 20 bins, beside the same for the period its "
         "thresholds were set on, with each facility's threshold.",
+        "Only boxes of each facility's active model count, on images decided in the window. "
+        "The reference period, per facility (`references[].rule` says which applied): the 7 "
+        "days before the active threshold version was created, when the model decided images "
+        "then; otherwise the first 7 days after it; for the model's registration thresholds (no "
+        "version), the first 7 days of the model's images at the facility.",
     ),
     Chart(
         "confidence_trend",

@@ -105,6 +105,7 @@ def chart_view(chart: Chart) -> type[ChartView]:
     schema = extend_schema(
         operation_id=f"analytics_{chart.name}",
         summary=chart.summary,
+        description=chart.details,
         parameters=[io.AnalyticsInput],
         responses={
             (200, "application/json"): output,
