@@ -117,3 +117,14 @@ def test_all_cameras_rows_add_up_the_cameras(site: Site) -> None:
         for index, n in row.total_ms.items():
             merged[index] = merged.get(index, 0) + n
     assert together.total_ms == merged
+
+
+def test_a_window_ending_within_a_sealed_hour_counts_only_up_to_its_end(site: Site) -> None:
+    hour = floor_to(hours_ago(5), Bucket.HOUR)
+    site.image(hour + timedelta(minutes=10), total_ms=100, finished=hour + timedelta(minutes=10))
+    site.image(hour + timedelta(minutes=50), total_ms=9000, finished=hour + timedelta(minutes=50))
+    latency.latency(scope_of(site.facility))  # seals the hour
+    assert RolledUpHour.objects.filter(facility=site.facility, hour=hour).exists()
+    ending = latency.latency(scope_of(site.facility, until=hour + timedelta(minutes=30)))
+    index = ending.buckets.index(hour)
+    assert ending.series[1].values[index] == pytest.approx(100, rel=0.03)  # p95 of one image

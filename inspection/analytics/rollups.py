@@ -106,8 +106,9 @@ def _fields(fact: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Split:
-    """A window's hours in two parts: before `limit` read from the rollups (sealed first), from
-    `limit` on computed from the raw rows."""
+    """A window in two parts: the whole hours before `cut` read from the rollups (sealed first),
+    the rest computed from the raw rows: the hours not sealed yet, and the part of an hour a
+    window ending within it takes."""
 
     facility_ids: list[int]
     since: datetime
@@ -122,11 +123,13 @@ class Split:
         seal(facility_ids, since, until)
         return cls(facility_ids, since, until, camera, sealed_until())
 
+    @property
+    def cut(self) -> datetime:
+        return min(self.limit, floor_to(self.until, Bucket.HOUR))
+
     def sealed(self, model: type[M]) -> QuerySet[M]:
         rows = model.objects.filter(
-            facility_id__in=self.facility_ids,
-            hour__gte=self.since,
-            hour__lt=min(self.limit, self.until),
+            facility_id__in=self.facility_ids, hour__gte=self.since, hour__lt=self.cut
         )
         return (
             rows.filter(camera__isnull=True)
@@ -135,8 +138,8 @@ class Split:
         )
 
     def open_facts(self, compute: Callable[[f.Range], list[T]]) -> list[tuple[int, T]]:
-        """(facility id, fact) for the hours not sealed yet."""
-        start = max(floor_to(self.since, Bucket.HOUR), self.limit)
+        """(facility id, fact) from `cut` to the window's end."""
+        start = max(floor_to(self.since, Bucket.HOUR), self.cut)
         if start >= self.until:
             return []
         ranges = [f.Range(pk, start, self.until, self.camera) for pk in self.facility_ids]
