@@ -109,9 +109,20 @@ def test_concurrent_duplicates_make_one_batch(
     published: Published,  # noqa: F811
 ) -> None:
     # Both requests have looked for an earlier batch before either inserts one.
+    # The barrier sits on the early capacity check (after the lookup, before the files are
+    # stored); the second check runs under the admission lock, where one request waits for the
+    # other's commit, so it must not wait at the barrier as well.
     both_looked = threading.Barrier(2, timeout=10)
+    passed = threading.local()
     real_check = submission.check_capacity
-    monkeypatch.setattr(submission, "check_capacity", lambda n: (both_looked.wait(), real_check(n)))
+
+    def check_once_together(incoming: int) -> None:
+        if not getattr(passed, "barrier", False):
+            passed.barrier = True
+            both_looked.wait()
+        real_check(incoming)
+
+    monkeypatch.setattr(submission, "check_capacity", check_once_together)
     answers: list[Response] = []
 
     def post() -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from inspection.observability.logging import is_json, json_line
+
 CELERY = [sys.executable, "-m", "celery", "-A", "config"]
 
 
@@ -86,6 +88,15 @@ def flower_command(port: int) -> list[str]:
     return [*CELERY, "flower", f"--port={port}", "--address=127.0.0.1"]
 
 
+def start_marker(name: str, log_format: str) -> str:
+    """The line a log gets before each start of its process: in the log's own format, so a log
+    shipper reading LOG_FORMAT=json logs never meets a line that is not JSON."""
+    message = f"--- {name} started {time.strftime('%Y-%m-%d %H:%M:%S')} ---"
+    if is_json(log_format):
+        return json_line("inspection.supervisor", message) + "\n"
+    return message + "\n"
+
+
 @dataclass
 class ProcessGroup:
     """Child processes that share a log folder and stop together. Each child's log is appended
@@ -100,10 +111,10 @@ class ProcessGroup:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         path = self.log_dir / f"{name}.log"
         self.specs[name] = (command, dict(extra_env or {}))
-        with path.open("ab") as log:
-            log.write(f"--- {name} started {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
-        log = path.open("ab")  # noqa: SIM115 - closed with the child
         env = {**os.environ, **(extra_env or {})}
+        with path.open("ab") as log:
+            log.write(start_marker(name, env.get("LOG_FORMAT", settings.LOG_FORMAT)).encode())
+        log = path.open("ab")  # noqa: SIM115 - closed with the child
         self.children[name] = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
