@@ -30,7 +30,7 @@ def ensure_images(seed: int, count: int, cache: Path = DEFAULT_CACHE) -> list[Pa
 
 
 def _generate(seed: int, missing: list[tuple[int, Path]]) -> None:
-    from inspection.synthetic import GeneratorConfig, ProblemMix, generate_example
+    from lab.synthetic import GeneratorConfig, ProblemMix, generate_example
 
     config = GeneratorConfig(resolutions=((*RESOLUTION, 1.0),), mix=ProblemMix(clean=1.0))
     for index, path in missing:

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "inspection",
+    "lab",  # the model lab's commands: generate_dataset, train_default_model, evaluate_model
 ]
 
 MIDDLEWARE = [

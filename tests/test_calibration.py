@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from inspection.training.calibration import (
+from lab.training.calibration import (
     Detection,
     GroundTruth,
     Scored,

@@ -19,11 +19,11 @@ from PIL import Image
 
 from inspection.inference import registry
 from inspection.models import Facility, ThresholdPolicy
-from inspection.training.data import generate_tolerant
-from inspection.training.dataset import class_names_of, load_split
-from inspection.training.offline import configure_offline
-from inspection.training.recipe import training_config
-from inspection.training.yolo_layout import DataSetError
+from lab.training.data import generate_tolerant
+from lab.training.dataset import class_names_of, load_split
+from lab.training.offline import configure_offline
+from lab.training.recipe import training_config
+from lab.training.yolo_layout import DataSetError
 
 pytestmark = pytest.mark.usefixtures("keep_torch_threads")
 OWN_CLASSES = ("box", "pallet")

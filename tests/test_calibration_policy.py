@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 
 from inspection.models import Facility, ModelVersion, ThresholdPolicy
 from inspection.services.policies import ThresholdChange, save_policy_version
-from inspection.training import calibrate
-from inspection.training.calibration import ClassThreshold, ReviewLoad
+from lab.training import calibrate
+from lab.training.calibration import ClassThreshold, ReviewLoad
 
 pytestmark = pytest.mark.django_db
 

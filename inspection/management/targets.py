@@ -10,9 +10,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from inspection.training.dataset import class_names_of
-from inspection.training.targets import PrecisionTargets, TargetError, targets_from_options
-from inspection.training.yolo_layout import DataSetError
+from lab.training.dataset import class_names_of
+from lab.training.targets import PrecisionTargets, TargetError, targets_from_options
+from lab.training.yolo_layout import DataSetError
 
 
 def add_target_arguments(parser: CommandParser) -> None:

@@ -23,8 +23,8 @@ from inspection.services.policies import (
     active_policy,
     save_policy_version,
 )
-from inspection.training.offline import configure_offline
-from inspection.training.targets import PrecisionTargets
+from lab.training.offline import configure_offline
+from lab.training.targets import PrecisionTargets
 
 NO_DATABASE = "the database is not ready (run manage.py migrate first)"
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         targets = targets_option(options, options["data"])
         configure_offline()
-        from inspection.training.calibrate import run_calibration
+        from lab.training.calibrate import run_calibration
 
         model_version, path = self._model(options)
         facility = self._facility(options)
@@ -128,7 +128,7 @@ class Command(BaseCommand):
         return policy.min_confidence if policy else DEFAULT_MIN_CONFIDENCE
 
     def _print(self, result: Any, targets: PrecisionTargets, options: dict[str, Any]) -> None:
-        from inspection.training.report import render_calibration
+        from lab.training.report import render_calibration
 
         self.stdout.write(
             f"Split {options['split']} ({result.images} images), target precision "

@@ -1,0 +1,3 @@
+"""The model lab: the synthetic photo generator (`lab.synthetic`) and the training and evaluation
+tools of the default model (`lab.training`), with their management commands (generate_dataset,
+train_default_model, evaluate_model)."""

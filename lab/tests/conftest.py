@@ -1,0 +1,6 @@
+"""Fixtures of the lab's tests: the service suite's `keep_torch_threads` (the lab's tools raise
+torch's thread count to every core), reused rather than written twice."""
+
+from tests.conftest import keep_torch_threads
+
+__all__ = ["keep_torch_threads"]
