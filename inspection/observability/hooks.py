@@ -35,8 +35,8 @@ def stage_ran(stage: str, seconds: float) -> None:
     metrics.record_stage(stage, seconds)
 
 
-def inference_batch(size: int, seconds: float) -> None:
-    metrics.record_inference_batch(size, seconds)
+def inference_batch(size: int) -> None:
+    metrics.record_inference_batch(size)
 
 
 def model_loaded(seconds: float, loads_in_process: int) -> None:

@@ -95,11 +95,10 @@ def record_queue_wait(stage: str, seconds: float) -> None:
     QUEUE_WAIT.labels(stage).observe(max(seconds, 0.0))
 
 
-def record_inference_batch(size: int, seconds: float) -> None:
-    """One model call: its size, and its time spread over the images it served."""
+def record_inference_batch(size: int) -> None:
+    """One model call's size (the infer stage's time per image is `record_stage`'s, as for
+    every stage)."""
     BATCH_SIZE.observe(size)
-    for _ in range(size):
-        STAGE_LATENCY.labels("infer").observe(seconds / size)
 
 
 def record_model_load(seconds: float, loads_in_process: int) -> None:

@@ -14,15 +14,12 @@ from inspection.inference import runtime
 from inspection.inference.runtime import LoadedModel, Prediction
 from inspection.models import Detection, Image
 from inspection.observability import hooks
-from inspection.pipeline import batching, claims, lease_keeper
+from inspection.pipeline import batching, claims
 from inspection.pipeline.batching import claim_batch
 from inspection.pipeline.claims import INFER, Claim
-from inspection.pipeline.completion import fail_claimed
-from inspection.pipeline.enqueue import enqueue_infer, enqueue_preprocess, enqueue_validate
-from inspection.pipeline.errors import TRANSIENT_ERRORS
-from inspection.pipeline.logs import image_log
+from inspection.pipeline.enqueue import enqueue_preprocess, enqueue_validate
 from inspection.pipeline.policies import lowest_min_confidence
-from inspection.pipeline.steps import not_the_images_fault, release_quietly
+from inspection.pipeline.steps import claim_log, run_claims
 from inspection.preprocessing import boxes_to_original
 
 logger = logging.getLogger("inspection.pipeline")
@@ -31,29 +28,11 @@ logger = logging.getLogger("inspection.pipeline")
 def infer_image(image_id: Any) -> int:
     """Infer a batch of ready images (the task's `image_id` among them when it is its turn);
     returns how many were inferred (0: nothing was waiting)."""
-    claimed = claim_batch()
-    for claim in claimed:
-        hooks.claimed(claim)
-    batch = [claim for claim in claimed if not _capped(claim)]
-    if not batch:
-        return 0
-    try:
-        with lease_keeper.holding(batch):
-            return sum(_infer_group(group) for group in _by_model(batch).values())
-    except TRANSIENT_ERRORS as exc:
-        for claim in batch:
-            release_quietly(claim, _log(claim), refund=not_the_images_fault(exc))
-        raise
-    except Exception as exc:
-        _isolate(batch, exc)
-        return 0
+    return run_claims(INFER, image_id, claim_batch(), _infer_batch, "inference_error")
 
 
-def _capped(claim: Claim) -> bool:
-    if claims.over_attempt_cap(claim):
-        fail_claimed(claim, "attempts_exhausted", f"{claim.attempt - 1} attempts at {INFER.name}")
-        return True
-    return False
+def _infer_batch(batch: list[Claim]) -> int:
+    return sum(_infer_group(group) for group in _by_model(batch).values())
 
 
 def _by_model(batch: list[Claim]) -> dict[Any, list[tuple[Claim, Image]]]:
@@ -77,7 +56,7 @@ def _infer_group(group: list[tuple[Claim, Image]]) -> int:
     conf = lowest_min_confidence({image.facility_id for _, image, _ in ready}, model_version.pk)
     started = time.perf_counter()
     predictions = loaded.predict([array for _, _, array in ready], conf=conf)
-    hooks.inference_batch(len(ready), time.perf_counter() - started)
+    hooks.inference_batch(len(ready))
     per_image_ms = round((time.perf_counter() - started) * 1000 / len(ready), 1)
     batching.observe(per_image_ms)
     for (claim, image, _), prediction in zip(ready, predictions, strict=True):
@@ -107,7 +86,7 @@ def _array_or_redo(claim: Claim, image: Image) -> Any:
         with transaction.atomic():
             if claims.finish(claim, Image.Status.QUEUED):
                 enqueue_preprocess([image.id])
-        _log(claim).warning("preprocessed array missing: back to preprocessing")
+        claim_log(claim).warning("preprocessed array missing: back to preprocessing")
         return None
 
 
@@ -123,7 +102,7 @@ def _store(
             transaction.set_rollback(True)
             return
         enqueue_validate([image.id])
-    _log(claim).info("inferred: %d boxes", len(prediction.confidences))
+    claim_log(claim).info("inferred: %d boxes", len(prediction.confidences))
 
 
 def _detections(image: Image, prediction: Prediction, loaded: LoadedModel) -> list[Detection]:
@@ -147,21 +126,5 @@ def _detections(image: Image, prediction: Prediction, loaded: LoadedModel) -> li
     ]
 
 
-def _isolate(batch: list[Claim], exc: Exception) -> None:
-    """A batch that blew up: alone, the image fails; together, every image goes back with its
-    attempt counted, so each is retried alone and only the poison one fails."""
-    logger.exception("inference failed for a batch of %d", len(batch))
-    if len(batch) == 1:
-        fail_claimed(batch[0], "inference_error", repr(exc))
-        return
-    for claim in batch:
-        release_quietly(claim, _log(claim), refund=False)
-    enqueue_infer([claim.image_id for claim in batch])
-
-
 def _wait_ms(claim: Claim) -> float:
     return round((claim.claimed_at - claim.waiting_since).total_seconds() * 1000, 1)
-
-
-def _log(claim: Claim) -> Any:
-    return image_log(logger, INFER.task, claim.image_id, claim.batch_id)

@@ -1,10 +1,13 @@
-"""The uniform shape of a stage: claim, run the body, end the claim.
+"""The one stage runner: claim, run the body, end the claims.
 
-A body takes the claim and a logger and either finishes the stage itself (claims.finish) or raises:
-StageFailed ends the image `failed` with its reason; a transient error (database, broker,
-storage) gives the claim back and is raised to the task, which leaves the image to the sweeper;
-anything else is a bug or a bad input: the image fails with the stage's error reason, the worker
-lives on. While the body runs, the process keeps the claim's lease alive (`lease_keeper`).
+Every stage runs through `run_claims`: preprocessing and validation claim one image (the next in
+fair order), inference claims a batch. A body either finishes its claims itself (claims.finish)
+or raises: StageFailed ends the image `failed` with its reason; a transient error (database,
+broker, storage) gives the claims back and is raised to the task, which leaves the images to the
+sweeper; anything else is a bug or a bad input: one image fails with the stage's error reason,
+and a batch goes back image by image with the attempt counted, so only the image at fault fails
+(an image on its second attempt is always claimed alone). While the body runs, the process keeps
+the claims' leases alive (`lease_keeper`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from inspection.observability import hooks
 from inspection.pipeline import claims, lease_keeper
 from inspection.pipeline.claims import Claim, Stage
 from inspection.pipeline.completion import fail_claimed
+from inspection.pipeline.enqueue import send_now
 from inspection.pipeline.errors import TRANSIENT_ERRORS, StageFailed
 from inspection.pipeline.fairness import claim_fairly
 from inspection.pipeline.logs import ImageLog, image_log
@@ -25,35 +29,76 @@ from inspection.pipeline.logs import ImageLog, image_log
 logger = logging.getLogger("inspection.pipeline")
 
 Body = Callable[[Claim, ImageLog], None]
+# A batch body returns how many of its claims it carried to the next stage.
+BatchBody = Callable[[list[Claim]], int]
 
 
 def run_stage(stage: Stage, image_id: Any, body: Body, error_reason: str) -> bool:
-    """Run one stage for the image next in fair order (the message's `image_id`, or another's
-    turn first: pipeline/fairness.py); False when nothing was waiting (a no-op)."""
+    """Run a one-image stage for the image next in fair order (the message's `image_id`, or
+    another's turn first: pipeline/fairness.py); False when nothing was waiting (a no-op)."""
     claimed = claim_fairly(stage)
+
+    def one(batch: list[Claim]) -> int:
+        body(batch[0], claim_log(batch[0]))
+        return 1
+
+    run_claims(stage, image_id, claimed, one, error_reason)
+    return bool(claimed)
+
+
+def run_claims(
+    stage: Stage, image_id: Any, claimed: list[Claim], body: BatchBody, error_reason: str
+) -> int:
+    """Run `body` on the claims that are still under the attempt cap; returns what the body
+    returned (0 when nothing was claimed, every claim was capped, or the body raised)."""
     if not claimed:
         image_log(logger, stage.task, image_id).debug("nothing to claim")
-        return False
-    claim = claimed[0]
-    hooks.claimed(claim)
-    log = image_log(logger, stage.task, image_id, claim.batch_id)
-    if claims.over_attempt_cap(claim):
-        fail_claimed(claim, "attempts_exhausted", f"{claim.attempt - 1} attempts at {stage.name}")
-        return True
+        return 0
+    for claim in claimed:
+        hooks.claimed(claim)
+    active = [claim for claim in claimed if not _capped(claim)]
+    if not active:
+        return 0
     started = time.perf_counter()
+    done = 0
     try:
-        with lease_keeper.holding([claim]):
-            body(claim, log)
+        with lease_keeper.holding(active):
+            done = body(active)
     except StageFailed as stop:
-        fail_claimed(claim, stop.reason, stop.detail, stop.fields)
+        for claim in active:
+            fail_claimed(claim, stop.reason, stop.detail, stop.fields)
     except TRANSIENT_ERRORS as exc:
-        release_quietly(claim, log, refund=not_the_images_fault(exc))
+        for claim in active:
+            release_quietly(claim, claim_log(claim), refund=not_the_images_fault(exc))
         raise
     except Exception as exc:
-        log.exception("%s failed unexpectedly", stage.name)
-        fail_claimed(claim, error_reason, repr(exc))
-    hooks.stage_ran(stage.name, time.perf_counter() - started)  # a failed image's time too
-    return True
+        _isolate(stage, active, exc, error_reason)
+    # Each image's share of the stage's time, a failed image's too.
+    per_image = (time.perf_counter() - started) / len(active)
+    for _ in active:
+        hooks.stage_ran(stage.name, per_image)
+    return done
+
+
+def _capped(claim: Claim) -> bool:
+    if claims.over_attempt_cap(claim):
+        detail = f"{claim.attempt - 1} attempts at {claim.stage.name}"
+        fail_claimed(claim, "attempts_exhausted", detail)
+        return True
+    return False
+
+
+def _isolate(stage: Stage, batch: list[Claim], exc: Exception, error_reason: str) -> None:
+    """A body that blew up: alone, the image fails; together, every image goes back with its
+    attempt counted, so each is retried alone and only the poison one fails."""
+    if len(batch) == 1:
+        claim_log(batch[0]).exception("%s failed unexpectedly", stage.name)
+        fail_claimed(batch[0], error_reason, repr(exc))
+        return
+    logger.exception("%s failed for a batch of %d", stage.name, len(batch))
+    for claim in batch:
+        release_quietly(claim, claim_log(claim), refund=False)
+    send_now(stage, [claim.image_id for claim in batch])
 
 
 def not_the_images_fault(exc: BaseException) -> bool:
@@ -69,3 +114,7 @@ def release_quietly(claim: Claim, log: ImageLog, refund: bool) -> None:
         claims.release(claim, refund=refund)
     except Exception:
         log.warning("could not release the claim; the sweeper will pick it up after the lease")
+
+
+def claim_log(claim: Claim) -> ImageLog:
+    return image_log(logger, claim.stage.task, claim.image_id, claim.batch_id)
