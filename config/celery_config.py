@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from inspection import task_names
 from inspection.observability.broker import PRIORITY_SEPARATOR
 from inspection.pipeline.stages import STAGES
 
@@ -69,15 +70,15 @@ task_routes = {stage.task: {"queue": stage.queue} for stage in STAGES}
 
 beat_schedule = {
     "sweep-stalled-images": {
-        "task": "inspection.sweep_stalled",
+        "task": task_names.SWEEP_STALLED,
         "schedule": float(settings.PIPELINE_SWEEP_INTERVAL_SECONDS),
     },
     "republish-due-webhooks": {
-        "task": "inspection.republish_due_webhooks",
+        "task": task_names.REPUBLISH_WEBHOOKS,
         "schedule": float(settings.WEBHOOK_SWEEP_INTERVAL_SECONDS),
     },
     "sweep-exports": {
-        "task": "inspection.sweep_exports",
+        "task": task_names.SWEEP_EXPORTS,
         "schedule": float(settings.EXPORT_SWEEP_INTERVAL_SECONDS),
     },
 }

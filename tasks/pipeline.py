@@ -15,6 +15,7 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 
+from inspection import task_names
 from inspection.inference import runtime
 from inspection.observability import celery_hooks  # noqa: F401 - connects the ops signals
 from inspection.pipeline import infer, preprocess, sweeper, validate, worker_start
@@ -24,7 +25,6 @@ from inspection.pipeline.stages import INFER, PREPROCESS, VALIDATE, Stage
 logger = logging.getLogger(__name__)
 
 SWEEP_LIMITS = (60, 120)
-SWEEP_TASK = "inspection.sweep_stalled"
 
 
 @worker_init.connect
@@ -71,6 +71,8 @@ def validate_image(image_id: str) -> None:
     run(VALIDATE, validate.validate_image, image_id)
 
 
-@shared_task(name=SWEEP_TASK, soft_time_limit=SWEEP_LIMITS[0], time_limit=SWEEP_LIMITS[1])
+@shared_task(
+    name=task_names.SWEEP_STALLED, soft_time_limit=SWEEP_LIMITS[0], time_limit=SWEEP_LIMITS[1]
+)
 def sweep_stalled() -> None:
     sweeper.sweep_stalled()

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from inspection import task_names
 from inspection.review import export_sweep, exports
 
 SWEEP_LIMITS = (60, 120)
 
 
 @shared_task(
-    name=exports.BUILD_EXPORT_TASK,
+    name=task_names.BUILD_EXPORT,
     soft_time_limit=exports.BUILD_LIMITS[0],
     time_limit=exports.BUILD_LIMITS[1],
 )
@@ -20,7 +21,7 @@ def build_export(export_id: str) -> None:
 
 
 @shared_task(
-    name=exports.SWEEP_EXPORTS_TASK,
+    name=task_names.SWEEP_EXPORTS,
     soft_time_limit=SWEEP_LIMITS[0],
     time_limit=SWEEP_LIMITS[1],
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from inspection import task_names
 from inspection.webhooks import delivery
 
 # Seconds: (soft, hard). One POST: 3 s to connect, 10 s to answer; the claim outlasts these.
@@ -14,7 +15,7 @@ REPUBLISH_LIMITS = (60, 120)
 
 
 @shared_task(
-    name=delivery.DELIVER_TASK,
+    name=task_names.DELIVER_WEBHOOK,
     soft_time_limit=DELIVER_LIMITS[0],
     time_limit=DELIVER_LIMITS[1],
 )
@@ -23,7 +24,7 @@ def deliver_webhook(delivery_id: str) -> None:
 
 
 @shared_task(
-    name=delivery.REPUBLISH_TASK,
+    name=task_names.REPUBLISH_WEBHOOKS,
     soft_time_limit=REPUBLISH_LIMITS[0],
     time_limit=REPUBLISH_LIMITS[1],
 )

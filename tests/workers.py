@@ -19,11 +19,12 @@ from django.db import connection
 
 from inspection import storage
 from inspection.models import Batch, Facility, Image, ThresholdPolicy
+from inspection.pipeline.stages import CPU_ROLE
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3")
 # What a CPU worker consumes: the CPU stages and the maintenance queue (sweeps, webhooks, exports).
-CPU_QUEUES = "cpu,maintenance"
+CPU_QUEUES = CPU_ROLE.queue_arg
 
 
 # --- data -------------------------------------------------------------------------------------

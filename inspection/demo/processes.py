@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 
 from inspection.observability.logging import is_json, json_line
+from inspection.pipeline.stages import CPU_ROLE, INFERENCE_ROLE
 
 CELERY = [sys.executable, "-m", "celery", "-A", "config"]
 
@@ -69,13 +70,12 @@ def worker_command(queue: str, name: str, concurrency: int = 1) -> list[str]:
 
 
 def cpu_worker_command() -> list[str]:
-    queues = f"{settings.CPU_QUEUE_NAME},{settings.MAINTENANCE_QUEUE_NAME}"
-    return worker_command(queues, "cpu", settings.CPU_WORKER_CONCURRENCY)
+    return worker_command(CPU_ROLE.queue_arg, CPU_ROLE.name, settings.CPU_WORKER_CONCURRENCY)
 
 
 def inference_worker_command() -> list[str]:
     # One process: it holds the model, and batching replaces parallel processes.
-    return worker_command(settings.INFERENCE_QUEUE_NAME, "inference")
+    return worker_command(INFERENCE_ROLE.queue_arg, INFERENCE_ROLE.name)
 
 
 def beat_command() -> list[str]:
@@ -187,7 +187,7 @@ def start_service(
         "inference-worker",
         inference_worker_command(),
         {
-            "INSPECTION_WORKER_ROLE": "inference",
+            "INSPECTION_WORKER_ROLE": INFERENCE_ROLE.name,
             **metrics_env("inference-worker", ports["inference-worker"]),
         },
     )

@@ -16,8 +16,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-
 from inspection.inference import loader
 from inspection.inference.devices import cpu_threads as cpu_threads
 from inspection.inference.devices import resolve_device as resolve_device
@@ -27,11 +25,12 @@ from inspection.inference.loaded import warm_up as warm_up
 from inspection.inference.watcher import ModelWatcher
 from inspection.models import Facility, ModelVersion
 from inspection.observability import hooks
+from inspection.pipeline import stages
 
 logger = logging.getLogger(__name__)
 
 ROLE_ENV = "INSPECTION_WORKER_ROLE"
-INFERENCE_ROLE = "inference"
+INFERENCE_ROLE = stages.INFERENCE_ROLE.name
 # How long a pool process may take to load and warm up its models before Celery kills it.
 PROCESS_START_SECONDS = 120.0
 # How often each inference process looks for newly activated versions (one small query): an
@@ -119,7 +118,7 @@ def on_worker_start(worker: Any) -> None:
     import the heavy libraries once (children inherit them; no model, no CUDA yet), and give
     pool processes time to load and warm up before Celery declares them dead (default 4 s)."""
     queues = set(worker.app.amqp.queues.consume_from or ())
-    if settings.INFERENCE_QUEUE_NAME in queues and not os.environ.get(ROLE_ENV):
+    if stages.INFER.queue in queues and not os.environ.get(ROLE_ENV):
         os.environ[ROLE_ENV] = INFERENCE_ROLE
     if is_inference_worker():
         loader.import_ultralytics()

@@ -39,6 +39,7 @@ from inspection.observability import exporter, metrics
 from inspection.observability.gpu import GpuCollector
 from inspection.observability.heartbeat import Heartbeat
 from inspection.observability.logging import configure_early, json_line
+from inspection.pipeline.stages import CPU_ROLE
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ _heartbeats: list[Heartbeat] = []
 
 
 def worker_role() -> str:
-    return runtime.INFERENCE_ROLE if runtime.is_inference_worker() else "cpu"
+    return runtime.INFERENCE_ROLE if runtime.is_inference_worker() else CPU_ROLE.name
 
 
 @worker_init.connect

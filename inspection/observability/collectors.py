@@ -21,17 +21,13 @@ from prometheus_client.registry import Collector
 
 from inspection.models import Image, ReviewDecision, ReviewTask
 from inspection.observability import broker, heartbeat
+from inspection.pipeline.stages import ROLES, stage_queues
 
 logger = logging.getLogger(__name__)
 
-WORKER_ROLES = ("cpu", "inference")
 BACKLOG = (ReviewTask.Status.OPEN, ReviewTask.Status.CLAIMED)
 # The override rate looks at the decisions of the last day (a gauge, read at scrape time).
 OVERRIDE_WINDOW = timedelta(days=1)
-
-
-def queue_names() -> list[str]:
-    return [settings.CPU_QUEUE_NAME, settings.INFERENCE_QUEUE_NAME]
 
 
 class StateCollector(Collector):
@@ -46,7 +42,7 @@ class StateCollector(Collector):
         depth = GaugeMetricFamily(
             "inspection_queue_depth", "Messages waiting in a broker queue.", labels=["queue"]
         )
-        for queue, count in broker.queue_depths(settings.CELERY_BROKER_URL, queue_names()).items():
+        for queue, count in broker.queue_depths(settings.CELERY_BROKER_URL, stage_queues()).items():
             depth.add_metric([queue], count)
         yield depth
 
@@ -54,8 +50,8 @@ class StateCollector(Collector):
         workers = GaugeMetricFamily(
             "inspection_workers_alive", "Workers with a fresh heartbeat.", labels=["role"]
         )
-        for role in WORKER_ROLES:
-            workers.add_metric([role], len(heartbeat.alive(role)))
+        for role in ROLES:
+            workers.add_metric([role.name], len(heartbeat.alive(role.name)))
         yield workers
 
     def _images(self) -> Iterator[Metric]:

@@ -28,19 +28,19 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 
+from inspection import task_names
 from inspection.models import Image
 from inspection.observability import broker, heartbeat
 from inspection.pipeline import claims
 from inspection.pipeline.completion import complete_finished_batches, fail_image
 from inspection.pipeline.enqueue import send_now
-from inspection.pipeline.stages import STAGES, Stage
+from inspection.pipeline.stages import ROLES, STAGES, Stage
 
 logger = logging.getLogger(__name__)
 
 SWEEP_LIMIT = 1000
 # The longest wait between two re-sends of one image, in PIPELINE_RESEND_SECONDS.
 RESEND_MAX_WAITS = 16
-HEARTBEAT_ROLES = ("cpu", "inference")
 # A beat must be this much later than a claim to speak for it (both from the worker's host).
 CLOCK_MARGIN_SECONDS = 1.0
 
@@ -77,7 +77,7 @@ def _fail_over_cap() -> int:
     ids = list(Image.objects.filter(capped).values_list("id", flat=True)[:SWEEP_LIMIT])
     detail = f"the lease ran out after {settings.PIPELINE_MAX_ATTEMPTS} attempts"
     return sum(
-        fail_image(i, "attempts_exhausted", detail, "inspection.sweep_stalled", capped) for i in ids
+        fail_image(i, "attempts_exhausted", detail, task_names.SWEEP_STALLED, capped) for i in ids
     )
 
 
@@ -86,9 +86,7 @@ def release_dead_holders() -> list[Any]:
     worker), or a pool process its worker's latest beat no longer lists (the pool replaced it).
     A process that only claimed after that beat is not judged by it."""
     try:
-        known = {
-            node: beat for role in HEARTBEAT_ROLES for node, beat in heartbeat.beats(role).items()
-        }
+        known = {node: beat for role in ROLES for node, beat in heartbeat.beats(role.name).items()}
     except Exception as exc:  # no broker, no heartbeats to judge by: leases still run out
         logger.warning("sweep: heartbeats unreadable (%r)", exc)
         return []

@@ -33,6 +33,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from inspection import task_names
 from inspection.messaging import send
 from inspection.models import ExportJob, Facility, Image
 from inspection.review.access import User, require_decide
@@ -41,8 +42,6 @@ from inspection.review.display import image_jpeg
 
 logger = logging.getLogger(__name__)
 
-BUILD_EXPORT_TASK = "inspection.build_export"
-SWEEP_EXPORTS_TASK = "inspection.sweep_exports"
 # Seconds: (soft, hard) for the build task. Decoding and re-encoding thousands of full-size images
 # takes a while; past the soft limit the job fails with the error, past the hard one the worker
 # is killed and the sweep fails the job.
@@ -101,7 +100,10 @@ def request_export(
 
 def send_build(job_id: object) -> None:
     send(
-        BUILD_EXPORT_TASK, str(job_id), settings.MAINTENANCE_QUEUE_NAME, task_id=f"export:{job_id}"
+        task_names.BUILD_EXPORT,
+        str(job_id),
+        settings.MAINTENANCE_QUEUE_NAME,
+        task_id=f"export:{job_id}",
     )
 
 

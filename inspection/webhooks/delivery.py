@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from inspection import task_names
 from inspection.messaging import send
 from inspection.models import ApiKey, Batch, WebhookDelivery
 from inspection.webhooks.payload import body_of
@@ -30,8 +31,6 @@ from inspection.webhooks.targets import InvalidWebhookUrl, UnresolvableHost, che
 
 logger = logging.getLogger(__name__)
 
-DELIVER_TASK = "inspection.deliver_webhook"
-REPUBLISH_TASK = "inspection.republish_due_webhooks"
 # Seconds an attempt holds its claim: longer than the delivery task's hard time limit.
 CLAIM_SECONDS = 60
 REPUBLISH_LIMIT = 500
@@ -107,7 +106,9 @@ def publish(delivery: WebhookDelivery, countdown: int = 0) -> None:
 
 def _send(delivery_id: str, attempt: int, countdown: int) -> None:
     task_id = f"deliver_webhook:{delivery_id}:{attempt}"
-    send(DELIVER_TASK, delivery_id, settings.MAINTENANCE_QUEUE_NAME, task_id, countdown)
+    send(
+        task_names.DELIVER_WEBHOOK, delivery_id, settings.MAINTENANCE_QUEUE_NAME, task_id, countdown
+    )
 
 
 # --- sending -----------------------------------------------------------------------------------
