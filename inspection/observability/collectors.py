@@ -13,19 +13,19 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from inspection.models import Image, ReviewDecision, ReviewTask
+from inspection.models import Facility, Image
 from inspection.observability import broker, heartbeat
 from inspection.pipeline.stages import ROLES, stage_queues
+from inspection.review.selectors import QueueFilters, decisions_since, overrides_by, queue_summary
 
 logger = logging.getLogger(__name__)
 
-BACKLOG = (ReviewTask.Status.OPEN, ReviewTask.Status.CLAIMED)
 # The override rate looks at the decisions of the last day (a gauge, read at scrape time).
 OVERRIDE_WINDOW = timedelta(days=1)
 
@@ -76,20 +76,14 @@ class StateCollector(Collector):
             "Age of the oldest review task still open or claimed.",
             labels=["facility"],
         )
-        now = timezone.now()
-        rows = (
-            ReviewTask.objects.filter(status__in=BACKLOG)
-            .values("facility__slug")
-            .annotate(n=Count("id"), oldest=Min("created_at"))
-        )
-        for row in rows:
-            size.add_metric([row["facility__slug"]], row["n"])
-            age.add_metric([row["facility__slug"]], (now - row["oldest"]).total_seconds())
+        for row in queue_summary(Facility.objects.all(), QueueFilters()):
+            size.add_metric([row.facility], row.waiting)
+            age.add_metric([row.facility], row.oldest_age.total_seconds() if row.oldest_age else 0)
         yield from (size, age)
 
     def _overrides(self) -> Iterator[Metric]:
-        """Share of review decisions that changed the model's answer (boxes or classes; a
-        reject is not an override), as the review statistics count it."""
+        """The review statistics' override rate (`overrides_by`) over the last day's standing
+        decisions (an undone decision and its undo row are left out)."""
         decisions = GaugeMetricFamily(
             "inspection_review_decisions_recent",
             "Review decisions in the last day.",
@@ -100,12 +94,8 @@ class StateCollector(Collector):
             "Share of the last day's review decisions that changed the model's answer.",
             labels=["facility"],
         )
-        rows = (
-            ReviewDecision.objects.filter(decided_at__gte=timezone.now() - OVERRIDE_WINDOW)
-            .values("facility__slug")
-            .annotate(n=Count("id"), changed=Count("id", filter=Q(changed=True)))
-        )
-        for row in rows:
-            decisions.add_metric([row["facility__slug"]], row["n"])
-            ratio.add_metric([row["facility__slug"]], row["changed"] / row["n"])
+        recent = decisions_since(Facility.objects.all(), timezone.now() - OVERRIDE_WINDOW)
+        for slug, overrides in overrides_by(recent, "facility__slug").items():
+            decisions.add_metric([slug], overrides.decisions)
+            ratio.add_metric([slug], overrides.rate)
         yield from (decisions, ratio)

@@ -121,6 +121,31 @@ def queue_classes(facilities: FacilityScope) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Overrides:
+    """The override rate of one group of standing decisions: how many changed the model's
+    answer (boxes or classes; a reject is not an override) out of how many."""
+
+    key: str
+    decisions: int
+    changed: int
+
+    @property
+    def rate(self) -> float:
+        return self.changed / self.decisions if self.decisions else 0.0
+
+
+def overrides_by(decisions: QuerySet[ReviewDecision], field: str) -> dict[str, Overrides]:
+    """The override rate per value of `field` (a facility's slug, a reviewer's username): the
+    one definition the statistics page and the metrics share."""
+    rows = (
+        decisions.order_by()
+        .values(field)
+        .annotate(n=Count("pk"), changed=Count("pk", filter=Q(changed=True)))
+    )
+    return {row[field]: Overrides(row[field], row["n"], row["changed"]) for row in rows}
+
+
+@dataclass(frozen=True)
 class ReviewerStats:
     reviewer: str
     done: int
@@ -130,7 +155,7 @@ class ReviewerStats:
 
     @property
     def override_rate(self) -> float:
-        return self.changed / self.done if self.done else 0.0
+        return Overrides(self.reviewer, self.done, self.changed).rate
 
 
 @dataclass(frozen=True)
@@ -158,21 +183,22 @@ def task_history(task: ReviewTask) -> list[ReviewDecision]:
 
 def reviewer_stats(decisions: QuerySet[ReviewDecision]) -> list[ReviewerStats]:
     """Tasks done, median seconds from claim to decision, overrides and rejects per reviewer."""
-    rows = decisions.values_list("decided_by__username", "seconds_spent", "changed", "verdict")
-    grouped: dict[str, list[tuple[float | None, bool, str]]] = defaultdict(list)
-    for username, seconds, changed, verdict in rows:
-        grouped[username].append((seconds, changed, verdict))
-    return [_reviewer(name, grouped[name]) for name in sorted(grouped)]
+    reviewer = "decided_by__username"
+    overrides = overrides_by(decisions, reviewer)
+    grouped: dict[str, list[tuple[float | None, str]]] = defaultdict(list)
+    for username, seconds, verdict in decisions.values_list(reviewer, "seconds_spent", "verdict"):
+        grouped[username].append((seconds, verdict))
+    return [_reviewer(overrides[name], grouped[name]) for name in sorted(grouped)]
 
 
-def _reviewer(name: str, rows: list[tuple[float | None, bool, str]]) -> ReviewerStats:
-    times = [seconds for seconds, _, _ in rows if seconds is not None]
+def _reviewer(overrides: Overrides, rows: list[tuple[float | None, str]]) -> ReviewerStats:
+    times = [seconds for seconds, _ in rows if seconds is not None]
     return ReviewerStats(
-        reviewer=name,
-        done=len(rows),
+        reviewer=overrides.key,
+        done=overrides.decisions,
         median_seconds=statistics.median(times) if times else None,
-        changed=sum(1 for _, changed, _ in rows if changed),
-        rejected=sum(1 for _, _, verdict in rows if verdict == "rejected"),
+        changed=overrides.changed,
+        rejected=sum(1 for _, verdict in rows if verdict == "rejected"),
     )
 
 
