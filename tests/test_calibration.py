@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.training.calibration import (
+from inspection.calibration.thresholds import (
     Detection,
     GroundTruth,
     Scored,

@@ -17,13 +17,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from PIL import Image
 
+from inspection.calibration.dataset import class_names_of, load_split
+from inspection.calibration.offline import configure_offline
+from inspection.calibration.yolo_layout import DataSetError
 from inspection.inference import registry
 from inspection.models import Facility, ThresholdPolicy
 from lab.training.data import generate_tolerant
-from lab.training.dataset import class_names_of, load_split
-from lab.training.offline import configure_offline
 from lab.training.recipe import training_config
-from lab.training.yolo_layout import DataSetError
 
 pytestmark = pytest.mark.usefixtures("keep_torch_threads")
 OWN_CLASSES = ("box", "pallet")
@@ -70,7 +70,8 @@ def test_a_plain_yolo_set_reads_as_the_generator_manifest_does(
         twin = by_image[sample.image]
         assert (twin.width, twin.height) == (sample.width, sample.height)
         assert twin.truths == sample.truths
-        assert twin.subsets == {"all"}  # no capture problems recorded outside the generator
+        assert sample.problems is not None  # the generator's manifest records them
+        assert twin.problems is None  # no capture problems recorded outside the generator
 
 
 def test_images_without_labels_polygons_lists_and_rotated_photos(tmp_path: Path) -> None:

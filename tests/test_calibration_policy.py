@@ -10,10 +10,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from inspection.calibration import calibrate
+from inspection.calibration.thresholds import ClassThreshold, ReviewLoad
 from inspection.models import Facility, ModelVersion, ThresholdPolicy
 from inspection.services.policies import ThresholdChange, save_policy_version
-from lab.training import calibrate
-from lab.training.calibration import ClassThreshold, ReviewLoad
 
 pytestmark = pytest.mark.django_db
 

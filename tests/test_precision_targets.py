@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from lab.training.targets import PrecisionTargets, TargetError, targets_from_options
+from inspection.calibration.targets import PrecisionTargets, TargetError, targets_from_options
 
 
 def test_overrides_apply_to_their_class_only() -> None:

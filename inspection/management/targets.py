@@ -10,9 +10,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from lab.training.dataset import class_names_of
-from lab.training.targets import PrecisionTargets, TargetError, targets_from_options
-from lab.training.yolo_layout import DataSetError
+from inspection.calibration.dataset import class_names_of
+from inspection.calibration.targets import PrecisionTargets, TargetError, targets_from_options
+from inspection.calibration.yolo_layout import DataSetError
 
 
 def add_target_arguments(parser: CommandParser) -> None:

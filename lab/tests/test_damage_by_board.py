@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from inspection.calibration.dataset import Sample
+from inspection.calibration.thresholds import Detection, GroundTruth
 from lab.training.boards import board_around, damage_by_board
-from lab.training.calibration import Detection, GroundTruth
-from lab.training.dataset import Sample
 
 KRAFT, WHITE, RED, SHADE = (92, 140, 186), (228, 230, 232), (60, 60, 190), (95, 95, 98)
 BOX = (40.0, 30.0, 80.0, 70.0)

@@ -1,37 +1,30 @@
-"""`evaluate_model` and `calibrate_thresholds` end to end with the committed weights on a small
-generated set: real image decoding, the service's preprocessing, a real forward pass. The counts
-are checked against the label files, and the model must find most parcels."""
+"""`evaluate_model` end to end with the committed weights on a small generated set: real image
+decoding, the service's preprocessing, a real forward pass. The counts are checked against the
+label files, and the model must find most parcels. (`calibrate_thresholds` on such a set, an
+operator command of the service: tests/test_calibration_command.py.)"""
 
 from __future__ import annotations
 
 import io
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from django.conf import settings
 from django.core.management import call_command
 
+from inspection.calibration.offline import configure_offline
 from lab.synthetic.parcels import CLASS_NAMES
-from lab.training.calibration import precision_lower_bound
-from lab.training.data import generate_tolerant
-from lab.training.offline import configure_offline
-from lab.training.recipe import training_config
 from lab.training.report import calibration_source
+from tests.generated_sets import WEIGHTS, small_labelled_set
 
-WEIGHTS = Path(settings.BASE_DIR) / "models" / "default.pt"
 pytestmark = pytest.mark.usefixtures("keep_torch_threads")
 
 
 @pytest.fixture(scope="module")
 def data_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("evalset")
-    generate_tolerant(root, 12, 41, (0.0, 0.5, 0.5), training_config(640))
-    return root / "data.yaml"
+    return small_labelled_set(tmp_path_factory.mktemp("evalset"))
 
 
 def label_counts(data_yaml: Path, split: str) -> tuple[int, dict[str, int]]:
@@ -76,83 +69,9 @@ def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path
     assert torch.get_num_threads() == (os.cpu_count() or 1)
 
 
-@pytest.mark.django_db
-def test_calibrate_thresholds_previews_the_review_load(data_yaml: Path, tmp_path: Path) -> None:
-    configure_offline()
-    out = tmp_path / "cal.json"
-    call_command("calibrate_thresholds", "--model", str(WEIGHTS), "--data", str(data_yaml),
-                 "--split", "val", "--min-confidence", "0.1", "--json", str(out),
-                 stdout=io.StringIO())
-    result = json.loads(out.read_text())
-
-    images, truths = label_counts(data_yaml, "val")
-    assert result["images"] == images
-    assert {c: row["truths"] for c, row in result["classes"].items()} == truths
-    for row in result["classes"].values():
-        assert 0.0 <= row["threshold"] <= 1.0
-        if row["target_reached"]:
-            assert row["precision"] >= 0.95
-    assert result["classes"]["parcel"]["target_reached"]
-    load = result["review_load"]
-    assert 0.0 <= load["detection_share"] <= 1.0 and 0 <= load["images"] <= images
-
-
-@pytest.mark.django_db
-def test_a_lower_damage_target_lowers_only_the_damage_threshold(
-    data_yaml: Path, tmp_path: Path,
-) -> None:
-    configure_offline()
-    rows, printed = {}, io.StringIO()
-    for name, extra in (("strict", []), ("loose", ["--class-precision", "damage=0.5"])):
-        out = tmp_path / f"{name}.json"
-        call_command("calibrate_thresholds", "--model", str(WEIGHTS), "--data", str(data_yaml),
-                     "--split", "val", "--json", str(out), *extra, stdout=printed)
-        rows[name] = json.loads(out.read_text())["classes"]
-
-    strict, loose = rows["strict"], rows["loose"]
-    assert strict["damage"]["target_precision"] == 0.95
-    assert loose["damage"]["target_precision"] == 0.5
-    # Any threshold reaching 0.95 (or the best-precision fallback, when it is at least 0.5) also
-    # reaches 0.5, so the lowest one reaching 0.5 is never higher.
-    assert loose["damage"]["threshold"] <= strict["damage"]["threshold"]
-    assert loose["damage"]["recall"] >= strict["damage"]["recall"]
-    assert (loose["parcel"], loose["label"]) == (strict["parcel"], strict["label"])
-    # Each precision comes with how far its detections let it be trusted, printed too.
-    damage = strict["damage"]
-    hits = round(damage["precision"] * damage["detections"])
-    assert damage["precision_low"] == pytest.approx(
-        precision_lower_bound(hits, damage["detections"]), abs=1e-4)
-    assert damage["precision_low"] < damage["precision"]
-    assert "low95" in printed.getvalue()
-
-
 def test_the_report_says_when_thresholds_come_from_another_data_set() -> None:
     report = {"data": "test-set/data.yaml",
               "calibration": {"data": "field-600/data.yaml", "split": "val", "images": 600}}
     assert calibration_source(report) == "the val split of another data set (600 images)"
     report["calibration"]["data"] = report["data"]
     assert calibration_source(report) == "the val split (600 images)"
-
-
-def run_manage(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
-    """manage.py in a child process on an empty SQLite file: a checkout never migrated."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
-
-
-def test_calibrating_a_file_needs_no_database_but_saving_does(
-    data_yaml: Path, tmp_path: Path,
-) -> None:
-    database, out = tmp_path / "empty.sqlite3", tmp_path / "cal.json"
-    common = ("calibrate_thresholds", "--model", str(WEIGHTS), "--data", str(data_yaml),
-              "--split", "val")
-    saving = run_manage(*common, "--facility", "demo", "--save", database=database)
-    assert saving.returncode == 1
-    assert "the database is not ready (run manage.py migrate first)" in saving.stderr
-    assert "Traceback" not in saving.stderr
-
-    preview = run_manage(*common, "--json", str(out), database=database)
-    assert preview.returncode == 0, preview.stderr
-    assert "run manage.py migrate" in preview.stderr
-    assert set(json.loads(out.read_text())["classes"]) == set(CLASS_NAMES)

@@ -10,11 +10,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from inspection.calibration.dataset import load_split
 from lab.synthetic import TINY_RESOLUTIONS, GeneratorConfig
 from lab.synthetic.cardboard import BOARD_COLOURS, Weighted, random_look
 from lab.training.data import generate_tolerant
-from lab.training.dataset import load_split, subsets_of
 from lab.training.recipe import SCENE_MIXES, DataRecipe, capped, training_resolutions
+from lab.training.subsets import subsets_of
 from lab.training.train import TrainResult, TrainSettings, training_record
 
 
@@ -48,6 +49,7 @@ def test_problems_map_to_report_subsets() -> None:
     assert subsets_of([]) == {"all", "clean"}
     assert subsets_of(["motion_blur", "low_light"]) == {"all", "blur", "dark"}
     assert subsets_of(["heavy_jpeg", "rotation"]) == {"all", "jpeg", "rotated"}
+    assert subsets_of(None) == {"all"}  # problems not recorded: not known to be clean
 
 
 def test_generated_split_reads_back_with_boxes_in_pixels(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ import pytest
 import torch
 from django.conf import settings
 
+from inspection.calibration.offline import configure_offline
 from lab.synthetic import TINY_RESOLUTIONS, GeneratorConfig
 from lab.training.data import generate_tolerant
-from lab.training.offline import configure_offline
 from lab.training.train import MODEL_YAML, TrainSettings, fine_tuning, train
 
 WEIGHTS = Path(settings.BASE_DIR) / "models" / "default.pt"

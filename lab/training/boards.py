@@ -12,9 +12,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from inspection.calibration import thresholds as cal
+from inspection.calibration.dataset import Sample
 from lab.synthetic.parcels import CLASS_NAMES
-from lab.training import calibration as cal
-from lab.training.dataset import Sample
 
 BOARDS = ("kraft", "white/grey", "coloured", "dim")
 DAMAGE = CLASS_NAMES.index("damage")

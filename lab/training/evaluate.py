@@ -6,65 +6,28 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
+from inspection.calibration import thresholds as cal
+from inspection.calibration.dataset import validator_data_yaml
+from inspection.calibration.scoring import (
+    Scoring,
+    calibrate,
+    calibration_rows,
+    score_split,
+)
+from inspection.calibration.targets import PrecisionTargets
+from inspection.calibration.threads import use_all_cores
 from inspection.inference import loader
 from inspection.preprocessing import PreprocessConfig
-from lab.training import calibration as cal
 from lab.training.boards import damage_by_board
-from lab.training.dataset import (
-    SUBSET_ORDER,
-    Sample,
-    class_names_of,
-    load_split,
-    validator_data_yaml,
-)
-from lab.training.predict import Predictions, predict_samples
-from lab.training.targets import PrecisionTargets
-from lab.training.threads import use_all_cores
-from lab.training.yolo_layout import DataSetError
+from lab.training.subsets import SUBSET_ORDER, subsets_of
 
 LIGHTING_SUBSETS = ("dark", "glare", "clean", "all")
-
-
-@dataclass(frozen=True)
-class Scoring:
-    """Predictions for one split, matched against its ground truth."""
-
-    class_names: tuple[str, ...]  # the data set's, which the model's must equal
-    samples: list[Sample]
-    predictions: Predictions
-    scored: list[cal.Scored]
-    truths: list[cal.GroundTruth]
-
-
-def score_split(
-    yolo: Any, data_yaml: Path, split: str, imgsz: int, config: PreprocessConfig,
-) -> Scoring:
-    names = class_names_of(data_yaml)
-    check_same_classes(names, tuple(loader.class_names(yolo)), data_yaml)
-    samples = load_split(data_yaml, split)
-    predictions = predict_samples(yolo, samples, imgsz, config)
-    truths = [t for s in samples for t in s.truths]
-    return Scoring(names, samples, predictions, cal.match(predictions.detections, truths), truths)
-
-
-def check_same_classes(data: tuple[str, ...], model: tuple[str, ...], data_yaml: Path) -> None:
-    """Truths and detections are matched by class id: both must mean the same classes."""
-    if data != model:
-        raise DataSetError(f"the model's classes ({', '.join(model)}) differ from those of "
-                           f"{data_yaml} ({', '.join(data)}): label the data set with the "
-                           "model's classes, in the model's order")
-
-
-def calibrate(scoring: Scoring, targets: PrecisionTargets) -> dict[int, cal.ClassThreshold]:
-    class_ids = range(len(scoring.class_names))
-    return cal.calibrate(scoring.scored, scoring.truths, class_ids,
-                         targets.by_id(scoring.class_names))
 
 
 def subset_metrics(
@@ -72,12 +35,14 @@ def subset_metrics(
 ) -> dict[str, dict[str, Any]]:
     """Precision/recall per subset, overall and per class, of the detections at or above their
     class threshold."""
-    return {name: _subset(scoring, name, thresholds) for name in SUBSET_ORDER
-            if any(name in s.subsets for s in scoring.samples)}
+    members = {s.image: subsets_of(s.problems) for s in scoring.samples}
+    return {name: _subset(scoring, {i for i, m in members.items() if name in m}, thresholds)
+            for name in SUBSET_ORDER if any(name in m for m in members.values())}
 
 
-def _subset(scoring: Scoring, name: str, thresholds: Mapping[int, float]) -> dict[str, Any]:
-    images = {s.image for s in scoring.samples if name in s.subsets}
+def _subset(
+    scoring: Scoring, images: set[str], thresholds: Mapping[int, float],
+) -> dict[str, Any]:
     kept = [s for s in scoring.scored
             if s.image in images and s.confidence >= thresholds.get(s.class_id, 1.0)]
     truths = [t for t in scoring.truths if t.image in images]
@@ -135,23 +100,6 @@ def lighting_comparison(
                          | {c: metrics[name][c]["recall"] for c in scoring.class_names}
                          for name in LIGHTING_SUBSETS if name in metrics}
     return report
-
-
-def thresholds_by_name(
-    calibrated: Mapping[int, cal.ClassThreshold], names: Sequence[str],
-) -> dict[str, float]:
-    return {names[c]: round(t.threshold, 4) for c, t in calibrated.items()}
-
-
-def calibration_rows(
-    calibrated: Mapping[int, cal.ClassThreshold], names: Sequence[str],
-) -> dict[str, dict[str, Any]]:
-    return {names[c]: {"threshold": _r(t.threshold), "precision": _r(t.precision),
-                       "precision_low": _r(t.precision_low),
-                       "recall": _r(t.recall), "target_precision": t.target,
-                       "target_reached": t.reached,
-                       "truths": t.ground_truths, "detections": t.detections}
-            for c, t in calibrated.items()}
 
 
 def _damage_by_board(scoring: Scoring, cut: Mapping[int, float]) -> dict[str, dict[str, Any]]:

@@ -1,33 +1,19 @@
-"""Plain-text tables for the evaluation and calibration reports (what the commands print)."""
+"""Plain-text tables of the evaluation report (what `evaluate_model` prints); the calibration
+table is the service's (`inspection.calibration.report`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lab.training.targets import PrecisionTargets
-
-
-def fmt(value: float | None) -> str:
-    return "  -  " if value is None else f"{value:.3f}"
+from inspection.calibration.report import fmt, render_calibration
+from inspection.calibration.targets import PrecisionTargets
 
 
 def render_map(block: Mapping[str, Any]) -> list[str]:
     lines = [f"mAP50 {fmt(block['mAP50'])}  mAP50-95 {fmt(block['mAP50-95'])}"]
     for name, row in block["per_class"].items():
         lines.append(f"  {name:<7} mAP50 {fmt(row['mAP50'])}  mAP50-95 {fmt(row['mAP50-95'])}")
-    return lines
-
-
-def render_calibration(classes: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """`low95`: the precision is at least this with 95 % confidence, given `n` detections."""
-    head = f"{'thresh':>6} {'prec':>6} {'low95':>6} {'n':>5} {'recall':>6}"
-    lines = [f"  {'class':<7} {head}  target"]
-    for name, row in classes.items():
-        reached = "reached" if row["target_reached"] else "NOT reached (best precision)"
-        lines.append(f"  {name:<7} {fmt(row['threshold']):>6} {fmt(row['precision']):>6} "
-                     f"{fmt(row['precision_low']):>6} {row['detections']:>5} "
-                     f"{fmt(row['recall']):>6}  {row['target_precision']} {reached}")
     return lines
 
 

@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from inspection.calibration.threads import use_all_cores
 from lab.synthetic.parcels import CLASS_NAMES
 from lab.training.data import generate_tolerant
 from lab.training.recipe import DataRecipe, training_config
-from lab.training.threads import use_all_cores
 
 MODEL_YAML = "yolov8n.yaml"
 RECIPE_FILE = "recipe.json"

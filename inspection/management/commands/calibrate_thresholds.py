@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from inspection.calibration.offline import configure_offline
+from inspection.calibration.targets import PrecisionTargets
 from inspection.inference import loader, registry
 from inspection.management.targets import add_target_arguments, data_set_errors, targets_option
 from inspection.models import Facility, ModelVersion, ThresholdSource
@@ -23,8 +25,6 @@ from inspection.services.policies import (
     active_policy,
     save_policy_version,
 )
-from lab.training.offline import configure_offline
-from lab.training.targets import PrecisionTargets
 
 NO_DATABASE = "the database is not ready (run manage.py migrate first)"
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         targets = targets_option(options, options["data"])
         configure_offline()
-        from lab.training.calibrate import run_calibration
+        from inspection.calibration.calibrate import run_calibration
 
         model_version, path = self._model(options)
         facility = self._facility(options)
@@ -128,7 +128,7 @@ class Command(BaseCommand):
         return policy.min_confidence if policy else DEFAULT_MIN_CONFIDENCE
 
     def _print(self, result: Any, targets: PrecisionTargets, options: dict[str, Any]) -> None:
-        from lab.training.report import render_calibration
+        from inspection.calibration.report import render_calibration
 
         self.stdout.write(
             f"Split {options['split']} ({result.images} images), target precision "

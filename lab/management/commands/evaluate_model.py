@@ -10,10 +10,10 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from inspection.calibration.offline import configure_offline
 from inspection.management.base import Database, InspectionCommand
 from inspection.management.targets import add_target_arguments, data_set_errors, targets_option
 from inspection.preprocessing import PreprocessConfig
-from lab.training.offline import configure_offline
 
 
 class Command(InspectionCommand):

@@ -9,8 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
+from inspection.calibration.offline import configure_offline
 from inspection.management.base import Database, InspectionCommand
-from lab.training.offline import configure_offline
 from lab.training.recipe import SCENE_MIXES, DataRecipe
 
 DEFAULTS = {"count": 1000, "seed": 0}

@@ -1,7 +1,6 @@
 """Any YOLO-format data set in ultralytics' layout, for ML engineers' own labelled photos: a
 data.yaml whose split entry names an image folder, a text file listing images, or a list of
-those; each image's labels in the parallel `labels/` folder (a missing file means no objects).
-No capture problems are recorded, so every image is only in the `all` subset."""
+those; each image's labels in the parallel `labels/` folder (a missing file means no objects)."""
 
 from __future__ import annotations
 
@@ -11,13 +10,12 @@ from pathlib import Path
 
 import PIL.Image
 
+from inspection.calibration.thresholds import Box, GroundTruth
 from inspection.preprocessing.decode import read_orientation
 from inspection.preprocessing.geometry import oriented_size
-from lab.training.calibration import Box, GroundTruth
 
 # ultralytics' image suffixes (data/utils.py IMG_FORMATS), the ones Pillow reads.
 IMAGE_SUFFIXES = frozenset({".bmp", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp"})
-ALL_ONLY = frozenset({"all"})
 
 
 class DataSetError(ValueError):

@@ -1,5 +1,6 @@
-"""The offline tools (training, evaluation, calibration) own the whole machine: they use every
-core, undoing ultralytics' one-fewer choice (see `inspection.inference.threads`)."""
+"""The offline tools (calibration here, the model lab's training and evaluation) own the whole
+machine: they use every core, undoing ultralytics' one-fewer choice (see
+`inspection.inference.threads`)."""
 
 from __future__ import annotations
 

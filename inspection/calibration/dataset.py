@@ -1,6 +1,6 @@
 """Read a YOLO data set back: one Sample per image of a split, with its ground truth in original
-pixels and the capture-problem subsets it belongs to. A generated data set records those in
-manifest.jsonl; any other YOLO data set is read through `yolo_layout` (subset `all` only)."""
+pixels and, for a set the model lab generated, the capture problems it recorded per image in
+manifest.jsonl; any other YOLO data set is read through `yolo_layout` (problems not recorded)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from typing import Any
 
 import yaml
 
-from lab.training.calibration import GroundTruth
-from lab.training.yolo_layout import (
-    ALL_ONLY,
+from inspection.calibration.thresholds import GroundTruth
+from inspection.calibration.yolo_layout import (
     DataSetError,
     image_files,
     label_file,
@@ -23,16 +22,6 @@ from lab.training.yolo_layout import (
 
 MANIFEST = "manifest.jsonl"
 
-SUBSETS: dict[str, tuple[str, ...]] = {
-    "blur": ("motion_blur", "focus_blur"),
-    "dark": ("low_light",),
-    "glare": ("glare",),
-    "jpeg": ("heavy_jpeg",),
-    "rotated": ("rotation",),
-    "noise": ("noise",),
-}
-SUBSET_ORDER = ("all", "clean", *SUBSETS)
-
 
 @dataclass(frozen=True)
 class Sample:
@@ -40,7 +29,7 @@ class Sample:
     path: Path
     width: int
     height: int
-    subsets: frozenset[str]
+    problems: tuple[str, ...] | None  # the manifest's capture problems; None: not recorded
     truths: tuple[GroundTruth, ...]
 
 
@@ -84,11 +73,6 @@ def validator_data_yaml(data_yaml: Path, folder: Path) -> Path:
     return copy
 
 
-def subsets_of(problems: list[str]) -> frozenset[str]:
-    names = {name for name, members in SUBSETS.items() if set(members) & set(problems)}
-    return frozenset({"all", *(names or {"clean"})})
-
-
 def load_split(data_yaml: Path, split: str) -> list[Sample]:
     loaded = read_data_yaml(data_yaml)
     root, n_classes = dataset_root(data_yaml, loaded), len(class_names_of(data_yaml, loaded))
@@ -106,16 +90,16 @@ def load_split(data_yaml: Path, split: str) -> list[Sample]:
 
 def _generated(root: Path, row: dict[str, Any], n_classes: int) -> Sample:
     image, width, height = str(row["file"]), int(row["width"]), int(row["height"])
-    problems = [str(p["name"]) for p in row["problems"]]
+    problems = tuple(str(p["name"]) for p in row["problems"])
     truths = _truths(root / str(row["labels"]), image, width, height, n_classes)
-    return Sample(image, root / image, width, height, subsets_of(problems), truths)
+    return Sample(image, root / image, width, height, problems, truths)
 
 
 def _plain(root: Path, path: Path, n_classes: int) -> Sample:
     image = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     width, height = oriented_image_size(path)
     truths = _truths(label_file(path), image, width, height, n_classes)
-    return Sample(image, path, width, height, ALL_ONLY, truths)
+    return Sample(image, path, width, height, None, truths)
 
 
 def _truths(labels: Path, image: str, width: int, height: int,

@@ -11,6 +11,9 @@ from typing import Any
 
 from django.conf import settings
 
+from inspection.calibration.dataset import Sample
+from inspection.calibration.threads import use_all_cores
+from inspection.calibration.thresholds import Detection
 from inspection.preprocessing import (
     PreprocessConfig,
     PreprocessResult,
@@ -18,9 +21,6 @@ from inspection.preprocessing import (
     preprocess,
 )
 from inspection.preprocessing.errors import ImageRejected
-from lab.training.calibration import Detection
-from lab.training.dataset import Sample
-from lab.training.threads import use_all_cores
 
 PREDICT_FLOOR = 0.01  # keep low-confidence boxes: calibration picks the cut-off
 BATCH = 8

@@ -8,15 +8,15 @@ from typing import Any
 
 from django.conf import settings
 
-from inspection.preprocessing import PreprocessConfig
-from lab.training import calibration as cal
-from lab.training.evaluate import (
+from inspection.calibration import thresholds as cal
+from inspection.calibration.scoring import (
     calibrate,
     calibration_rows,
     score_split,
     thresholds_by_name,
 )
-from lab.training.targets import PrecisionTargets
+from inspection.calibration.targets import PrecisionTargets
+from inspection.preprocessing import PreprocessConfig
 
 
 @dataclass(frozen=True)
