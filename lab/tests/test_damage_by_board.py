@@ -41,7 +41,7 @@ def sample(tmp_path: Path, name: str, colour: tuple[int, int, int]) -> Sample:
     path = tmp_path / f"{name}.png"
     cv2.imwrite(str(path), board_image(colour))
     truth = GroundTruth(name, 2, BOX)
-    return Sample(name, path, 120, 100, frozenset({"all", "clean"}), (truth,))
+    return Sample(name, path, 120, 100, (), (truth,))
 
 
 def test_damage_is_counted_per_board_as_located_and_kept(tmp_path: Path) -> None:
