@@ -40,20 +40,18 @@ def prepare_database(model_path: Path) -> Setup:
 
 def prepare_facility(slug: str, name: str, model_version_id: int) -> Setup:
     """A facility with the model active under a uniform 0.5 policy, and an API key for it."""
-    from inspection.models import ModelVersion, ThresholdPolicy, ThresholdSource
+    from inspection.models import ModelVersion, ThresholdSource
     from inspection.pipeline.policies import lowest_min_confidence
     from inspection.services.api_keys import issue_api_key
     from inspection.services.facilities import create_facility
+    from inspection.services.policies import ThresholdChange, active_policy, save_policy_version
 
     model = ModelVersion.objects.get(pk=model_version_id)
     facility = create_facility(slug, name, model)
     # The policy defaults, named: routing is not what the bench measures.
-    ThresholdPolicy.objects.get_or_create(
-        facility=facility,
-        model_version=None,
-        is_active=True,
-        defaults={"source": ThresholdSource.UNIFORM},
-    )
+    if active_policy(facility, None) is None:
+        uniform = ThresholdChange(ThresholdSource.UNIFORM, default_threshold=0.5, note="bench")
+        save_policy_version(facility, None, uniform, created_by="bench")
     _, raw = issue_api_key("bench", [facility])
     conf = lowest_min_confidence({facility.pk}, model.pk)
     return Setup(facility.pk, facility.slug, raw, model.pk, model.input_size, conf)
