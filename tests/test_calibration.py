@@ -47,8 +47,14 @@ def test_matching_is_greedy_by_confidence_one_detection_per_truth() -> None:
         Detection("a", 1, 0.5, (21, 21, 30, 30)),  # hit
     ]
     hits = {(s.confidence, s.hit) for s in match(detections, truths)}
-    assert hits == {(0.95, False), (0.9, True), (0.8, False), (0.7, False), (0.6, False),
-                    (0.5, True)}
+    assert hits == {
+        (0.95, False),
+        (0.9, True),
+        (0.8, False),
+        (0.7, False),
+        (0.6, False),
+        (0.5, True),
+    }
 
 
 def test_lowest_threshold_reaching_the_target_precision() -> None:

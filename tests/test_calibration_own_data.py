@@ -53,8 +53,11 @@ def write_set(root: Path, labels: dict[str, str], names: object = ("box", "palle
         pixels = np.random.default_rng(number).integers(0, 255, (100, 200, 3), np.uint8)
         Image.fromarray(pixels).save(root / "images" / "val" / f"{stem}.jpg")
         (root / "labels" / "val" / f"{stem}.txt").write_text(text)
-    data = {"path": str(root), "val": "images/val",
-            "names": names if isinstance(names, dict) else list(names)}
+    data = {
+        "path": str(root),
+        "val": "images/val",
+        "names": names if isinstance(names, dict) else list(names),
+    }
     (root / "data.yaml").write_text(yaml.safe_dump(data))
     return root / "data.yaml"
 
@@ -101,11 +104,14 @@ def test_images_without_labels_polygons_lists_and_rotated_photos(tmp_path: Path)
     assert [s.image for s in load_split(data_yaml, "val")] == ["images/val/boxed.jpg"]
 
 
-@pytest.mark.parametrize(("label", "reason"), [
-    ("2 0.5 0.5 0.1 0.1", "boxed.txt:1: class 2 is not one of the data set's 2 classes"),
-    ("0 0.5 0.5 0.1", "boxed.txt:1: expected 'class cx cy w h' or a polygon, got 3 numbers"),
-    ("0 0.5 half 0.1 0.1", "boxed.txt:1: not a label line"),
-])
+@pytest.mark.parametrize(
+    ("label", "reason"),
+    [
+        ("2 0.5 0.5 0.1 0.1", "boxed.txt:1: class 2 is not one of the data set's 2 classes"),
+        ("0 0.5 0.5 0.1", "boxed.txt:1: expected 'class cx cy w h' or a polygon, got 3 numbers"),
+        ("0 0.5 half 0.1 0.1", "boxed.txt:1: not a label line"),
+    ],
+)
 def test_bad_label_lines_are_refused_with_file_line_and_reason(
     tmp_path: Path, label: str, reason: str
 ) -> None:
@@ -147,9 +153,21 @@ def test_a_model_with_its_own_classes_is_calibrated_and_saved_by_them(
     data_yaml = write_set(tmp_path, labels, names=OWN_CLASSES)
     version = registry.register_model(own_model, "own", "1", input_size=320)
     out = tmp_path / "cal.json"
-    call_command("calibrate_thresholds", "--model-version", str(version.pk), "--data",
-                 str(data_yaml), "--class-precision", "pallet=0.5", "--facility", facility.slug,
-                 "--save", "--json", str(out), stdout=io.StringIO())
+    call_command(
+        "calibrate_thresholds",
+        "--model-version",
+        str(version.pk),
+        "--data",
+        str(data_yaml),
+        "--class-precision",
+        "pallet=0.5",
+        "--facility",
+        facility.slug,
+        "--save",
+        "--json",
+        str(out),
+        stdout=io.StringIO(),
+    )
 
     classes = json.loads(out.read_text())["classes"]
     assert list(classes) == list(OWN_CLASSES)
@@ -165,25 +183,52 @@ def test_the_models_classes_must_be_the_data_sets(
 ) -> None:
     configure_offline()
     data_yaml = plain_copy(generated, tmp_path)
-    with pytest.raises(CommandError, match=r"the model's classes \(box, pallet\) differ from "
-                                           r"those of .*data.yaml \(parcel, label, damage\)"):
-        call_command("calibrate_thresholds", "--model", str(own_model), "--data",
-                     str(data_yaml), stdout=io.StringIO())
+    with pytest.raises(
+        CommandError,
+        match=r"the model's classes \(box, pallet\) differ from "
+        r"those of .*data.yaml \(parcel, label, damage\)",
+    ):
+        call_command(
+            "calibrate_thresholds",
+            "--model",
+            str(own_model),
+            "--data",
+            str(data_yaml),
+            stdout=io.StringIO(),
+        )
 
 
 def test_class_targets_must_name_the_data_sets_classes(tmp_path: Path) -> None:
     data_yaml = write_set(tmp_path, {"boxed": ""}, names=OWN_CLASSES)
     with pytest.raises(CommandError, match=r"unknown class damage \(classes: box, pallet\)"):
-        call_command("calibrate_thresholds", "--model", "missing.pt", "--data", str(data_yaml),
-                     "--class-precision", "damage=0.8")
+        call_command(
+            "calibrate_thresholds",
+            "--model",
+            "missing.pt",
+            "--data",
+            str(data_yaml),
+            "--class-precision",
+            "damage=0.8",
+        )
 
 
 def test_evaluate_model_reports_a_plain_set_under_all(generated: Path, tmp_path: Path) -> None:
     configure_offline()
     out = tmp_path / "eval.json"
-    call_command("evaluate_model", "--model", str(WEIGHTS), "--data",
-                 str(plain_copy(generated, tmp_path)), "--split", "val", "--imgsz", "320",
-                 "--json", str(out), stdout=io.StringIO())
+    call_command(
+        "evaluate_model",
+        "--model",
+        str(WEIGHTS),
+        "--data",
+        str(plain_copy(generated, tmp_path)),
+        "--split",
+        "val",
+        "--imgsz",
+        "320",
+        "--json",
+        str(out),
+        stdout=io.StringIO(),
+    )
     report = json.loads(out.read_text())
     truths = sum(len(s.truths) for s in load_split(generated, "val"))
     assert list(report["subsets"]) == ["all"]

@@ -19,12 +19,15 @@ def test_overrides_apply_to_their_class_only() -> None:
     assert PrecisionTargets(0.9).describe() == "0.9"
 
 
-@pytest.mark.parametrize(("overrides", "reason"), [
-    (["damage"], "expected CLASS=PRECISION"),
-    (["damage=high"], "is not a number"),
-    (["damage=1.5"], "must be in \\(0, 1\\]"),
-    (["label=0"], "must be in \\(0, 1\\]"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        (["damage"], "expected CLASS=PRECISION"),
+        (["damage=high"], "is not a number"),
+        (["damage=1.5"], "must be in \\(0, 1\\]"),
+        (["label=0"], "must be in \\(0, 1\\]"),
+    ],
+)
 def test_bad_targets_say_why(overrides: list[str], reason: str) -> None:
     with pytest.raises(TargetError, match=reason):
         targets_from_options(0.95, overrides)
@@ -43,18 +46,30 @@ def test_a_bad_default_is_refused() -> None:
 
 
 @pytest.mark.parametrize("command", ["calibrate_thresholds", "evaluate_model"])
-def test_commands_refuse_bad_targets_before_loading_anything(
-    command: str, tmp_path: Path
-) -> None:
+def test_commands_refuse_bad_targets_before_loading_anything(command: str, tmp_path: Path) -> None:
     # --model does not exist either: the target errors must come first, before the model or
     # the database is touched; only the data set's class names are read.
     data_yaml = tmp_path / "data.yaml"
     data_yaml.write_text("val: images/val\nnames: [parcel, label, damage]\n")
     with pytest.raises(CommandError, match="unknown class dent"):
-        call_command(command, "--model", "missing.pt", "--data", str(data_yaml),
-                     "--class-precision", "dent=0.8")
+        call_command(
+            command,
+            "--model",
+            "missing.pt",
+            "--data",
+            str(data_yaml),
+            "--class-precision",
+            "dent=0.8",
+        )
     with pytest.raises(CommandError, match="must be in"):
-        call_command(command, "--model", "missing.pt", "--data", "missing/data.yaml",
-                     "--class-precision", "damage=2")
+        call_command(
+            command,
+            "--model",
+            "missing.pt",
+            "--data",
+            "missing/data.yaml",
+            "--class-precision",
+            "damage=2",
+        )
     with pytest.raises(CommandError, match="missing/data.yaml: cannot read the data set's YAML"):
         call_command(command, "--model", "missing.pt", "--data", "missing/data.yaml")

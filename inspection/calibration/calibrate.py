@@ -31,17 +31,28 @@ class Calibration:
         return thresholds_by_name(self.classes, self.class_names)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"classes": calibration_rows(self.classes, self.class_names),
-                "min_confidence": self.min_confidence, "images": self.images,
-                "nms_iou": settings.INFERENCE_NMS_IOU,
-                "review_load": {"detection_share": round(self.load.detection_share, 4),
-                                "image_share": round(self.load.image_share, 4),
-                                "detections": self.load.detections, "images": self.load.images}}
+        return {
+            "classes": calibration_rows(self.classes, self.class_names),
+            "min_confidence": self.min_confidence,
+            "images": self.images,
+            "nms_iou": settings.INFERENCE_NMS_IOU,
+            "review_load": {
+                "detection_share": round(self.load.detection_share, 4),
+                "image_share": round(self.load.image_share, 4),
+                "detections": self.load.detections,
+                "images": self.load.images,
+            },
+        }
 
 
 def run_calibration(
-    yolo: Any, imgsz: int, data_yaml: Path, split: str, targets: PrecisionTargets,
-    min_confidence: float, config: PreprocessConfig,
+    yolo: Any,
+    imgsz: int,
+    data_yaml: Path,
+    split: str,
+    targets: PrecisionTargets,
+    min_confidence: float,
+    config: PreprocessConfig,
 ) -> Calibration:
     scoring = score_split(yolo, data_yaml, split, imgsz, config)
     classes = calibrate(scoring, targets)

@@ -66,8 +66,12 @@ def validator_data_yaml(data_yaml: Path, folder: Path) -> Path:
     if loaded.get("train") and loaded.get("val"):
         return data_yaml
     first = next(loaded[k] for k in ("val", "test", "train") if loaded.get(k))
-    completed = {**loaded, "path": str(dataset_root(data_yaml, loaded)),
-                 "train": loaded.get("train") or first, "val": loaded.get("val") or first}
+    completed = {
+        **loaded,
+        "path": str(dataset_root(data_yaml, loaded)),
+        "train": loaded.get("train") or first,
+        "val": loaded.get("val") or first,
+    }
     copy = folder / "data.yaml"
     copy.write_text(yaml.safe_dump(completed))
     return copy
@@ -102,8 +106,9 @@ def _plain(root: Path, path: Path, n_classes: int) -> Sample:
     return Sample(image, path, width, height, None, truths)
 
 
-def _truths(labels: Path, image: str, width: int, height: int,
-            n_classes: int) -> tuple[GroundTruth, ...]:
+def _truths(
+    labels: Path, image: str, width: int, height: int, n_classes: int
+) -> tuple[GroundTruth, ...]:
     if not labels.is_file():
         return ()  # ultralytics: an image without a label file shows no objects
     return parse_labels(labels.read_text(), str(labels), image, width, height, n_classes)

@@ -33,7 +33,10 @@ class Predictions:
 
 
 def predict_samples(
-    yolo: Any, samples: Sequence[Sample], imgsz: int, config: PreprocessConfig,
+    yolo: Any,
+    samples: Sequence[Sample],
+    imgsz: int,
+    config: PreprocessConfig,
     floor: float = PREDICT_FLOOR,
 ) -> Predictions:
     detections: list[Detection] = []
@@ -47,8 +50,14 @@ def predict_samples(
                 rejected.append(sample.image)
         if ready:
             use_all_cores()  # the first predict() call ran select_device()
-            results = yolo.predict([r.array for _, r in ready], imgsz=imgsz, conf=floor,
-                                   iou=settings.INFERENCE_NMS_IOU, verbose=False, device="cpu")
+            results = yolo.predict(
+                [r.array for _, r in ready],
+                imgsz=imgsz,
+                conf=floor,
+                iou=settings.INFERENCE_NMS_IOU,
+                verbose=False,
+                device="cpu",
+            )
             for (sample, pre), result in zip(ready, results, strict=True):
                 detections += _detections(sample.image, result, pre)
     return Predictions(detections, rejected)
@@ -57,11 +66,12 @@ def predict_samples(
 def _detections(image: str, result: Any, pre: PreprocessResult) -> list[Detection]:
     boxes = result.boxes
     xyxy = boxes_to_original(boxes.xyxy.cpu().numpy(), pre.scale, pre.width, pre.height)
-    return [Detection(image, int(c), float(p), (float(b[0]), float(b[1]), float(b[2]), float(b[3])))
-            for b, p, c in zip(xyxy, boxes.conf.cpu().numpy(), boxes.cls.cpu().numpy(),
-                               strict=True)]
+    return [
+        Detection(image, int(c), float(p), (float(b[0]), float(b[1]), float(b[2]), float(b[3])))
+        for b, p, c in zip(xyxy, boxes.conf.cpu().numpy(), boxes.cls.cpu().numpy(), strict=True)
+    ]
 
 
 def _chunks(items: Sequence[Sample], size: int) -> Iterator[Sequence[Sample]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

@@ -25,8 +25,9 @@ class PrecisionTargets:
         """Every override must name one of the data set's classes."""
         unknown = sorted(set(self.per_class) - set(class_names))
         if unknown:
-            raise TargetError(f"unknown class {', '.join(unknown)} "
-                              f"(classes: {', '.join(class_names)})")
+            raise TargetError(
+                f"unknown class {', '.join(unknown)} (classes: {', '.join(class_names)})"
+            )
 
     def by_id(self, class_names: Sequence[str]) -> dict[int, float]:
         """The target of each class id, for classes named in id order."""

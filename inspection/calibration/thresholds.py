@@ -79,16 +79,22 @@ def iou(a: Box, b: Box) -> float:
 
 
 def match(
-    detections: Sequence[Detection], truths: Sequence[GroundTruth], iou_min: float = IOU_MATCH,
+    detections: Sequence[Detection],
+    truths: Sequence[GroundTruth],
+    iou_min: float = IOU_MATCH,
 ) -> list[Scored]:
     """Greedy by confidence, per image and class: each detection takes the unmatched ground truth
     it overlaps most (IoU >= iou_min); each ground truth is matched at most once."""
-    return [Scored(d.image, d.class_id, d.confidence, t is not None)
-            for d, t in _assign(detections, truths, iou_min)]
+    return [
+        Scored(d.image, d.class_id, d.confidence, t is not None)
+        for d, t in _assign(detections, truths, iou_min)
+    ]
 
 
 def matched_truths(
-    detections: Sequence[Detection], truths: Sequence[GroundTruth], iou_min: float = IOU_MATCH,
+    detections: Sequence[Detection],
+    truths: Sequence[GroundTruth],
+    iou_min: float = IOU_MATCH,
 ) -> list[bool]:
     """Per ground truth (in order), whether `match` gives it a detection."""
     taken = {t for _, t in _assign(detections, truths, iou_min) if t is not None}
@@ -96,18 +102,25 @@ def matched_truths(
 
 
 def _assign(
-    detections: Sequence[Detection], truths: Sequence[GroundTruth], iou_min: float,
+    detections: Sequence[Detection],
+    truths: Sequence[GroundTruth],
+    iou_min: float,
 ) -> list[tuple[Detection, int | None]]:
     """Each detection with the index of the ground truth it took, or None."""
     free: dict[tuple[Hashable, int], list[int]] = defaultdict(list)
     for index, truth in enumerate(truths):
         free[(truth.image, truth.class_id)].append(index)
-    return [(det, _take_best(free[(det.image, det.class_id)], truths, det.box, iou_min))
-            for det in sorted(detections, key=lambda d: -d.confidence)]
+    return [
+        (det, _take_best(free[(det.image, det.class_id)], truths, det.box, iou_min))
+        for det in sorted(detections, key=lambda d: -d.confidence)
+    ]
 
 
 def _take_best(
-    candidates: list[int], truths: Sequence[GroundTruth], box: Box, iou_min: float,
+    candidates: list[int],
+    truths: Sequence[GroundTruth],
+    box: Box,
+    iou_min: float,
 ) -> int | None:
     if not candidates:
         return None
@@ -129,7 +142,9 @@ def precision_lower_bound(hits: int, n: int, z: float = Z_ONE_SIDED_95) -> float
 
 
 def precision_recall(
-    scored: Sequence[Scored], n_truths: int, threshold: float,
+    scored: Sequence[Scored],
+    n_truths: int,
+    threshold: float,
 ) -> tuple[float, float]:
     """Precision and recall of the detections at or above `threshold` (precision 1 when none)."""
     kept = [s.hit for s in scored if s.confidence >= threshold]
@@ -140,7 +155,10 @@ def precision_recall(
 
 
 def calibrate_class(
-    scored: Sequence[Scored], n_truths: int, target: float, class_id: int = 0,
+    scored: Sequence[Scored],
+    n_truths: int,
+    target: float,
+    class_id: int = 0,
 ) -> ClassThreshold:
     """The lowest candidate threshold (a detection confidence) whose precision reaches `target`;
     if none does, the one with the best precision (ties: the lowest, for recall)."""
@@ -156,20 +174,30 @@ def calibrate_class(
 
 
 def calibrate(
-    scored: Sequence[Scored], truths: Sequence[GroundTruth], class_ids: Sequence[int],
+    scored: Sequence[Scored],
+    truths: Sequence[GroundTruth],
+    class_ids: Sequence[int],
     target: float | Mapping[int, float],
 ) -> dict[int, ClassThreshold]:
     """`target`: one precision for every class, or one per class id (a class missing from the
     mapping is an error, not a silent default)."""
     targets = target if isinstance(target, Mapping) else dict.fromkeys(class_ids, target)
-    return {c: calibrate_class([s for s in scored if s.class_id == c],
-                               sum(t.class_id == c for t in truths), targets[c], c)
-            for c in class_ids}
+    return {
+        c: calibrate_class(
+            [s for s in scored if s.class_id == c],
+            sum(t.class_id == c for t in truths),
+            targets[c],
+            c,
+        )
+        for c in class_ids
+    }
 
 
 def review_load(
-    detections: Sequence[Scored] | Sequence[Detection], thresholds: Mapping[int, float],
-    min_confidence: float, images: Sequence[Hashable],
+    detections: Sequence[Scored] | Sequence[Detection],
+    thresholds: Mapping[int, float],
+    min_confidence: float,
+    images: Sequence[Hashable],
 ) -> ReviewLoad:
     """A detection between min_confidence and its class threshold routes its image to review."""
     reported = [d for d in detections if d.confidence >= min_confidence]
@@ -178,5 +206,6 @@ def review_load(
     return ReviewLoad(
         detection_share=len(doubtful) / len(reported) if reported else 0.0,
         image_share=len(flagged) / len(images) if images else 0.0,
-        detections=len(doubtful), images=len(flagged),
+        detections=len(doubtful),
+        images=len(flagged),
     )

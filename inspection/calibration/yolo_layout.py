@@ -66,8 +66,9 @@ def oriented_image_size(image: Path) -> tuple[int, int]:
         raise DataSetError(f"{image}: not a readable image ({exc})") from exc
 
 
-def parse_labels(text: str, source: str, image: str, width: int, height: int,
-                 n_classes: int) -> tuple[GroundTruth, ...]:
+def parse_labels(
+    text: str, source: str, image: str, width: int, height: int, n_classes: int
+) -> tuple[GroundTruth, ...]:
     """Box lines `class cx cy w h`, or polygon lines `class x1 y1 x2 y2 ...` (their bounding box,
     as ultralytics trains detection on segmentation labels), normalised to the image."""
     truths = []
@@ -85,11 +86,13 @@ def _parse_line(line: str, where: str, n_classes: int) -> tuple[int, list[float]
     except ValueError as exc:
         raise DataSetError(f"{where}: not a label line ({line.strip()!r})") from exc
     if not 0 <= class_id < n_classes:
-        raise DataSetError(f"{where}: class {class_id} is not one of the data set's "
-                           f"{n_classes} classes")
+        raise DataSetError(
+            f"{where}: class {class_id} is not one of the data set's {n_classes} classes"
+        )
     if len(values) != 4 and (len(values) < 6 or len(values) % 2):
-        raise DataSetError(f"{where}: expected 'class cx cy w h' or a polygon, got "
-                           f"{len(values)} numbers")
+        raise DataSetError(
+            f"{where}: expected 'class cx cy w h' or a polygon, got {len(values)} numbers"
+        )
     return class_id, values
 
 

@@ -16,10 +16,18 @@ from inspection.calibration.yolo_layout import DataSetError
 
 
 def add_target_arguments(parser: CommandParser) -> None:
-    parser.add_argument("--target-precision", type=float, default=0.95,
-                        help="Precision every class's threshold must reach (default 0.95).")
-    parser.add_argument("--class-precision", action="append", metavar="CLASS=P",
-                        help="Another target for one class, e.g. damage=0.8 (repeatable).")
+    parser.add_argument(
+        "--target-precision",
+        type=float,
+        default=0.95,
+        help="Precision every class's threshold must reach (default 0.95).",
+    )
+    parser.add_argument(
+        "--class-precision",
+        action="append",
+        metavar="CLASS=P",
+        help="Another target for one class, e.g. damage=0.8 (repeatable).",
+    )
 
 
 def targets_option(options: dict[str, Any], data_yaml: Path) -> PrecisionTargets:

@@ -77,12 +77,30 @@ SHOTS: tuple[Shot, ...] = (
         (1024, 768),
         (("glare", {"x": 600, "y": 350, "radius": 450, "strength": 1.0, "washout": 0.62}),),
     ),
-    Shot("12-damage-tear", "conveyor", (1024, 768), scene=_damage("tear"), needs=DAMAGE,
-         needs_side=DAMAGE_SIDE),
-    Shot("13-damage-crushed-corner", "floor", (1024, 768), scene=_damage("crush"), needs=DAMAGE,
-         needs_side=DAMAGE_SIDE),
-    Shot("14-damage-wet-stain", "conveyor", (1024, 768), scene=_damage("wet"), needs=DAMAGE,
-         needs_side=DAMAGE_SIDE),
+    Shot(
+        "12-damage-tear",
+        "conveyor",
+        (1024, 768),
+        scene=_damage("tear"),
+        needs=DAMAGE,
+        needs_side=DAMAGE_SIDE,
+    ),
+    Shot(
+        "13-damage-crushed-corner",
+        "floor",
+        (1024, 768),
+        scene=_damage("crush"),
+        needs=DAMAGE,
+        needs_side=DAMAGE_SIDE,
+    ),
+    Shot(
+        "14-damage-wet-stain",
+        "conveyor",
+        (1024, 768),
+        scene=_damage("wet"),
+        needs=DAMAGE,
+        needs_side=DAMAGE_SIDE,
+    ),
     Shot("15-heavy-jpeg", "conveyor", (1024, 768), (("heavy_jpeg", {"quality": 8}),), quality=8),
     Shot("16-sensor-noise", "shelves", (800, 600), (("noise", {"sigma": 18.0}),), quality=60),
     Shot(
@@ -137,7 +155,8 @@ def render_shot(shot: Shot, index: int) -> Example:
 def _shows(shot: Shot, labelled: Labelled) -> bool:
     box, long_side = labelled.box, max(shot.size)
     return labelled.class_id == shot.needs and min(box.width, box.height) >= (
-        shot.needs_side * long_side)
+        shot.needs_side * long_side
+    )
 
 
 def broken_uploads(truncate_from: bytes) -> dict[str, bytes]:

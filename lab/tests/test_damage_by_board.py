@@ -24,11 +24,18 @@ def board_image(colour: tuple[int, int, int]) -> np.ndarray:
     return image
 
 
-@pytest.mark.parametrize(("colour", "board"), [
-    (KRAFT, "kraft"), (WHITE, "white/grey"), (RED, "coloured"), (SHADE, "dim"),
-])
+@pytest.mark.parametrize(
+    ("colour", "board"),
+    [
+        (KRAFT, "kraft"),
+        (WHITE, "white/grey"),
+        (RED, "coloured"),
+        (SHADE, "dim"),
+    ],
+)
 def test_the_board_is_read_from_the_ring_around_the_box(
-    colour: tuple[int, int, int], board: str,
+    colour: tuple[int, int, int],
+    board: str,
 ) -> None:
     assert board_around(board_image(colour), BOX) == board
 
@@ -45,8 +52,11 @@ def sample(tmp_path: Path, name: str, colour: tuple[int, int, int]) -> Sample:
 
 
 def test_damage_is_counted_per_board_as_located_and_kept(tmp_path: Path) -> None:
-    samples = [sample(tmp_path, "k", KRAFT), sample(tmp_path, "w", WHITE),
-               sample(tmp_path, "w2", WHITE)]
+    samples = [
+        sample(tmp_path, "k", KRAFT),
+        sample(tmp_path, "w", WHITE),
+        sample(tmp_path, "w2", WHITE),
+    ]
     detections = [
         Detection("k", 2, 0.9, BOX),  # kept: above the 0.5 threshold
         Detection("w", 2, 0.2, BOX),  # located, not kept

@@ -39,9 +39,20 @@ def label_counts(data_yaml: Path, split: str) -> tuple[int, dict[str, int]]:
 def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path: Path) -> None:
     configure_offline()
     out, card = tmp_path / "eval.json", tmp_path / "eval.md"
-    call_command("evaluate_model", "--model", str(WEIGHTS), "--data", str(data_yaml),
-                 "--json", str(out), "--markdown", str(card), "--imgsz", "416",
-                 stdout=io.StringIO())
+    call_command(
+        "evaluate_model",
+        "--model",
+        str(WEIGHTS),
+        "--data",
+        str(data_yaml),
+        "--json",
+        str(out),
+        "--markdown",
+        str(card),
+        "--imgsz",
+        "416",
+        stdout=io.StringIO(),
+    )
     report = json.loads(out.read_text())
 
     images, truths = label_counts(data_yaml, "test")
@@ -61,8 +72,11 @@ def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path
     rows = card.read_text().splitlines()
     parcel_map = report["map"]["per_class"]["parcel"]
     assert f"| parcel | {parcel_map['mAP50']:.3f} | {parcel_map['mAP50-95']:.3f} |" in rows
-    assert sum(row.startswith(f"| {name} | {report['subsets'][name]['images']} |")
-               for row in rows for name in report["subsets"]) == len(report["subsets"])
+    assert sum(
+        row.startswith(f"| {name} | {report['subsets'][name]['images']} |")
+        for row in rows
+        for name in report["subsets"]
+    ) == len(report["subsets"])
     source = f"the val split ({val_images} images)"
     assert f"Thresholds calibrated on {source} for precision 0.95:" in rows
     # The offline tools undo ultralytics' one-thread choice (select_device) on the CPU.
@@ -70,8 +84,10 @@ def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path
 
 
 def test_the_report_says_when_thresholds_come_from_another_data_set() -> None:
-    report = {"data": "test-set/data.yaml",
-              "calibration": {"data": "field-600/data.yaml", "split": "val", "images": 600}}
+    report = {
+        "data": "test-set/data.yaml",
+        "calibration": {"data": "field-600/data.yaml", "split": "val", "images": 600},
+    }
     assert calibration_source(report) == "the val split of another data set (600 images)"
     report["calibration"]["data"] = report["data"]
     assert calibration_source(report) == "the val split (600 images)"

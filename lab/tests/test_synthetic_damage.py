@@ -18,8 +18,12 @@ def parcel_at(distance: float, size: float) -> Solid:
 
 def planned_damage(solid: Solid, decor: Decor, draws: int = 20) -> list[str]:
     rng = np.random.default_rng(0)
-    return [kind for _ in range(draws)
-            for kinds in plan_decor(rng, solid, CAMERA, decor).values() for kind in kinds]
+    return [
+        kind
+        for _ in range(draws)
+        for kinds in plan_decor(rng, solid, CAMERA, decor).values()
+        for kind in kinds
+    ]
 
 
 def short_sides(solid: Solid) -> list[int]:
@@ -34,8 +38,11 @@ def test_a_parcel_too_small_on_screen_gets_no_damage() -> None:
 
 def test_a_parcel_large_on_screen_gets_damage_on_a_large_face() -> None:
     near_large = parcel_at(2.5, 0.6)
-    large = [f.name for f in visible_faces(near_large, CAMERA)
-             if min(f.pixel_size) >= ALWAYS_DAMAGED.min_damage_face * CAMERA.long_side]
+    large = [
+        f.name
+        for f in visible_faces(near_large, CAMERA)
+        if min(f.pixel_size) >= ALWAYS_DAMAGED.min_damage_face * CAMERA.long_side
+    ]
     assert large
     rng = np.random.default_rng(0)
     for _ in range(20):

@@ -78,7 +78,8 @@ def test_record_names_the_weights_a_run_continued_from(tmp_path: Path) -> None:
     result = TrainResult(tmp_path / "best.pt", tmp_path, 12.5)
     record = training_record(DataRecipe(10, 2), TrainSettings(), result, ["train"], init=init)
     assert record["initial_weights"] == {
-        "path": str(init), "bytes": 25,
+        "path": str(init),
+        "bytes": 25,
         "sha256": hashlib.sha256(b"weights of an earlier run").hexdigest(),
     }
     scratch = training_record(DataRecipe(10, 2), TrainSettings(), result, ["train"])
@@ -87,6 +88,11 @@ def test_record_names_the_weights_a_run_continued_from(tmp_path: Path) -> None:
 
 def test_train_command_refuses_a_missing_init_file(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="no such weights file"):
-        call_command("train_default_model", "--init", str(tmp_path / "missing.pt"),
-                     "--data-dir", str(tmp_path / "data"))
+        call_command(
+            "train_default_model",
+            "--init",
+            str(tmp_path / "missing.pt"),
+            "--data-dir",
+            str(tmp_path / "data"),
+        )
     assert not (tmp_path / "data").exists()  # refused before generating anything

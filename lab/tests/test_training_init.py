@@ -37,16 +37,24 @@ def biases_moved(before: dict[str, torch.Tensor], after: dict[str, torch.Tensor]
 @pytest.fixture
 def tiny_data(tmp_path: Path) -> Path:
     configure_offline()
-    generate_tolerant(tmp_path / "data", 6, 3, (0.5, 0.5, 0.0),
-                      GeneratorConfig(resolutions=TINY_RESOLUTIONS))
+    generate_tolerant(
+        tmp_path / "data", 6, 3, (0.5, 0.5, 0.0), GeneratorConfig(resolutions=TINY_RESOLUTIONS)
+    )
     return tmp_path / "data" / "data.yaml"
 
 
 def test_a_run_with_init_keeps_the_init_weights_when_nothing_is_learned(
-    tmp_path: Path, tiny_data: Path,
+    tmp_path: Path,
+    tiny_data: Path,
 ) -> None:
-    frozen = TrainSettings(epochs=1, imgsz=64, batch=4, lr0=0.0, cache=False,
-                           extra={"warmup_epochs": 0, "weight_decay": 0.0, "val": False})
+    frozen = TrainSettings(
+        epochs=1,
+        imgsz=64,
+        batch=4,
+        lr0=0.0,
+        cache=False,
+        extra={"warmup_epochs": 0, "weight_decay": 0.0, "val": False},
+    )
     result = train(tiny_data, frozen, tmp_path / "runs", "init", init=WEIGHTS)
     start = first_conv(str(WEIGHTS))
     after = first_conv(str(result.run_dir / "weights" / "last.pt"))
@@ -56,8 +64,9 @@ def test_a_run_with_init_keeps_the_init_weights_when_nothing_is_learned(
 
 def test_fine_tuning_warms_up_without_kicking_the_biases(tmp_path: Path, tiny_data: Path) -> None:
     # lr0 0 with warmup on (one epoch of two): whatever moves, the bias warmup moved it.
-    warm = TrainSettings(epochs=2, imgsz=64, batch=4, lr0=0.0, cache=False,
-                         extra={"weight_decay": 0.0, "val": False})
+    warm = TrainSettings(
+        epochs=2, imgsz=64, batch=4, lr0=0.0, cache=False, extra={"weight_decay": 0.0, "val": False}
+    )
     start = weights(WEIGHTS)
     kicked = train(tiny_data, warm, tmp_path / "runs", "default-warmup", init=WEIGHTS)
     tuned = train(tiny_data, fine_tuning(warm), tmp_path / "runs", "fine-tune", init=WEIGHTS)

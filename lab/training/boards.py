@@ -43,12 +43,14 @@ def _ring(image: np.ndarray, box: cal.Box) -> np.ndarray:
     ox1, oy1 = max(0, x1 - pad), max(0, y1 - pad)
     ox2, oy2 = min(width, x2 + pad), min(height, y2 + pad)
     outer = np.ones((max(0, oy2 - oy1), max(0, ox2 - ox1)), bool)
-    outer[max(0, y1 - oy1):max(0, y2 - oy1), max(0, x1 - ox1):max(0, x2 - ox1)] = False
+    outer[max(0, y1 - oy1) : max(0, y2 - oy1), max(0, x1 - ox1) : max(0, x2 - ox1)] = False
     return image[oy1:oy2, ox1:ox2][outer]
 
 
 def damage_by_board(
-    samples: list[Sample], detections: list[cal.Detection], thresholds: Mapping[int, float],
+    samples: list[Sample],
+    detections: list[cal.Detection],
+    thresholds: Mapping[int, float],
     damage_id: int = DAMAGE,
 ) -> dict[str, dict[str, Any]]:
     """Per board: damage truths, the share any detection locates (IoU >= 0.5, any confidence)
@@ -61,8 +63,11 @@ def damage_by_board(
     rows = {}
     for board in BOARDS:
         picked = [i for i, b in enumerate(boards) if b == board]
-        rows[board] = {"truths": len(picked), "located": _share(located, picked),
-                       "recall": _share(accepted, picked)}
+        rows[board] = {
+            "truths": len(picked),
+            "located": _share(located, picked),
+            "recall": _share(accepted, picked),
+        }
     return rows
 
 

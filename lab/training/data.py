@@ -31,7 +31,11 @@ class Generated:
 
 
 def generate_tolerant(
-    out: Path, count: int, seed: int, split: tuple[float, float, float], config: GeneratorConfig,
+    out: Path,
+    count: int,
+    seed: int,
+    split: tuple[float, float, float],
+    config: GeneratorConfig,
 ) -> Generated:
     _make_dirs(out)
     skipped: list[int] = []
@@ -40,8 +44,9 @@ def generate_tolerant(
             try:
                 example = generate_example(seed, index, config)
             except ValueError:
-                logger.warning("synthetic image %d (seed %d) failed to render; skipped",
-                               index, seed)
+                logger.warning(
+                    "synthetic image %d (seed %d) failed to render; skipped", index, seed
+                )
                 skipped.append(index)
                 continue
             row = write_example(out, name, f"s{seed}_{index:06d}", example)

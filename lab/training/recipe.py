@@ -34,7 +34,7 @@ SCENE_MIXES: dict[str, SceneOptions] = {
 # What a non-field recipe records about its mix (a field recipe records none: see describe()).
 MIX_NOTES = {
     "damage-focus": "boards 38% kraft / 34% white or grey / 28% coloured, damage on 80% of "
-                    "parcels with a large face",
+    "parcels with a large face",
 }
 
 
@@ -65,10 +65,14 @@ class DataRecipe:
         # "generator" is the name recorded since the first recipes (the generator now lives in
         # lab.synthetic): kept, so generated folders and training records stay valid.
         described: dict[str, object] = {
-            "generator": "inspection.synthetic.generate_dataset", "count": self.count,
-            "seed": self.seed, "split": list(self.split), "max_side": self.max_side,
+            "generator": "inspection.synthetic.generate_dataset",
+            "count": self.count,
+            "seed": self.seed,
+            "split": list(self.split),
+            "max_side": self.max_side,
             "resolutions": [list(r) for r in training_resolutions(self.max_side)],
-            "problem_mix": "ProblemMix() defaults (40% clean, 30% of the rest combined)"}
+            "problem_mix": "ProblemMix() defaults (40% clean, 30% of the rest combined)",
+        }
         # Field recipes describe themselves as before, so their generated folders stay valid.
         if self.mix != "field":
             described["scene_mix"] = {"name": self.mix, "note": MIX_NOTES[self.mix]}

@@ -19,8 +19,9 @@ def render_map(block: Mapping[str, Any]) -> list[str]:
 
 def targets_text(calibration: Mapping[str, Any]) -> str:
     """`0.95`, or `0.95 (damage 0.8)`, from a report's calibration block."""
-    return PrecisionTargets(calibration["target_precision"],
-                            calibration.get("class_targets", {})).describe()
+    return PrecisionTargets(
+        calibration["target_precision"], calibration.get("class_targets", {})
+    ).describe()
 
 
 def calibration_source(report: Mapping[str, Any]) -> str:
@@ -35,45 +36,52 @@ def render_subsets(subsets: Mapping[str, Mapping[str, Any]], names: Sequence[str
     head = "".join(f" {c + ' P/R':>13}" for c in names)
     lines = [f"  {'subset':<8} {'images':>6} {'rej':>3} {'P':>6} {'R':>6}{head}"]
     for name, row in subsets.items():
-        cells = "".join(f" {fmt(row[c]['precision']):>6}/{fmt(row[c]['recall']):<6}"
-                        for c in names)
-        lines.append(f"  {name:<8} {row['images']:>6} {row['rejected']:>3} "
-                     f"{fmt(row['precision']):>6} {fmt(row['recall']):>6}{cells}")
+        cells = "".join(f" {fmt(row[c]['precision']):>6}/{fmt(row[c]['recall']):<6}" for c in names)
+        lines.append(
+            f"  {name:<8} {row['images']:>6} {row['rejected']:>3} "
+            f"{fmt(row['precision']):>6} {fmt(row['recall']):>6}{cells}"
+        )
     return lines
 
 
 def render_boards(block: Mapping[str, Mapping[str, Any]]) -> list[str]:
     lines = [f"  {'board':<10} {'truths':>6} {'located':>7} {'recall':>6}"]
     for name, row in block.items():
-        lines.append(f"  {name:<10} {row['truths']:>6} {fmt(row['located']):>7} "
-                     f"{fmt(row['recall']):>6}")
+        lines.append(
+            f"  {name:<10} {row['truths']:>6} {fmt(row['located']):>7} {fmt(row['recall']):>6}"
+        )
     return lines
 
 
 def render_lighting(block: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    lines = [f"  {'subset':<6} {'recall off':>10} {'recall on':>10} {'damage off':>10} "
-             f"{'damage on':>10}"]
+    lines = [
+        f"  {'subset':<6} {'recall off':>10} {'recall on':>10} {'damage off':>10} {'damage on':>10}"
+    ]
     for name in block["off"]:
         off, on = block["off"][name], block["on"][name]
-        lines.append(f"  {name:<6} {fmt(off['recall']):>10} {fmt(on['recall']):>10} "
-                     f"{fmt(off.get('damage')):>10} {fmt(on.get('damage')):>10}")
+        lines.append(
+            f"  {name:<6} {fmt(off['recall']):>10} {fmt(on['recall']):>10} "
+            f"{fmt(off.get('damage')):>10} {fmt(on.get('damage')):>10}"
+        )
     return lines
 
 
 def render_report(report: Mapping[str, Any]) -> str:
     cal = report["calibration"]
-    return "\n".join([
-        f"{report['model']} on {report['split']} ({report['images']} images, "
-        f"imgsz {report['imgsz']})",
-        *render_map(report["map"]),
-        f"Thresholds calibrated on {calibration_source(report)} for precision "
-        f"{targets_text(cal)}:",
-        *render_calibration(cal["classes"]),
-        f"At those thresholds on {report['split']} (through preprocess(), "
-        f"normalize_lighting={report['normalize_lighting']}, NMS IoU {report['nms_iou']}):",
-        *render_subsets(report["subsets"], report["class_names"]),
-        "Damage by board (located: IoU >= 0.5 at any confidence; recall: at the threshold):",
-        *render_boards(report["damage_by_board"]),
-        "Lighting normalisation (recall at the same thresholds):",
-        *render_lighting(report["lighting_normalization"]),
-    ])
+    return "\n".join(
+        [
+            f"{report['model']} on {report['split']} ({report['images']} images, "
+            f"imgsz {report['imgsz']})",
+            *render_map(report["map"]),
+            f"Thresholds calibrated on {calibration_source(report)} for precision "
+            f"{targets_text(cal)}:",
+            *render_calibration(cal["classes"]),
+            f"At those thresholds on {report['split']} (through preprocess(), "
+            f"normalize_lighting={report['normalize_lighting']}, NMS IoU {report['nms_iou']}):",
+            *render_subsets(report["subsets"], report["class_names"]),
+            "Damage by board (located: IoU >= 0.5 at any confidence; recall: at the threshold):",
+            *render_boards(report["damage_by_board"]),
+            "Lighting normalisation (recall at the same thresholds):",
+            *render_lighting(report["lighting_normalization"]),
+        ]
+    )

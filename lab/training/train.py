@@ -46,13 +46,27 @@ class TrainSettings:
 
     def ultralytics_args(self) -> dict[str, Any]:
         return {
-            "epochs": self.epochs, "imgsz": self.imgsz, "batch": self.batch,
-            "device": self.device, "workers": self.workers, "seed": self.seed,
-            "patience": self.patience, "close_mosaic": self.close_mosaic,
-            "optimizer": self.optimizer, "lr0": self.lr0, "warmup_bias_lr": self.warmup_bias_lr,
+            "epochs": self.epochs,
+            "imgsz": self.imgsz,
+            "batch": self.batch,
+            "device": self.device,
+            "workers": self.workers,
+            "seed": self.seed,
+            "patience": self.patience,
+            "close_mosaic": self.close_mosaic,
+            "optimizer": self.optimizer,
+            "lr0": self.lr0,
+            "warmup_bias_lr": self.warmup_bias_lr,
             "deterministic": True,
-            "pretrained": False, "plots": False, "amp": False, "rect": False,
-            "mosaic": 1.0, "cos_lr": True, "cache": self.cache, "verbose": True, **self.extra,
+            "pretrained": False,
+            "plots": False,
+            "amp": False,
+            "rect": False,
+            "mosaic": 1.0,
+            "cos_lr": True,
+            "cache": self.cache,
+            "verbose": True,
+            **self.extra,
         }
 
 
@@ -78,15 +92,23 @@ def prepare_data(recipe: DataRecipe, data_dir: Path) -> Path:
         return data_dir / "data.yaml"
     if data_dir.exists():
         shutil.rmtree(data_dir)
-    generated = generate_tolerant(data_dir, recipe.count, recipe.seed, recipe.split,
-                                  training_config(recipe.max_side, recipe.mix))
+    generated = generate_tolerant(
+        data_dir,
+        recipe.count,
+        recipe.seed,
+        recipe.split,
+        training_config(recipe.max_side, recipe.mix),
+    )
     marker.write_text(json.dumps(recipe.describe(), indent=1))
     (data_dir / "skipped.json").write_text(json.dumps(generated.skipped))
     return data_dir / "data.yaml"
 
 
 def train(
-    data_yaml: Path, settings: TrainSettings, runs_dir: Path, name: str,
+    data_yaml: Path,
+    settings: TrainSettings,
+    runs_dir: Path,
+    name: str,
     init: Path | None = None,
 ) -> TrainResult:
     """From the YAML (random weights), or from `init`: a local weights file of the same
@@ -115,7 +137,10 @@ def export_weights(best: Path, out: Path) -> None:
 
 
 def training_record(
-    recipe: DataRecipe, settings: TrainSettings, result: TrainResult, argv: list[str] | None = None,
+    recipe: DataRecipe,
+    settings: TrainSettings,
+    result: TrainResult,
+    argv: list[str] | None = None,
     init: Path | None = None,
 ) -> dict[str, Any]:
     return {
@@ -131,8 +156,11 @@ def training_record(
 
 
 def _describe_file(path: Path) -> dict[str, Any]:
-    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "bytes": path.stat().st_size}
+    return {
+        "path": str(path),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "bytes": path.stat().st_size,
+    }
 
 
 def write_record(path: Path, record: dict[str, Any]) -> None:

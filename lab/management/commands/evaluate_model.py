@@ -17,8 +17,10 @@ from inspection.preprocessing import PreprocessConfig
 
 
 class Command(InspectionCommand):
-    help = ("Evaluate a detector on a YOLO data set, per capture problem when generate_dataset / "
-            "train_default_model wrote it (thresholds are calibrated on --calibration-split).")
+    help = (
+        "Evaluate a detector on a YOLO data set, per capture problem when generate_dataset / "
+        "train_default_model wrote it (thresholds are calibrated on --calibration-split)."
+    )
     database = Database.UNUSED
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,16 +28,25 @@ class Command(InspectionCommand):
         parser.add_argument("--data", type=Path, required=True, help="The data set's data.yaml.")
         parser.add_argument("--split", default="test")
         parser.add_argument("--calibration-split", default="val")
-        parser.add_argument("--calibration-data", type=Path,
-                            help="Calibrate on this data.yaml instead of --data (for a data set "
-                                 "with no val split).")
+        parser.add_argument(
+            "--calibration-data",
+            type=Path,
+            help="Calibrate on this data.yaml instead of --data (for a data set "
+            "with no val split).",
+        )
         add_target_arguments(parser)
-        parser.add_argument("--imgsz", type=int,
-                            help="Input size to evaluate at (default: the size it was trained at); "
-                                 "register the model with the same --input-size.")
+        parser.add_argument(
+            "--imgsz",
+            type=int,
+            help="Input size to evaluate at (default: the size it was trained at); "
+            "register the model with the same --input-size.",
+        )
         parser.add_argument("--json", type=Path, help="Also write the report here.")
-        parser.add_argument("--markdown", type=Path,
-                            help="Also write the report as model-card tables (Markdown) here.")
+        parser.add_argument(
+            "--markdown",
+            type=Path,
+            help="Also write the report as model-card tables (Markdown) here.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         targets = targets_option(options, options["data"])
@@ -46,8 +57,15 @@ class Command(InspectionCommand):
 
         calibration = (options["calibration_data"] or options["data"], options["calibration_split"])
         with data_set_errors():
-            report = evaluate(options["model"], options["data"], options["split"], calibration,
-                              targets, PreprocessConfig.from_settings(), options["imgsz"])
+            report = evaluate(
+                options["model"],
+                options["data"],
+                options["split"],
+                calibration,
+                targets,
+                PreprocessConfig.from_settings(),
+                options["imgsz"],
+            )
         self.stdout.write(render_report(report))
         if options["json"]:
             options["json"].write_text(json.dumps(report, indent=1) + "\n")
