@@ -13,7 +13,6 @@ import psutil
 from bench.context import RunContext
 
 FACILITY = "bench-dc"
-INFERENCE_READY = "inference process ready"
 LOAD_LINE = re.compile(r"model loaded: .*loads_in_process=(\d+) pid=(\d+)")
 
 
@@ -74,11 +73,8 @@ class Service:
 
     def start(self, timeout: float = 180) -> None:
         self._processes.start_service(self.group, self.port, with_beat_and_flower=False)
-        if not self._processes.wait_for_port(self.port, timeout):
-            raise RuntimeError("web did not start:\n" + self.group.log_tail("web"))
-        for name, marker in (("cpu-worker", " ready."), ("inference-worker", INFERENCE_READY)):
-            if not self.group.wait_for_log(name, marker, timeout):
-                raise RuntimeError(f"{name} did not start:\n{self.group.log_tail(name)}")
+        if problem := self._processes.wait_until_ready(self.group, self.port, timeout):
+            raise RuntimeError(f"the service did not become ready: {problem}")
 
     def restart_web(self, extra_env: dict[str, str]) -> None:
         """A new web process with other settings (e.g. a low MAX_PENDING_IMAGES)."""

@@ -37,6 +37,7 @@ def _prepare_worker(sender: Any, **_: Any) -> None:
 def _start_process(**_: Any) -> None:
     worker_start.on_process_start()
     runtime.on_worker_process_init()
+    worker_start.on_process_ready()
 
 
 def run(stage: Stage, service: Callable[[str], object], image_id: str) -> None:

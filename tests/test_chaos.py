@@ -6,9 +6,10 @@ work resumed within RECOVERY_SECONDS of the fault's end at the default settings.
 The faults: kill -9 of the CPU worker and of the inference worker (the supervisor restarts
 them), a Redis restart without persistence after two minutes down (every queued message lost; a
 submission during the outage still answers 202), a PostgreSQL immediate stop for two minutes (a
-submission during it answers a JSON 503 with Retry-After; the first request after it succeeds), a kill -9 of every process of
-the service and a fresh start, and a poison image that kills every worker process that takes it
-(it must end failed within two minutes while the rest of its batch completes)."""
+submission during it answers a JSON 503 with Retry-After; the first request after it
+succeeds), a kill -9 of every process of the service and a fresh start, and a poison image that
+kills every worker process that takes it (it must end failed within two minutes while the rest
+of its batch completes)."""
 
 from __future__ import annotations
 

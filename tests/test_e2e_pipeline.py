@@ -64,12 +64,12 @@ def start_pipeline(group: WorkerSet, beat_schedule: Path | None = None) -> None:
     beat = ["-B", "-s", str(beat_schedule)] if beat_schedule else []
     cpu = group.start("cpu", CPU_QUEUES, extra_args=beat)
     start_inference(group)
-    cpu.wait_for(" ready.")
+    cpu.wait_ready()
 
 
 def start_inference(group: WorkerSet) -> None:
     inference = group.start("inference", "gpu", role="inference")
-    inference.wait_for("inference process ready", timeout=90)
+    inference.wait_ready()
 
 
 def cmyk_photo() -> bytes:

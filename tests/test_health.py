@@ -3,6 +3,7 @@ and back up (a Redis of the test's own on a free port, never the shared one)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -15,7 +16,7 @@ import redis
 from django.test import Client
 
 from inspection.demo.processes import free_port
-from inspection.observability import broker, heartbeat
+from inspection.observability import broker, heartbeat, process_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +65,15 @@ def private_redis() -> Iterator[PrivateRedis]:
         server.stop()
 
 
+@pytest.fixture
+def ready_process(monkeypatch: pytest.MonkeyPatch) -> int:
+    """This process plays a worker's pool process that has said it is ready."""
+    monkeypatch.setattr(process_ready, "_table", None)
+    process_ready.prepare()
+    process_ready.mark_ready()
+    return os.getpid()
+
+
 def checks(client: Client) -> tuple[int, dict[str, Any]]:
     response = client.get("/readyz")
     return response.status_code, response.json()["checks"]
@@ -75,16 +85,22 @@ def test_healthz_answers_without_dependencies(client: Client) -> None:
 
 
 def test_readiness_follows_the_broker_down_and_back(
-    client: Client, settings: Any, media_root: Path, private_redis: PrivateRedis
+    client: Client,
+    settings: Any,
+    media_root: Path,
+    private_redis: PrivateRedis,
+    ready_process: int,
 ) -> None:
     settings.CELERY_BROKER_URL = private_redis.url
     beating = heartbeat.Heartbeat("inference", "inference@test", interval=0.1).start()
+    heartbeat.beat("cpu", "cpu@test", ttl=600, pids=[ready_process], ready=[ready_process])
     try:
         assert heartbeat_seen()
         status, found = checks(client)
         assert status == 200, found
-        assert set(found) == {"database", "broker", "storage", "inference_worker"}
+        assert set(found) == {"database", "broker", "storage", "cpu_worker", "inference_worker"}
         assert found["inference_worker"]["detail"] == "inference@test"
+        assert found["cpu_worker"]["detail"] == "cpu@test"
 
         private_redis.stop()
         status, found = checks(client)
@@ -95,7 +111,8 @@ def test_readiness_follows_the_broker_down_and_back(
         private_redis.start()  # empty: the heartbeat thread writes its key again by itself
         assert heartbeat_seen()
         status, found = checks(client)
-        assert status == 200, found
+        assert (status, found["inference_worker"]["ok"]) == (503, True), found
+        assert not found["cpu_worker"]["ok"]  # its (one-off) beat went with the old Redis
     finally:
         beating.stop()
     assert heartbeat.alive("inference") == []  # a stopped worker removes its key
@@ -117,10 +134,33 @@ def test_no_inference_worker_means_not_ready(
     client: Client, settings: Any, media_root: Path, private_redis: PrivateRedis
 ) -> None:
     settings.CELERY_BROKER_URL = private_redis.url
-    heartbeat.beat("cpu", "cpu@test")
+    heartbeat.beat("cpu", "cpu@test", pids=[10, 11], ready=[11])
     status, found = checks(client)
     assert status == 503
-    assert found["broker"]["ok"] and not found["inference_worker"]["ok"]
+    assert found["broker"]["ok"] and found["cpu_worker"]["ok"]
+    assert not found["inference_worker"]["ok"]
+    assert "no inference worker heartbeat" in found["inference_worker"]["detail"]
+
+
+def test_a_worker_still_loading_its_models_is_not_ready(
+    client: Client, settings: Any, media_root: Path, private_redis: PrivateRedis
+) -> None:
+    """Celery's own "ready" comes before the pool processes have loaded the models: the
+    heartbeat alone does not make an inference worker ready, a ready process does."""
+    settings.CELERY_BROKER_URL = private_redis.url
+    heartbeat.beat("cpu", "cpu@test", pids=[10, 11], ready=[11])
+    heartbeat.beat("inference", "inference@test", pids=[20, 21])
+    status, found = checks(client)
+    assert status == 503
+    detail = found["inference_worker"]["detail"]
+    assert "inference@test: started, no process ready yet" in detail
+    heartbeat.beat("inference", "inference@test", pids=[20, 21], ready=[21])
+    assert checks(client)[0] == 200
+
+
+def test_a_pool_process_marked_ready_is_reported_while_it_lives(ready_process: int) -> None:
+    assert process_ready.ready_pids({ready_process, 1}) == {ready_process}
+    assert process_ready.ready_pids({1}) == set()  # the process is gone: not ready
 
 
 def test_filesystem_broker_probe_heartbeat_and_queue_depth(
@@ -132,7 +172,8 @@ def test_filesystem_broker_probe_heartbeat_and_queue_depth(
     (tmp_path / "broker" / "queue").mkdir(parents=True)
     for index in range(3):
         (tmp_path / "broker" / "queue" / f"{index}_abc.gpu.msg").write_bytes(b"{}")
-    heartbeat.beat("inference", "inference@host")
+    heartbeat.beat("inference", "inference@host", pids=[20], ready=[20])
+    heartbeat.beat("cpu", "cpu@host", pids=[10], ready=[10])
     status, found = checks(client)
     assert status == 200, found
     assert broker.queue_depths("filesystem://", ["gpu", "cpu"]) == {"gpu": 3, "cpu": 0}
@@ -157,5 +198,5 @@ def test_an_unknown_check_is_400_naming_the_known_ones(client: Client) -> None:
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "unknown_check"
-    assert body["checks"] == ["database", "broker", "storage", "inference_worker"]
+    assert body["checks"] == ["database", "broker", "storage", "cpu_worker", "inference_worker"]
     assert "nonsense" in body["detail"] and "inference_worker" in body["detail"]

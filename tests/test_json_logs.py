@@ -63,10 +63,8 @@ def metrics_env(tmp_path: Path, name: str) -> dict[str, str]:
 
 
 def wait_until_ready(group: processes.ProcessGroup, port: int) -> None:
-    assert processes.wait_for_port(port, 60), group.log_tail("web")
-    assert group.wait_for_log("cpu-worker", " ready.", 90), group.log_tail("cpu-worker")
-    inference_ready = group.wait_for_log("inference-worker", "inference process ready", 120)
-    assert inference_ready, group.log_tail("inference-worker")
+    problem = processes.wait_until_ready(group, port, 180)
+    assert not problem, problem
 
 
 def submit_photo(base_url: str, key: str) -> str:

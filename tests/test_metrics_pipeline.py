@@ -74,8 +74,8 @@ def exporters(
                 "LOG_FORMAT": "json",
             }
             group.start(name, queue, role=role)
-        group.workers["cpu"].wait_for(" ready.")
-        group.workers["inference"].wait_for("inference process ready", timeout=90)
+        group.workers["cpu"].wait_ready()
+        group.workers["inference"].wait_ready()
         yield group, ports
     finally:
         group.stop_all()

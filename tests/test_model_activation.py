@@ -47,8 +47,8 @@ def test_a_model_activated_while_workers_run_is_warm_before_its_first_batch(
         cpu = group.start("cpu", CPU_QUEUES)
         concurrency = ["--concurrency", str(POOL_PROCESSES)]
         inference = group.start("inference", "gpu", role="inference", extra_args=concurrency)
-        assert wait_until(lambda: inference.log().count("inference process ready") == 2, 120)
-        cpu.wait_for(" ready.")
+        inference.wait_ready(processes=POOL_PROCESSES)
+        cpu.wait_ready()
 
         weights = registry.build_untrained_model(tmp_path / "fresh.pt", seed=5)
         fresh = registry.register_model(weights, "fresh", "1", input_size=320)

@@ -131,9 +131,7 @@ def test_exports_of_the_default_model_find_what_it_finds_through_the_pipeline(
     facilities = {field: facility_with(getattr(default_exports, field), field) for field in fields}
     facilities["coco"] = facility_with(coco_onnx, "coco80")
     workers.start("cpu", CPU_QUEUES)
-    workers.start("inference", "gpu", role="inference").wait_for(
-        "inference process ready", timeout=180
-    )
+    workers.start("inference", "gpu", role="inference").wait_ready(timeout=180)
     batches = {field: submit_samples(facility) for field, facility in facilities.items()}
 
     def completed() -> bool:

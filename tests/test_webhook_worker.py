@@ -38,7 +38,7 @@ def test_a_real_worker_delivers_the_webhook_after_a_retry(
         key = key_with_webhook(facility, hook.url)
         batch = finished_batch(key, facility)
         try:
-            group.start("cpu", CPU_QUEUES).wait_for(" ready.")
+            group.start("cpu", CPU_QUEUES).wait_ready()
             assert complete_batch_if_done(batch.pk)  # commits, then publishes
 
             def delivered() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,8 +19,10 @@ import numpy as np
 from django.db import connection
 
 from inspection import storage
+from inspection.inference.runtime import ROLE_ENV
 from inspection.models import Batch, Facility, Image, ThresholdPolicy
-from inspection.pipeline.stages import CPU_ROLE
+from inspection.observability import heartbeat
+from inspection.pipeline.stages import CPU_ROLE, INFERENCE_ROLE
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3")
@@ -138,6 +141,20 @@ class Worker:
         )
         return self
 
+    def wait_ready(self, timeout: float = 120, processes: int = 1) -> None:
+        """Until the worker's heartbeat names `processes` pool processes ready to take tasks
+        (an inference process: models loaded and warmed up), as /readyz sees it."""
+        role = INFERENCE_ROLE if self.env.get(ROLE_ENV) == INFERENCE_ROLE.name else CPU_ROLE
+        node = f"{self.name}@{socket.gethostname()}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            beat = heartbeat.beats(role.name, self.env["CELERY_BROKER_URL"]).get(node)
+            if beat is not None and len(beat.ready) >= processes:
+                return
+            assert self.alive(), f"worker {self.name} exited:\n{self.log()[-3000:]}"
+            time.sleep(0.1)
+        raise AssertionError(f"{self.name}: not ready after {timeout}s:\n{self.log()[-3000:]}")
+
     def wait_for(self, text: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -182,6 +199,9 @@ def worker_env(media_root: Path, var_dir: Path, **overrides: str) -> dict[str, s
         "YOLO_CONFIG_DIR": str(var_dir / "ultralytics"),
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "PYTHONUNBUFFERED": "1",
+        # Two workers of a test on one host: no fixed exporter port (a test wanting metrics
+        # gives each its own).
+        "WORKER_METRICS_PORT": "0",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return {**env, **overrides}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -140,16 +144,6 @@ class ProcessGroup:
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
 
-    def wait_for_log(self, name: str, marker: str, timeout: float) -> bool:
-        """Wait until a child's log shows `marker` (Celery prints "ready." once it consumes)."""
-        path = self.log_dir / f"{name}.log"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.children[name].poll() is None:
-            if path.exists() and marker in path.read_text(errors="replace"):
-                return True
-            time.sleep(0.2)
-        return False
-
     def log_tail(self, name: str, lines: int = 20) -> str:
         path = self.log_dir / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -163,6 +157,41 @@ def wait_for_port(port: int, timeout: float) -> bool:
                 return True
         time.sleep(0.2)
     return False
+
+
+def wait_until_ready(group: ProcessGroup, port: int, timeout: float) -> str:
+    """Wait until the web's /readyz answers 200: database, broker and storage answer, and a CPU
+    worker and an inference worker (models loaded and warmed up) have a process ready. Returns
+    "" when ready, else what was not: the checks that failed last, or the child that exited."""
+    deadline = time.monotonic() + timeout
+    problem = "the web server did not answer /readyz"
+    while time.monotonic() < deadline:
+        if dead := group.dead():
+            return f"{', '.join(dead)} exited:\n{group.log_tail(dead[0])}"
+        status, body = _readyz(port)
+        if status == 200:
+            return ""
+        if body:
+            problem = "; ".join(
+                f"{name}: {check['detail']}"
+                for name, check in body["checks"].items()
+                if not check["ok"]
+            )
+        time.sleep(0.2)
+    return problem
+
+
+def _readyz(port: int) -> tuple[int, dict[str, Any] | None]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as refused:  # 503: not ready, with the checks' detail
+        try:
+            return refused.code, json.load(refused)
+        except ValueError:
+            return refused.code, None
+    except (OSError, ValueError):  # not listening yet, or not answering JSON
+        return 0, None
 
 
 def metrics_env(name: str, exporter_port: int = 0) -> dict[str, str]:

@@ -58,10 +58,15 @@ def _clear_metric_files(**_: Any) -> None:
 @worker_ready.connect
 def _start_exporter_and_heartbeat(sender: Any, **_: Any) -> None:
     role = worker_role()
+    # The heartbeat first: readiness and the sweeper depend on it, the metrics do not.
+    _heartbeats.append(Heartbeat(role, sender.hostname).start())
     if settings.WORKER_METRICS_PORT:
         gpu = [GpuCollector()] if role == runtime.INFERENCE_ROLE else []
-        exporter.start_exporter(settings.WORKER_METRICS_PORT, settings.WORKER_METRICS_ADDR, gpu)
-    _heartbeats.append(Heartbeat(role, sender.hostname).start())
+        port, address = settings.WORKER_METRICS_PORT, settings.WORKER_METRICS_ADDR
+        try:
+            exporter.start_exporter(port, address, gpu)
+        except OSError as exc:
+            logger.error("metrics exporter not started on %s:%s: %r", address, port, exc)
 
 
 @worker_shutdown.connect

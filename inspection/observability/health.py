@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -13,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from inspection.observability import broker, heartbeat
+from inspection.pipeline.stages import CPU_ROLE, INFERENCE_ROLE, WorkerRole
 
 
 @dataclass(frozen=True)
@@ -49,18 +51,27 @@ def check_storage() -> str:
     return "write, read and delete worked"
 
 
-def check_inference_worker() -> str:
-    nodes = heartbeat.alive("inference")
-    if not nodes:
-        raise LookupError(f"no inference worker heartbeat in the last {heartbeat.TTL_SECONDS}s")
-    return ", ".join(nodes)
+class WorkerNotReady(LookupError):
+    pass
+
+
+def check_workers(role: WorkerRole) -> str:
+    """Some worker of the role beats and has a process ready to take tasks (an inference
+    process: its models loaded and warmed up)."""
+    beats = heartbeat.beats(role.name)
+    if ready := sorted(node for node, beat in beats.items() if beat.ready):
+        return ", ".join(ready)
+    if beats:
+        raise WorkerNotReady(f"{', '.join(sorted(beats))}: started, no process ready yet")
+    raise WorkerNotReady(f"no {role.name} worker heartbeat in the last {heartbeat.TTL_SECONDS}s")
 
 
 CHECKS: dict[str, Callable[[], str]] = {
     "database": check_database,
     "broker": check_broker,
     "storage": check_storage,
-    "inference_worker": check_inference_worker,
+    "cpu_worker": partial(check_workers, CPU_ROLE),
+    "inference_worker": partial(check_workers, INFERENCE_ROLE),
 }
 
 

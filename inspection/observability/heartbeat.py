@@ -1,7 +1,9 @@
 """Worker heartbeats: each Celery worker's main process refreshes a key with a time-to-live;
-readiness asks "is any inference worker's key fresh?". A beat also says when it was taken and
-which processes of the worker are alive (the main process and its pool), so the sweeper can tell
-a claim whose process died (the pool replaced it) from one still at work.
+readiness asks "has any worker of the role a fresh key with a ready process?". A beat says when
+it was taken, which processes of the worker are alive (the main process and its pool), so the
+sweeper can tell a claim whose process died (the pool replaced it) from one still at work, and
+which of them are ready to take tasks (`process_ready`: an inference process has loaded its
+models).
 
 Why not `app.control.ping`: a broadcast needs a fanout exchange (the filesystem broker has
 none), and a ping waits its whole timeout for stragglers on every probe. A heartbeat costs one
@@ -23,7 +25,7 @@ from pathlib import Path
 import psutil
 from django.conf import settings
 
-from inspection.observability import broker
+from inspection.observability import broker, process_ready
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +47,20 @@ def _folder(role: str) -> Path:
 class Beat:
     at: float  # Unix seconds, the worker host's clock
     pids: frozenset[int]
+    ready: frozenset[int] = frozenset()  # the pool processes ready to take tasks
 
 
-def beat(role: str, node: str, ttl: int = TTL_SECONDS, pids: Iterable[int] = ()) -> None:
+def beat(
+    role: str,
+    node: str,
+    ttl: int = TTL_SECONDS,
+    pids: Iterable[int] = (),
+    ready: Iterable[int] = (),
+) -> None:
     url = settings.CELERY_BROKER_URL
-    value = json.dumps({"at": time.time(), "ttl": ttl, "pids": sorted(pids)})
+    value = json.dumps(
+        {"at": time.time(), "ttl": ttl, "pids": sorted(pids), "ready": sorted(ready)}
+    )
     if broker.is_redis(url):
         broker.redis_client(url).set(_key(role, node), value, ex=ttl)
     else:
@@ -61,14 +72,19 @@ def beat(role: str, node: str, ttl: int = TTL_SECONDS, pids: Iterable[int] = ())
 def _parsed(value: bytes | str) -> Beat:
     try:
         loaded = json.loads(value)
-        return Beat(float(loaded["at"]), frozenset(int(pid) for pid in loaded.get("pids", ())))
+        return Beat(
+            float(loaded["at"]),
+            frozenset(int(pid) for pid in loaded.get("pids", ())),
+            frozenset(int(pid) for pid in loaded.get("ready", ())),
+        )
     except (ValueError, KeyError, TypeError):
         return Beat(time.time(), frozenset())
 
 
-def beats(role: str) -> dict[str, Beat]:
-    """Each fresh node's last beat (raises when the broker cannot be read)."""
-    url = settings.CELERY_BROKER_URL
+def beats(role: str, url: str = "") -> dict[str, Beat]:
+    """Each fresh node's last beat (raises when the broker cannot be read); `url`: another
+    broker than this process's."""
+    url = url or settings.CELERY_BROKER_URL
     if broker.is_redis(url):
         client = broker.redis_client(url)
         prefix = _key(role, "")
@@ -140,7 +156,8 @@ class Heartbeat:
         ttl = max(TTL_SECONDS, int(self.interval * 3))
         while not self._stop.is_set():
             try:
-                beat(self.role, self.node, ttl, process_ids())
+                alive = process_ids()
+                beat(self.role, self.node, ttl, alive, process_ready.ready_pids(alive))
             except Exception as exc:
                 logger.warning("heartbeat skipped: %r", exc)
             self._stop.wait(self.interval)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import connections
 
+from inspection.observability import process_ready
 from inspection.pipeline import claims, lease_keeper
 
 logger = logging.getLogger(__name__)
@@ -17,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 def on_worker_start(worker: Any) -> None:
     """The worker's main process, before its pool forks."""
+    process_ready.prepare()
     node = str(worker.hostname)
     os.environ[claims.NODE_ENV] = node
     try:
@@ -31,5 +33,10 @@ def on_worker_start(worker: Any) -> None:
 
 
 def on_process_start() -> None:
-    """Each pool process."""
+    """Each pool process, first."""
     lease_keeper.start()
+
+
+def on_process_ready() -> None:
+    """Each pool process, last: it can take tasks (its heartbeat says so from now on)."""
+    process_ready.mark_ready()
