@@ -19,7 +19,8 @@ from rest_framework.test import APIClient
 
 from inspection.models import ApiKey, Facility, Image, ReviewTask, WebhookDelivery
 from inspection.pipeline import completion
-from inspection.pipeline.completion import announce_if_reviewed, complete_batch_if_done
+from inspection.pipeline.completion import complete_batch_if_done
+from inspection.review.batch_reviewed import announce_if_reviewed
 from inspection.review import decisions, leases
 from inspection.review.decisions import DecisionRefused, DecisionRequest, decide
 from inspection.webhooks import delivery as service

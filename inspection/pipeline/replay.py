@@ -1,4 +1,7 @@
-"""Replaying failed images: back to `queued`, attempts cleared, through the pipeline again."""
+"""Replaying failed images: back to `queued`, attempts and claims cleared, through the pipeline
+again (with the facility's active model and policy of now). An operator runs it with
+`manage.py replay_failed` once the cause is fixed (a model activated, storage restored, an
+outage that exhausted the attempts)."""
 
 from __future__ import annotations
 
@@ -36,6 +39,10 @@ def _reset(images: Any) -> int:
         images.update(
             status=Image.Status.QUEUED,
             attempts=0,
+            resends=0,
+            resent_at=None,
+            claim_token=None,
+            leased_by="",
             reason="",
             reason_detail="",
             lease_expires_at=None,

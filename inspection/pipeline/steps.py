@@ -20,9 +20,9 @@ from typing import Any
 from inspection.observability import hooks
 from inspection.pipeline import claims, lease_keeper
 from inspection.pipeline.claims import Claim, Stage
-from inspection.pipeline.completion import fail_claimed
 from inspection.pipeline.enqueue import send_now
 from inspection.pipeline.errors import TRANSIENT_ERRORS, StageFailed
+from inspection.pipeline.failures import fail_claimed
 from inspection.pipeline.fairness import claim_fairly
 from inspection.pipeline.logs import ImageLog, image_log
 

@@ -32,8 +32,9 @@ from inspection import task_names
 from inspection.models import Image
 from inspection.observability import broker, heartbeat
 from inspection.pipeline import claims
-from inspection.pipeline.completion import complete_finished_batches, fail_image
+from inspection.pipeline.completion import complete_finished_batches
 from inspection.pipeline.enqueue import send_now
+from inspection.pipeline.failures import fail_image
 from inspection.pipeline.stages import ROLES, STAGES, Stage
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from inspection.models import Detection, Image, ReviewDecision, ReviewTask
-from inspection.pipeline.completion import announce_if_reviewed
 from inspection.review.access import User, require_decide
+from inspection.review.batch_reviewed import announce_if_reviewed
 from inspection.review.boxes import Box, changed_classes, snapshot
 
 # Reject reasons offered by the task page (codes are stored; labels are shown).

@@ -65,7 +65,8 @@ def announce_batch_completed(batch_id: Any) -> WebhookDelivery | None:
 
 
 def announce_batch_reviewed(batch_id: Any) -> WebhookDelivery | None:
-    """Run inside the last verdict's transaction (see `completion.announce_if_reviewed`)."""
+    """Run inside the last verdict's transaction (see
+    `review.batch_reviewed.announce_if_reviewed`)."""
     return announce(batch_id, Event.BATCH_REVIEWED)
 
 
