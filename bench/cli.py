@@ -10,7 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
-from bench import analytics, images, report
+from bench import analytics, environment, images, report
 from bench import context as ctx
 
 BENCHMARKS = ("batching", "throughput", "latency", "fairness", "memory", "overload")
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def worker_overrides(args: argparse.Namespace) -> dict[str, str]:
     """Settings every process of the run shares (the workers read them at start)."""
-    values: dict[str, str] = {"INFERENCE_DEVICE": gpu_device(args.device) or "cpu"}
+    values: dict[str, str] = {"INFERENCE_DEVICE": environment.gpu_device(args.device) or "cpu"}
     if args.batch_size:
         values["INFERENCE_BATCH_SIZE"] = str(args.batch_size)
     if args.threads:
@@ -86,17 +86,5 @@ def worker_overrides(args: argparse.Namespace) -> dict[str, str]:
     return values
 
 
-def gpu_device(device: str) -> str | None:
-    """ "0" or "cuda:0" -> "cuda:0"; "cpu" -> None."""
-    if device.strip().lower() == "cpu":
-        return None
-    return device if device.startswith("cuda") else f"cuda:{device}"
-
-
 def short_mode(context: ctx.RunContext) -> str:
     return "pg-redis" if context.database_url else "embedded"
-
-
-def prepare_images(args: argparse.Namespace, work_dir: Path) -> tuple[list[Path], Path]:
-    paths = images.ensure_images(args.seed, args.images, args.image_cache)
-    return paths, images.link_folder(paths, work_dir / "images")

@@ -121,3 +121,10 @@ def _cpu_model() -> str:
 def _git(*args: str) -> str:
     result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
     return result.stdout.strip()
+
+
+def gpu_device(device: str) -> str | None:
+    """ "0" or "cuda:0" -> "cuda:0"; "cpu" -> None."""
+    if device.strip().lower() == "cpu":
+        return None
+    return device if device.startswith("cuda") else f"cuda:{device}"

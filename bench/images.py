@@ -51,3 +51,9 @@ def link_folder(paths: list[Path], folder: Path) -> Path:
         except OSError:
             shutil.copyfile(path, target)
     return folder
+
+
+def prepare(seed: int, count: int, cache: Path, work_dir: Path) -> tuple[list[Path], Path]:
+    """The run's images (generated once per seed into the cache) and a folder linking them."""
+    paths = ensure_images(seed, count, cache)
+    return paths, link_folder(paths, work_dir / "images")

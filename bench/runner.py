@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from bench import environment, fairness, images, memory, overload, pipeline, raw, report, yolo_cli
-from bench.cli import gpu_device, prepare_images
 from bench.context import RunContext, flush_redis
 from bench.model import is_untrained, resolve_model
 from bench.service import Service, prepare_database, prepare_facility, stop_quietly
@@ -23,7 +22,7 @@ class Runner:
         self.args = args
         self.context = context
         self.chosen = chosen
-        self.device = gpu_device(args.device) or "cpu"
+        self.device = environment.gpu_device(args.device) or "cpu"
         self.service: Service | None = None
         self.benchmarks: dict[str, Any] = {}
 
@@ -31,7 +30,9 @@ class Runner:
         started = time.monotonic()
         model_path = resolve_model(self.args.model, self.context.work_dir)
         self.setup = prepare_database(model_path)
-        self.paths, self.folder = prepare_images(self.args, self.context.work_dir)
+        self.paths, self.folder = images.prepare(
+            self.args.seed, self.args.images, self.args.image_cache, self.context.work_dir
+        )
         from inspection.inference.registry import checksum
 
         env = environment.describe(model_path, checksum(model_path), self.context.mode)
