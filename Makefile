@@ -34,12 +34,14 @@ test: install
 	bin/ops-tools
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest
 
-# Everything but the end-to-end and chaos tests that start real workers.
+# The fast tier, under a minute on 2 cores: no browser, no tool outside Python, no model lab,
+# no real worker or server process, nothing over about a second (pytest.ini lists the tiers).
+# Its tests share nothing: they run on up to 4 workers, each with its own databases.
+FAST_TIER := not (e2e or chaos or browser or external or training or slow)
 test-fast: install
 	bin/services
-	bin/system-packages
-	bin/ops-tools
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not e2e and not chaos"
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest \
+		-m "$(FAST_TIER)" -n auto --maxprocesses 4 -q
 
 up: install
 	$(PY) manage.py serve

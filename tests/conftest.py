@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import redis
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from inspection.inference import registry
@@ -28,6 +29,18 @@ def make_api_key(*facilities: Facility, name: str = "integrator") -> str:
     key.save()
     key.facilities.set(facilities)
     return raw
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Iterator[None]:
+    """Reviewers sign in with passwords; PBKDF2 at production strength costs half a second per
+    user on this machine, which the suite would pay hundreds of times (Django's advice for
+    tests). Only this process: a server the tests start as a subprocess hashes as configured,
+    and no test signs in to one."""
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    fast.enable()
+    yield
+    fast.disable()
 
 
 @pytest.fixture(autouse=True)

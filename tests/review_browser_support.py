@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
-import pytest
 from django.db import connection
 from playwright.sync_api import Page, sync_playwright
 
@@ -30,15 +29,13 @@ TIMEOUT_MS = 15_000
 SETTLE_SECONDS = 0.5
 T = TypeVar("T")
 
-needs_chromium = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing (bin/system-packages)"
-)
-
 
 @contextmanager
 def browser_page(width: int = 1280, height: int = 800) -> Iterator[Page]:
     """One headless chromium page, closed (with its browser) when the block ends; another tab
     of the same browser session is `page.context.new_page()`."""
+    # A missing chromium fails the test, never skips it: `make test` installs it first.
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run bin/system-packages"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True

@@ -29,6 +29,7 @@ def admin_client() -> Client:
     return client
 
 
+@pytest.mark.slow
 def test_a_facility_added_in_the_admin_gets_the_bundled_model(admin_client: Client) -> None:
     form = {"slug": "dc-admin", "name": "Admin DC", "active_model": "", **INLINE}
     response = admin_client.post(ADD_FACILITY, form)

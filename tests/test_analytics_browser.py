@@ -17,10 +17,10 @@ from django.core.management import call_command
 from playwright.sync_api import Page
 
 from inspection.models import Facility
-from tests.review_browser_support import browser_page, needs_chromium, sign_in
+from tests.review_browser_support import browser_page, sign_in
 from tests.review_support import make_member
 
-pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 HISTORY_IMAGES = int(os.environ.get("ANALYTICS_BROWSER_IMAGES", "200000"))
 LISTEN = """

@@ -39,6 +39,8 @@ from tests.api_support import BATCHES_URL, add_detection, make_batch
 from tests.web_server import running_web
 from tests.workers import ROOT, worker_env
 
+pytestmark = pytest.mark.slow
+
 CONFIG = ROOT / "tests" / "schemathesis.toml"
 # Schemathesis' own run takes about 15 s here; far more means something hangs.
 RUN_TIMEOUT_SECONDS = 300

@@ -69,6 +69,7 @@ def test_overload_verdicts_count_lost_and_duplicated_images() -> None:
     assert verdicts["answers other than 202/200/503"]["pass"] is False
 
 
+@pytest.mark.slow
 def test_raw_loops_run_on_generated_images(dev_model_file: Path, tmp_path: Path) -> None:
     paths = images.ensure_images(seed=1, count=2, cache=tmp_path)
     assert images.ensure_images(seed=1, count=2, cache=tmp_path) == paths  # cached, not redone

@@ -11,7 +11,7 @@ from bench.analytics import PERIODS, table
 from bench.analytics_timing import explain_charts, fill, time_charts
 from inspection.analytics.charts import CHARTS
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 def test_every_chart_is_timed_and_explained_on_a_history() -> None:

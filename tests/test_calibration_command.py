@@ -21,7 +21,7 @@ from inspection.calibration.offline import configure_offline
 from inspection.calibration.thresholds import precision_lower_bound
 from tests.generated_sets import WEIGHTS, small_labelled_set
 
-pytestmark = pytest.mark.usefixtures("keep_torch_threads")
+pytestmark = [pytest.mark.training, pytest.mark.usefixtures("keep_torch_threads")]
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from inspection.models import Facility, ThresholdPolicy
 from lab.training.data import generate_tolerant
 from lab.training.recipe import training_config
 
-pytestmark = pytest.mark.usefixtures("keep_torch_threads")
+pytestmark = [pytest.mark.training, pytest.mark.usefixtures("keep_torch_threads")]
 OWN_CLASSES = ("box", "pallet")
 WEIGHTS = Path(settings.BASE_DIR) / "models" / "default.pt"
 

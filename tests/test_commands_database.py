@@ -18,6 +18,8 @@ import pytest
 
 from tests.workers import ROOT, worker_database_url
 
+pytestmark = pytest.mark.slow
+
 MIGRATE_FIRST = "run `manage.py migrate` first"
 
 

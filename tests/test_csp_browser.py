@@ -11,13 +11,12 @@ from playwright.sync_api import Page
 
 from tests.review_browser_support import (
     browser_page,
-    needs_chromium,
     sign_in,
     wait_for_task_page,
 )
 from tests.review_support import PASSWORD, make_task
 
-pytestmark = [needs_chromium, pytest.mark.usefixtures("media_root")]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("media_root")]
 
 # Playwright's init scripts are exempt from the page's policy: this one only listens.
 LISTEN = """

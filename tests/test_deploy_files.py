@@ -51,6 +51,7 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 # --- compose ---------------------------------------------------------------------------------
 
 
+@pytest.mark.external
 @pytest.mark.parametrize("files", COMPOSE_FILES, ids=["gpu", "cpu-override"])
 def test_compose_files_are_valid(files: list[str]) -> None:
     args = [arg for name in files for arg in ("-f", name)]
@@ -82,6 +83,7 @@ def test_compose_runs_every_service_on_one_image_with_a_gpu_fallback() -> None:
 DOCKERFILES = sorted(DOCKER.glob("Dockerfile*"))
 
 
+@pytest.mark.external
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=[p.name for p in DOCKERFILES])
 def test_dockerfiles_pass_hadolint(dockerfile: Path) -> None:
     run(tool("hadolint"), "--config", str(ROOT / ".hadolint.yaml"), str(dockerfile))
@@ -210,6 +212,7 @@ def unknown_metrics(expressions: list[str], recorded: set[str]) -> set[str]:
     return used - known - recorded
 
 
+@pytest.mark.external
 def test_prometheus_config_and_alert_rules_pass_promtool() -> None:
     run(tool("promtool"), "check", "config", str(DOCKER / "prometheus" / "prometheus.yml"))
     run(tool("promtool"), "check", "rules", str(DOCKER / "prometheus" / "alerts.yml"))
@@ -287,6 +290,7 @@ def test_dashboard_panels_query_our_prometheus_for_metrics_we_export() -> None:
     } <= panel_metrics
 
 
+@pytest.mark.external
 def test_every_dashboard_query_parses(tmp_path: Path) -> None:
     """promtool parses the queries as recording rules (Grafana's variables substituted)."""
     rules = [

@@ -97,9 +97,7 @@ def test_a_job_running_past_the_hard_limit_fails_with_the_reason(
     assert queued_job.status == "failed"
 
 
-def test_finished_jobs_are_left_alone(
-    queued_job: ExportJob, published: Any, settings: Any
-) -> None:
+def test_finished_jobs_are_left_alone(queued_job: ExportJob, published: Any, settings: Any) -> None:
     build_export(str(queued_job.pk))
     long_ago = BUILD_LIMITS[1] + settings.EXPORT_SWEEP_INTERVAL_SECONDS + 1
     age(queued_job, long_ago)

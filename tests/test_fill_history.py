@@ -30,7 +30,7 @@ from inspection.models import (
     ThresholdPolicy,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 IMAGES, DAYS = 3000, 7
 
 

@@ -17,6 +17,7 @@ from django.test import Client
 
 from inspection.demo.processes import free_port
 from inspection.observability import broker, heartbeat, process_ready
+from tests.workers import TEST_REDIS_URL
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +85,7 @@ def test_healthz_answers_without_dependencies(client: Client) -> None:
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
+@pytest.mark.external  # a redis-server of its own, stopped and started
 def test_readiness_follows_the_broker_down_and_back(
     client: Client,
     settings: Any,
@@ -131,9 +133,9 @@ def heartbeat_seen(timeout: float = 5) -> bool:
 
 
 def test_no_inference_worker_means_not_ready(
-    client: Client, settings: Any, media_root: Path, private_redis: PrivateRedis
+    client: Client, settings: Any, media_root: Path, redis_queues: redis.Redis
 ) -> None:
-    settings.CELERY_BROKER_URL = private_redis.url
+    settings.CELERY_BROKER_URL = TEST_REDIS_URL
     heartbeat.beat("cpu", "cpu@test", pids=[10, 11], ready=[11])
     status, found = checks(client)
     assert status == 503
@@ -143,11 +145,11 @@ def test_no_inference_worker_means_not_ready(
 
 
 def test_a_worker_still_loading_its_models_is_not_ready(
-    client: Client, settings: Any, media_root: Path, private_redis: PrivateRedis
+    client: Client, settings: Any, media_root: Path, redis_queues: redis.Redis
 ) -> None:
     """Celery's own "ready" comes before the pool processes have loaded the models: the
     heartbeat alone does not make an inference worker ready, a ready process does."""
-    settings.CELERY_BROKER_URL = private_redis.url
+    settings.CELERY_BROKER_URL = TEST_REDIS_URL
     heartbeat.beat("cpu", "cpu@test", pids=[10, 11], ready=[11])
     heartbeat.beat("inference", "inference@test", pids=[20, 21])
     status, found = checks(client)
@@ -182,10 +184,10 @@ def test_filesystem_broker_probe_heartbeat_and_queue_depth(
 
 
 def test_a_subset_of_checks_for_a_web_pod(
-    client: Client, settings: Any, media_root: Path, private_redis: PrivateRedis
+    client: Client, settings: Any, media_root: Path, redis_queues: redis.Redis
 ) -> None:
     """A web pod's own readiness leaves the (autoscaled) inference workers out."""
-    settings.CELERY_BROKER_URL = private_redis.url
+    settings.CELERY_BROKER_URL = TEST_REDIS_URL
     response = client.get("/readyz", {"check": "database,broker,storage"})
     assert response.status_code == 200
     assert set(response.json()["checks"]) == {"database", "broker", "storage"}

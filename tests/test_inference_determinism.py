@@ -35,6 +35,7 @@ def model() -> Any:
     return open_model(MODEL)
 
 
+@pytest.mark.slow
 def test_a_batch_and_each_image_alone_give_the_same_boxes(model: Any) -> None:
     arrays = sample_arrays()
     assert len({a.shape for a in arrays}) > 1  # the batch really mixes shapes

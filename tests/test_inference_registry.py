@@ -29,6 +29,7 @@ def test_dev_model_reports_its_classes(dev_model_file: Path) -> None:
     assert loader.input_size(yolo, dev_model_file) == 640
 
 
+@pytest.mark.slow
 def test_register_reads_the_model_through_the_worker_loader(dev_model_file: Path) -> None:
     model = registry.register_model(dev_model_file, "dev", "1")
     assert model.format == ModelVersion.Format.PYTORCH
@@ -141,6 +142,7 @@ def test_cpu_workers_load_nothing(monkeypatch: pytest.MonkeyPatch, dev_model: Mo
 default_exports = model_exports.default_exports
 
 
+@pytest.mark.slow
 def test_export_runtimes_take_the_worker_thread_budget_unpinned(
     default_exports: Exports, settings: Any
 ) -> None:
@@ -174,6 +176,7 @@ def test_exports_run_where_their_runtime_can(monkeypatch: pytest.MonkeyPatch) ->
     assert devices.device_for("onnx", "cpu") == "cpu"
 
 
+@pytest.mark.slow
 def test_preloading_picks_up_a_version_activated_later(
     dev_model: ModelVersion, other_facility: Facility, tmp_path: Path, settings: Any
 ) -> None:

@@ -139,6 +139,7 @@ def run_django(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_python_warning_is_a_json_line(tmp_path: Path) -> None:
     result = run_django("warnings.warn('deprecated thing', DeprecationWarning)", tmp_path)
     [line] = result.stderr.splitlines()
@@ -147,6 +148,7 @@ def test_a_python_warning_is_a_json_line(tmp_path: Path) -> None:
     assert "DeprecationWarning: deprecated thing" in entry["message"]
 
 
+@pytest.mark.slow
 def test_an_uncaught_exception_is_one_json_line(tmp_path: Path) -> None:
     result = run_django("raise RuntimeError('cannot start')", tmp_path)
     assert result.returncode == 1

@@ -24,7 +24,7 @@ from tests import model_exports
 from tests.model_exports import Exports, coco_names, opt_out_of_openvino_telemetry
 from tests.workers import ROOT, worker_env
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 # Session fixtures shared with the pipeline tests (made once per session).
 default_exports = model_exports.default_exports

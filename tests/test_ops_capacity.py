@@ -20,6 +20,8 @@ from tests import images
 from tests.api_support import Published, submit, upload
 from tests.workers import accepting_policy
 
+pytestmark = pytest.mark.slow
+
 BATCH = 8
 # Measured: about 3 per image at submission, 7 preprocess, 6 infer, 11 validate (see report).
 MAX_QUERIES_PER_IMAGE = 35

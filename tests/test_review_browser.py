@@ -15,7 +15,6 @@ from tests import images
 from tests.review_browser_support import (
     browser_page,
     drag_first_box,
-    needs_chromium,
     sign_in,
     wait_for_task_page,
 )
@@ -24,7 +23,7 @@ from tests.review_support import make_task
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 BOX = [100.0, 100.0, 300.0, 250.0]
 
-pytestmark = [needs_chromium, pytest.mark.usefixtures("media_root")]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("media_root")]
 
 
 def review_in_browser(base_url: str, drag: tuple[int, int]) -> dict[str, float]:

@@ -23,7 +23,6 @@ from tests.conftest import make_api_key
 from tests.review_browser_support import (
     browser_page,
     drag_first_box,
-    needs_chromium,
     sign_in,
     wait_for_task_page,
 )
@@ -31,7 +30,7 @@ from tests.review_support import make_task
 
 BOX = [100.0, 100.0, 300.0, 250.0]  # the model's one parcel, in a 640x480 photo
 
-pytestmark = [needs_chromium, pytest.mark.usefixtures("media_root")]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("media_root")]
 
 
 def click_accept(page: Page) -> None:

@@ -13,13 +13,12 @@ from inspection.models import ReviewDecision, ReviewTask
 from tests import images
 from tests.review_browser_support import (
     browser_page,
-    needs_chromium,
     sign_in,
 )
 from tests.review_support import make_task
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-pytestmark = [needs_chromium, pytest.mark.usefixtures("media_root")]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("media_root")]
 
 
 @pytest.mark.django_db(transaction=True)

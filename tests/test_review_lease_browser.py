@@ -20,7 +20,6 @@ from tests.review_browser_support import (
     browser_page,
     drag_first_box,
     drawn_boxes,
-    needs_chromium,
     on_database,
     sign_in,
     wait_for_task_page,
@@ -28,7 +27,7 @@ from tests.review_browser_support import (
 from tests.review_support import PASSWORD, make_member, make_task
 
 BOX = [100.0, 100.0, 300.0, 250.0]
-pytestmark = [needs_chromium, pytest.mark.usefixtures("media_root")]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("media_root")]
 
 
 def photo_task(facility: Any, confidence: float, name: str) -> ReviewTask:

@@ -16,7 +16,6 @@ from playwright.sync_api import Page
 from tests import images
 from tests.review_browser_support import (
     browser_page,
-    needs_chromium,
     on_database,
     sign_in,
     wait_for_task_page,
@@ -26,7 +25,7 @@ from tests.review_support import make_task
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 PER_FLOW = 5
-pytestmark = [needs_chromium, pytest.mark.usefixtures("media_root")]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("media_root")]
 
 
 def make_tasks(facility: Any, count: int, photo: bytes) -> None:

@@ -22,7 +22,6 @@ from tests.review_browser_support import (
     browser_page,
     drawn_boxes,
     label_rects,
-    needs_chromium,
     on_database,
     sign_in,
     wait_for_task_page,
@@ -31,7 +30,7 @@ from tests.review_support import make_task
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 SIZE = (640, 480)
-pytestmark = [needs_chromium, pytest.mark.usefixtures("media_root")]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("media_root")]
 
 # Nested boxes sharing a corner, boxes on every edge and a tight cluster: labels would collide.
 CROWDED = [

@@ -20,6 +20,8 @@ from tests import images
 from tests.web_server import running_web
 from tests.workers import worker_env
 
+pytestmark = pytest.mark.slow
+
 REQUESTS = 2
 SLOW_FILES = (
     ("pages.tif", images.tiff_many_pages),

@@ -21,6 +21,8 @@ from tests.conftest import make_api_key
 from tests.web_server import running_web
 from tests.workers import worker_env
 
+pytestmark = pytest.mark.slow
+
 BIG = 64 * 1024  # a runaway cookie or a pasted file
 
 

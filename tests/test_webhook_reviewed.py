@@ -20,8 +20,8 @@ from rest_framework.test import APIClient
 from inspection.models import ApiKey, Facility, Image, ReviewTask, WebhookDelivery
 from inspection.pipeline import completion
 from inspection.pipeline.completion import complete_batch_if_done
-from inspection.review.batch_reviewed import announce_if_reviewed
 from inspection.review import decisions, leases
+from inspection.review.batch_reviewed import announce_if_reviewed
 from inspection.review.decisions import DecisionRefused, DecisionRequest, decide
 from inspection.webhooks import delivery as service
 from inspection.webhooks.delivery import Verdict
@@ -316,4 +316,3 @@ def test_a_batch_without_review_shows_no_reviewed_delivery(
     assert complete_batch_if_done(batch.pk)
     shown = api_client.get(f"/api/v1/batches/{batch.pk}/").json()
     assert shown["webhook"] is not None and shown["webhook_reviewed"] is None
-

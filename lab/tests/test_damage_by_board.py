@@ -13,6 +13,8 @@ from inspection.calibration.dataset import Sample
 from inspection.calibration.thresholds import Detection, GroundTruth
 from lab.training.boards import board_around, damage_by_board
 
+pytestmark = pytest.mark.training
+
 KRAFT, WHITE, RED, SHADE = (92, 140, 186), (228, 230, 232), (60, 60, 190), (95, 95, 98)
 BOX = (40.0, 30.0, 80.0, 70.0)
 

@@ -19,7 +19,7 @@ from lab.synthetic.parcels import CLASS_NAMES
 from lab.training.report import calibration_source
 from tests.generated_sets import WEIGHTS, small_labelled_set
 
-pytestmark = pytest.mark.usefixtures("keep_torch_threads")
+pytestmark = [pytest.mark.training, pytest.mark.usefixtures("keep_torch_threads")]
 
 
 @pytest.fixture(scope="module")

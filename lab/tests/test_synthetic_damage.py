@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from lab.synthetic.camera import Camera
 from lab.synthetic.parcels import Decor, plan_decor
 from lab.synthetic.solids import Solid, visible_faces
+
+pytestmark = pytest.mark.training
 
 CAMERA = Camera(width=1600, height=1200, focal=1400.0, pitch=0.7, elevation=2.0)
 ALWAYS_DAMAGED = Decor(label_rate=0.0, damage_rate=1.0)

@@ -18,6 +18,8 @@ from lab.synthetic.problems import (
     sample_problems,
 )
 
+pytestmark = pytest.mark.training
+
 TINY = GeneratorConfig(resolutions=TINY_RESOLUTIONS)
 
 

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from lab.synthetic.demo_samples import DAMAGE_SIDE, SHOTS, render_shot
 from lab.synthetic.parcels import DAMAGE
+
+pytestmark = pytest.mark.training
 
 DEMO = Path(__file__).resolve().parents[2] / "samples" / "demo"
 BROKEN = {"90-corrupt.jpg", "91-truncated.jpg", "92-empty.jpg", "93-not-an-image.jpg"}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from lab.synthetic.capture import quarter_turns, tilt
 from lab.synthetic.geometry import bounding_box
 from lab.synthetic.labels import paste_label
 from lab.synthetic.scene import SceneOptions, render_scene
+
+pytestmark = pytest.mark.training
 
 
 def tiny_scene() -> tuple[np.ndarray, list[np.ndarray]]:

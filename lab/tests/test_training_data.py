@@ -18,6 +18,8 @@ from lab.training.recipe import SCENE_MIXES, DataRecipe, capped, training_resolu
 from lab.training.subsets import subsets_of
 from lab.training.train import TrainResult, TrainSettings, training_record
 
+pytestmark = pytest.mark.training
+
 
 def test_training_frames_keep_the_aspect_mix_with_a_capped_long_side() -> None:
     assert capped(4000, 3000, 800) == (800, 600)

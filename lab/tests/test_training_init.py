@@ -17,7 +17,7 @@ from lab.training.train import MODEL_YAML, TrainSettings, fine_tuning, train
 
 WEIGHTS = Path(settings.BASE_DIR) / "models" / "default.pt"
 FIRST_CONV = "model.0.conv.weight"
-pytestmark = pytest.mark.usefixtures("keep_torch_threads")
+pytestmark = [pytest.mark.training, pytest.mark.usefixtures("keep_torch_threads")]
 
 
 def weights(path_or_yaml: str | Path) -> dict[str, torch.Tensor]:
