@@ -21,8 +21,10 @@ logger = logging.getLogger(__name__)
 
 SWEEP_LIMIT = 500
 Status = ExportJob.Status
-WORKER_LOST = ("The export stopped before finishing (its worker was killed or died, or it ran "
-               "past the time limit); request it again.")
+WORKER_LOST = (
+    "The export stopped before finishing (its worker was killed or died, or it ran "
+    "past the time limit); request it again."
+)
 
 
 @dataclass(frozen=True)
