@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as SignedIn
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -15,7 +16,8 @@ from django.shortcuts import get_object_or_404
 
 from inspection.models import ExportJob, Facility, FacilityMembership, Image, ReviewTask
 
-User = AbstractBaseUser | AnonymousUser
+# What request.user is; SignedIn is the user once known to be signed in.
+User = SignedIn | AnonymousUser
 Role = FacilityMembership.Role
 # Viewers may look at the queue, tasks and stats; only these roles claim, decide and export.
 DECIDING_ROLES = (Role.REVIEWER, Role.ADMIN)
@@ -39,9 +41,11 @@ def can_decide(user: User, facility_id: int) -> bool:
     return deciding_facilities(user).filter(pk=facility_id).exists()
 
 
-def require_decide(user: User, facility_id: int) -> None:
-    if not can_decide(user, facility_id):
+def require_decide(user: User, facility_id: int) -> SignedIn:
+    """The user, who may decide at the facility (so is signed in), or PermissionDenied."""
+    if not user.is_authenticated or not can_decide(user, facility_id):
         raise PermissionDenied("Your role at this facility cannot review.")
+    return user
 
 
 def task_for(user: User, task_id: object) -> ReviewTask:

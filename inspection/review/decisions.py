@@ -42,7 +42,7 @@ class DecisionRequest:
 
 
 def decide(task: ReviewTask, user: User, request: DecisionRequest) -> ReviewDecision:
-    require_decide(user, task.facility_id)
+    reviewer = require_decide(user, task.facility_id)
     _check(request)
     now = timezone.now()
     with transaction.atomic():
@@ -61,7 +61,7 @@ def decide(task: ReviewTask, user: User, request: DecisionRequest) -> ReviewDeci
             task=task,
             image=image,
             facility_id=task.facility_id,
-            decided_by=user,
+            decided_by=reviewer,
             decided_at=now,
             action=_action(request, changes),
             verdict=request.verdict,

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
@@ -81,10 +82,10 @@ def request_export(
     """Create the job; build it now when small, else hand it to a worker after commit.
     `image_base_url` is the site the request came to (where exported image links point unless
     EXPORT_IMAGE_BASE_URL says otherwise)."""
-    require_decide(user, facility.pk)
+    requester = require_decide(user, facility.pk)
     job = ExportJob.objects.create(
         facility=facility,
-        requested_by=user,
+        requested_by=requester,
         format=format,
         date_from=date_from,
         date_to=date_to,
@@ -107,7 +108,7 @@ def send_build(job_id: object) -> None:
     )
 
 
-def build_export(job_id: object) -> bool:
+def build_export(job_id: uuid.UUID | str) -> bool:
     """Build a pending job's file (once: a repeated message finds it started). Failures end the
     job `failed` with the error instead of leaving it running."""
     job = ExportJob.objects.select_related("facility").filter(pk=job_id).first()
@@ -308,7 +309,8 @@ def render_label_studio(items: Iterator[ExportItem], output: IO[bytes]) -> int:
     return len(tasks)
 
 
-RENDERERS = {
+# Keyed by the job's format: a plain string once read from the database.
+RENDERERS: dict[str, Callable[[Iterator[ExportItem], IO[bytes]], int]] = {
     ExportJob.Format.YOLO: render_yolo,
     ExportJob.Format.COCO: render_coco,
     ExportJob.Format.LABEL_STUDIO: render_label_studio,

@@ -43,6 +43,8 @@ def held_task(user: User, exclude: Collection[int] = ()) -> ReviewTask | None:
 
 
 def held_tasks(user: User) -> QuerySet[ReviewTask]:
+    if not user.is_authenticated:  # holds nothing (and is no user id to filter on)
+        return ReviewTask.objects.none()
     return ReviewTask.objects.filter(
         status=ReviewTask.Status.CLAIMED,
         claimed_by=user,

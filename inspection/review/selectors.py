@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, TextField
+from django.db.models import Count, Exists, F, Min, OrderBy, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -38,7 +38,7 @@ class QueueFilters:
         return {key: value for key, value in names.items() if value}
 
 
-def queue_order() -> list[object]:
+def queue_order() -> list[str | OrderBy]:
     # Tasks without a detection (min_confidence null) are the least certain of all: first.
     return [F("min_confidence").asc(nulls_first=True), "created_at", "pk"]
 
@@ -172,7 +172,7 @@ class ClassOverride:
 def decisions_since(facilities: FacilityScope, since: datetime) -> QuerySet[ReviewDecision]:
     """Decisions that stand (undo rows and the decisions they took back are left out)."""
     decisions = ReviewDecision.objects.filter(facility__in=facilities, decided_at__gte=since)
-    return decisions.effective()  # type: ignore[attr-defined,no-any-return]
+    return decisions.effective()
 
 
 def task_history(task: ReviewTask) -> list[ReviewDecision]:

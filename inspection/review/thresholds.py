@@ -24,8 +24,8 @@ REASON_TEXT = {
 
 def routing_policy(image: Image) -> AppliedPolicy:
     """The thresholds that routed `image`."""
-    if image.policy_id is not None:
-        row = image.policy
+    row = image.policy  # None, without a query, when the image has no policy
+    if row is not None:
         return AppliedPolicy(Policy.of(row), row.source, row.pk, row.version)
     if image.threshold_source and image.model_version is not None:
         return AppliedPolicy(model_rules(image.model_version), image.threshold_source)

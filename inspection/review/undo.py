@@ -12,6 +12,7 @@ can no longer be undone (the answer says why). Until then an undo only reopens a
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -26,7 +27,7 @@ from inspection.models import (
     WebhookDelivery,
     conditional_update,
 )
-from inspection.review.access import User, require_decide
+from inspection.review.access import SignedIn, User, require_decide
 from inspection.review.boxes import Box, snapshot
 from inspection.review.decisions import DecisionRefused
 from inspection.review.leases import held_tasks, lease_seconds
@@ -73,15 +74,15 @@ def undo(decisions: list[ReviewDecision], user: User) -> list[ReviewDecision]:
         if not rows:
             raise DecisionRefused("There is no decision to undo.")
         for decision in rows:
-            require_decide(user, decision.facility_id)
+            reviewer = require_decide(user, decision.facility_id)
             refused = why_not(decision, user, now)
             if refused:
                 raise DecisionRefused(refused)
-        _release_others(user, {decision.task_id for decision in rows})
-        return [_undo_one(decision, user, now) for decision in rows]
+        _release_others(reviewer, {decision.task_id for decision in rows})
+        return [_undo_one(decision, reviewer, now) for decision in rows]
 
 
-def _undo_one(decision: ReviewDecision, user: User, now: datetime) -> ReviewDecision:
+def _undo_one(decision: ReviewDecision, user: SignedIn, now: datetime) -> ReviewDecision:
     image = Image.objects.select_for_update().get(pk=decision.image_id)
     if not _reopen_image(image, decision, now):
         raise DecisionRefused("The image's result changed since; it cannot be undone.")
@@ -100,7 +101,7 @@ def _undo_one(decision: ReviewDecision, user: User, now: datetime) -> ReviewDeci
     )
 
 
-def _announced(batch_id: object) -> bool:
+def _announced(batch_id: uuid.UUID) -> bool:
     event = WebhookDelivery.Event.BATCH_REVIEWED
     return WebhookDelivery.objects.filter(batch_id=batch_id, event=event).exists()
 

@@ -48,6 +48,7 @@ def task_boxes(task: ReviewTask) -> list[dict[str, Any]]:
 def task_data(task: ReviewTask, held: bool, user_name: str) -> dict[str, object]:
     image = task.image
     boxes = task_boxes(task)
+    lease = task.lease_expires_at  # a held task has one
     return {
         "task_id": task.pk,
         "user": user_name,
@@ -58,7 +59,7 @@ def task_data(task: ReviewTask, held: bool, user_name: str) -> dict[str, object]
         "boxes": boxes,
         "editable": held,
         "decided": task.status == ReviewTask.Status.DONE,
-        "lease_expires_at": task.lease_expires_at.isoformat() if held else None,
+        "lease_expires_at": lease.isoformat() if held and lease is not None else None,
         "lease_seconds": settings.REVIEW_LEASE_SECONDS,
         "heartbeat_seconds": HEARTBEAT_SECONDS,
         **_urls(task),

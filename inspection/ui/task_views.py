@@ -4,7 +4,8 @@ requests (lease heartbeat, leaving, the upcoming image). Thin: each loads throug
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -167,9 +168,9 @@ def renew(request: HttpRequest, task_id: int) -> JsonResponse:
     task = access.task_for(request.user, task_id)
     user = request.user.get_username()
     if leases.renew(task, request.user):
-        return JsonResponse(
-            {"held": True, "expires_at": task.lease_expires_at.isoformat(), "user": user}
-        )
+        # The renewal set the new expiry on the instance.
+        expires_at = cast(datetime, task.lease_expires_at)
+        return JsonResponse({"held": True, "expires_at": expires_at.isoformat(), "user": user})
     message = leases.lost_lease_message(task, request.user)
     decided = task.status == ReviewTask.Status.DONE
     return JsonResponse(

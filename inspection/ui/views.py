@@ -131,8 +131,8 @@ def exports(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, _export_message(job))
         return redirect("review:exports")
-    jobs = ExportJob.objects.filter(facility__in=access.facilities_of(request.user))
-    jobs = list(jobs.select_related("facility", "requested_by")[:50])
+    visible = ExportJob.objects.filter(facility__in=access.facilities_of(request.user))
+    jobs = list(visible.select_related("facility", "requested_by")[:50])
     context = {
         "form": form,
         "jobs": jobs,
