@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -32,7 +33,7 @@ from inspection.webhooks.masking import masked_url
 RESEND_MAX_WAITS = 12
 
 
-def conditional_update(row: models.Model, condition: Q, fields: dict[str, object]) -> bool:
+def conditional_update(row: models.Model, condition: Q, fields: Mapping[str, object]) -> bool:
     """UPDATE one row only where `condition` holds; on success mirror the fields on the
     instance. Exactly one of several concurrent callers wins."""
     changed = type(row)._default_manager.filter(condition, pk=row.pk).update(**fields)
@@ -245,6 +246,8 @@ class Batch(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Not a column: set by the submission view for its answer (BatchSubmitOutput.refused_files).
+    refused_uploads: list[Image]
 
     class Meta:
         verbose_name_plural = "batches"
@@ -562,7 +565,7 @@ class ReviewTask(models.Model):
     def _mine(self, user: object) -> Q:
         return Q(status=self.Status.CLAIMED, claimed_by=user)
 
-    def _update(self, condition: Q, fields: dict[str, object]) -> bool:
+    def _update(self, condition: Q, fields: Mapping[str, object]) -> bool:
         return conditional_update(self, condition, fields)
 
 
@@ -719,7 +722,7 @@ class ExportJob(models.Model):
         fields = {"status": self.Status.FAILED, "error": error[:500], "finished_at": timezone.now()}
         return self._update(self.Status.RUNNING, fields)
 
-    def _update(self, expected: str, fields: dict[str, object]) -> bool:
+    def _update(self, expected: str, fields: Mapping[str, object]) -> bool:
         return conditional_update(self, Q(status=expected), fields)
 
 

@@ -68,7 +68,9 @@ class ScopeOutput(serializers.Serializer):
 
 class SeriesOutput(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # An API field named like an attribute of DRF's Field; DRF's serializer metaclass takes
+    # declared fields off the class, so nothing is shadowed (the stubs cannot know that).
+    label = serializers.CharField()  # type: ignore[assignment]
     unit = serializers.CharField(help_text="`images`, `ms`, `tasks`, `hours`, `ratio`, ...")
     values = serializers.ListField(child=NumberField(), help_text="One per bucket, in order.")
 
@@ -95,7 +97,9 @@ class ThresholdOutput(serializers.Serializer):
     value = serializers.FloatField(
         allow_null=True, help_text="null: no thresholds, every image goes to review."
     )
-    source = serializers.CharField(help_text="`calibrated`, `manual`, `uniform`, `review_all`.")
+    # An API field named like an attribute of DRF's Field; DRF's serializer metaclass takes
+    # declared fields off the class, so nothing is shadowed (the stubs cannot know that).
+    source = serializers.CharField(help_text="`calibrated`, `manual`, `uniform`, `review_all`.")  # type: ignore[assignment]
 
 
 class ClassDistributionOutput(serializers.Serializer):

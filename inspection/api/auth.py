@@ -63,8 +63,13 @@ class HasApiKey(BasePermission):
 
 def caller_facilities(request: Request) -> QuerySet[Facility]:
     """The facilities the calling key is scoped to, as a lazy queryset (a subquery)."""
+    return caller_key(request).facilities.all()
+
+
+def caller_key(request: Request) -> ApiKey:
+    """The API key of a request made with one (HasApiKey lets no other through)."""
     assert isinstance(request.auth, ApiKey)
-    return request.auth.facilities.all()
+    return request.auth
 
 
 def _raw_key(request: Request) -> str | None:

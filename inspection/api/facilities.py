@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from inspection import selectors
 from inspection.api import serializers as s
-from inspection.api.auth import caller_facilities
+from inspection.api.auth import caller_facilities, caller_key
 from inspection.api.pagination import Pagination
 from inspection.api.schema import error
 from inspection.api.views import INVALID_QUERY, NO_SUCH_PAGE, Documented, valid_input
@@ -104,7 +104,7 @@ class ThresholdsView(Documented, APIView):
     def _save(self, request: Request, slug: str, change: ThresholdChange, code: int) -> Response:
         facility = _facility(request, slug)
         model = _current(facility).model
-        save_policy_version(facility, model, change, created_by=_author(request.auth))
+        save_policy_version(facility, model, change, created_by=_author(caller_key(request)))
         return Response(s.CurrentThresholdsOutput(_current(facility)).data, status=code)
 
 

@@ -4,6 +4,7 @@ past the last one stays DRF's 404."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -25,7 +26,10 @@ class Pagination(PageNumberPagination):
     max_page_size = MAX_PAGE_SIZE
 
     def paginate_queryset(
-        self, queryset: QuerySet[Any], request: Request, view: APIView | None = None
+        self,
+        queryset: QuerySet[Any, Any] | Sequence[Any],
+        request: Request,
+        view: APIView | None = None,
     ) -> list[Any] | None:
         PageInput(data=request.query_params.dict()).is_valid(raise_exception=True)
         return super().paginate_queryset(queryset, request, view)

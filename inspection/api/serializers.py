@@ -15,6 +15,7 @@ from inspection.models import (
     Batch,
     Facility,
     Image,
+    ModelVersion,
     ThresholdPolicy,
     ThresholdSource,
     WebhookDelivery,
@@ -89,7 +90,9 @@ class ErrorOutput(serializers.Serializer):
 
     code = serializers.CharField(help_text="Stable and machine-readable, e.g. `not_found`.")
     detail = serializers.CharField(help_text="One line for people.")
-    errors = serializers.DictField(
+    # An API field named like an attribute of DRF's Field; DRF's serializer metaclass takes
+    # declared fields off the class, so nothing is shadowed (the stubs cannot know that).
+    errors = serializers.DictField(  # type: ignore[assignment]
         required=False,
         help_text="With `invalid`: the messages per field (nested like the input).",
     )
@@ -235,7 +238,9 @@ class ReviewOutput(serializers.Serializer):
 class ThresholdsOutput(serializers.Serializer):
     """Which thresholds routed an image, and whether they rest on labelled data."""
 
-    source = serializers.ChoiceField(
+    # An API field named like an attribute of DRF's Field; DRF's serializer metaclass takes
+    # declared fields off the class, so nothing is shadowed (the stubs cannot know that).
+    source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=ThresholdSource.choices,
         source="threshold_source",
         help_text="`calibrated` (on labelled data), `manual` (per class, by an operator), "
@@ -268,7 +273,7 @@ class ImageOutput(serializers.Serializer):
     quality_flags = serializers.JSONField()
     timings = serializers.JSONField(help_text="Milliseconds per stage.")
     attempts = serializers.IntegerField()
-    model_version = serializers.StringRelatedField(
+    model_version: serializers.StringRelatedField[ModelVersion] = serializers.StringRelatedField(
         allow_null=True, help_text="`name:version`; null until a model has run on the image."
     )
     detections = DetectionOutput(
@@ -406,14 +411,19 @@ class CurrentThresholdsOutput(serializers.Serializer):
     facility = serializers.CharField(source="facility.slug")
     model_version = serializers.CharField(source="model")
     model_classes = serializers.ListField(child=serializers.CharField(), source="model.class_names")
-    source = serializers.ChoiceField(choices=ThresholdSource.choices)
+    # An API field named like an attribute of DRF's Field; DRF's serializer metaclass takes
+    # declared fields off the class, so nothing is shadowed (the stubs cannot know that).
+    source = serializers.ChoiceField(choices=ThresholdSource.choices)  # type: ignore[assignment]
     calibrated = serializers.BooleanField(help_text="Whether they rest on labelled data.")
     version = serializers.IntegerField(
         source="policy.version",
         allow_null=True,
         help_text="The facility's policy version; null: the model's registration thresholds.",
     )
-    default = serializers.SerializerMethodField(help_text="Null with `review_all`.")
+    # Not get_default: that name is Field.get_default, which DRF calls on a nested serializer.
+    default = serializers.SerializerMethodField(
+        method_name="get_default_threshold", help_text="Null with `review_all`."
+    )
     classes = serializers.SerializerMethodField(help_text="Empty with `review_all`.")
     min_confidence = serializers.FloatField(source="rules.min_confidence")
     review_all = serializers.BooleanField(source="rules.review_all")
@@ -422,7 +432,7 @@ class CurrentThresholdsOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     @extend_schema_field(serializers.FloatField(allow_null=True))
-    def get_default(self, current: CurrentThresholds) -> float | None:
+    def get_default_threshold(self, current: CurrentThresholds) -> float | None:
         return None if current.rules.review_all else current.rules.default_threshold
 
     @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
@@ -434,13 +444,18 @@ class PolicyVersionOutput(serializers.Serializer):
     """One version of a facility's thresholds (kept when a newer one replaces it)."""
 
     version = serializers.IntegerField()
-    model_version = serializers.StringRelatedField(
+    model_version: serializers.StringRelatedField[ModelVersion] = serializers.StringRelatedField(
         allow_null=True, help_text="`name:version`; null: the policy applies to any model."
     )
     is_active = serializers.BooleanField()
-    source = serializers.ChoiceField(choices=ThresholdSource.choices)
+    # An API field named like an attribute of DRF's Field; DRF's serializer metaclass takes
+    # declared fields off the class, so nothing is shadowed (the stubs cannot know that).
+    source = serializers.ChoiceField(choices=ThresholdSource.choices)  # type: ignore[assignment]
     calibrated = serializers.BooleanField(source="is_calibrated")
-    default = serializers.SerializerMethodField(help_text="Null with `review_all`.")
+    # Not get_default: that name is Field.get_default, which DRF calls on a nested serializer.
+    default = serializers.SerializerMethodField(
+        method_name="get_default_threshold", help_text="Null with `review_all`."
+    )
     classes = serializers.SerializerMethodField(help_text="Empty with `review_all`.")
     min_confidence = serializers.FloatField()
     note = serializers.CharField()
@@ -448,7 +463,7 @@ class PolicyVersionOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     @extend_schema_field(serializers.FloatField(allow_null=True))
-    def get_default(self, policy: ThresholdPolicy) -> float | None:
+    def get_default_threshold(self, policy: ThresholdPolicy) -> float | None:
         return None if policy.review_all else policy.default_threshold
 
     @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
@@ -459,7 +474,7 @@ class PolicyVersionOutput(serializers.Serializer):
 class FacilityOutput(serializers.Serializer):
     slug = serializers.CharField()
     name = serializers.CharField()
-    model_version = serializers.StringRelatedField(
+    model_version: serializers.StringRelatedField[ModelVersion] = serializers.StringRelatedField(
         source="active_model", allow_null=True, help_text="The active model; null: none."
     )
     thresholds = serializers.SerializerMethodField()

@@ -16,12 +16,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.schemas.inspectors import ViewInspector
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from inspection import selectors
 from inspection.api import serializers as s
-from inspection.api.auth import caller_facilities
+from inspection.api.auth import caller_facilities, caller_key
 from inspection.api.exports import render_csv
 from inspection.api.pagination import Pagination
 from inspection.api.schema import ApiAutoSchema, error
@@ -62,7 +63,7 @@ def valid_input(serializer_class: type[Serializer], data: Any) -> dict[str, Any]
 class Documented:
     # Mixed into every API view: documents the 401 of each operation (see `schema.py`). A
     # comment, not a docstring: the schema would show a docstring as every operation's text.
-    schema = ApiAutoSchema()
+    schema: ViewInspector | None = ApiAutoSchema()
 
 
 class BatchListCreateView(Documented, GenericAPIView):
@@ -127,7 +128,7 @@ class BatchListCreateView(Documented, GenericAPIView):
                 files=body["images"],
                 camera=body["camera"],
                 idempotency_key=key or None,
-                api_key=request.auth,
+                api_key=caller_key(request),
                 webhook_url=body["webhook_url"].strip(),
             )
         )
