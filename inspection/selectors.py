@@ -209,7 +209,11 @@ def current_thresholds(facility: Facility) -> CurrentThresholds | None:
     if model is None:
         return None
     applied = policy_for(facility.pk, model.pk)
-    policy = ThresholdPolicy.objects.filter(pk=applied.policy_id).first()
+    policy = (
+        ThresholdPolicy.objects.filter(pk=applied.policy_id).first()
+        if applied.policy_id is not None
+        else None
+    )
     return CurrentThresholds(
         facility, model, applied.source, applied.calibrated, applied.rules, policy
     )

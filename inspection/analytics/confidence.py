@@ -6,9 +6,11 @@ belongs to a model), by the hour their image was decided in, from the hourly rol
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import reduce
 from operator import or_
+from typing import Any, cast
 
 from django.db.models import Q, Sum
 
@@ -56,7 +58,8 @@ def _bins_by_class(split: Split, pairs: Pairs) -> dict[str, list[int]]:
     rows = split.sealed(ConfidenceHour).filter(_of_pairs(pairs))
     totals: dict[str, list[int]] = defaultdict(lambda: [0] * CONFIDENCE_BINS)
     for row in rows.values("class_name").annotate(**sums).order_by():
-        totals[row["class_name"]] = [row[name] for name in BINS]
+        summed = cast(Mapping[str, Any], row)  # typed by values() alone: the sums are unseen
+        totals[summed["class_name"]] = [summed[name] for name in BINS]
     for fact in _live(split, pairs):
         totals[fact.class_name] = _plus(totals[fact.class_name], fact.bins)
     return dict(totals)

@@ -20,7 +20,7 @@ def render(result: TimeSeries | Distributions) -> str:
 
 
 def _time_rows(result: TimeSeries) -> list[list[object]]:
-    head: list[object] = ["bucket_start"] + [f"{s.key} ({s.unit})" for s in result.series]
+    head: list[object] = ["bucket_start", *(f"{s.key} ({s.unit})" for s in result.series)]
     rows = [head]
     for index, start in enumerate(result.buckets):
         values = [_cell(s.values[index]) for s in result.series]

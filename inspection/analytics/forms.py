@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -34,13 +34,17 @@ class FilterForm(forms.Form):
 
     def __init__(self, data: Any, facilities: list[Facility], cameras: list[str]) -> None:
         super().__init__(data)
-        self.fields["facility"].choices = [("", "All my facilities")] + [
+        # Both are the ChoiceFields declared above; `fields` is typed as plain Fields.
+        cast(forms.ChoiceField, self.fields["facility"]).choices = [("", "All my facilities")] + [
             (f.slug, f"{f.name} ({f.slug})") for f in facilities
         ]
-        self.fields["camera"].choices = [("", "All cameras")] + [(c, c) for c in cameras]
+        cast(forms.ChoiceField, self.fields["camera"]).choices = [("", "All cameras")] + [
+            (c, c) for c in cameras
+        ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # Form.clean returns cleaned_data, typed as possibly None
+        data = self.cleaned_data
         if data.get("period") != CUSTOM:
             return data
         start, end = data.get("date_from"), data.get("date_to")

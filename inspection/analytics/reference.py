@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import QuerySet
+
 from inspection.analytics.window import Bucket, floor_to
 from inspection.models import Facility, Image, ThresholdPolicy
 from inspection.pipeline.policies import AppliedPolicy, policy_for
@@ -38,12 +40,14 @@ def reference_for(facility: Facility) -> Reference | None:
         return None
     applied = policy_for(facility.pk, model_id)
     if applied.policy_id is not None:
-        return _around_version(facility, model_id, applied)
+        return _around_version(facility, model_id, applied, applied.policy_id)
     return _first_week(facility, model_id, applied)
 
 
-def _around_version(facility: Facility, model_id: int, applied: AppliedPolicy) -> Reference:
-    created = ThresholdPolicy.objects.values_list("created_at", flat=True).get(pk=applied.policy_id)
+def _around_version(
+    facility: Facility, model_id: int, applied: AppliedPolicy, policy_id: int
+) -> Reference:
+    created = ThresholdPolicy.objects.values_list("created_at", flat=True).get(pk=policy_id)
     set_at = floor_to(created, Bucket.HOUR)
     before = (set_at - REFERENCE_SPAN, set_at)
     if _decided(facility, model_id, *before).exists():
@@ -69,7 +73,7 @@ def _first_week(facility: Facility, model_id: int, applied: AppliedPolicy) -> Re
 
 def _decided(
     facility: Facility, model_id: int, since: datetime | None, until: datetime | None
-) -> object:
+) -> QuerySet[Image]:
     images = Image.objects.filter(
         facility=facility, model_version_id=model_id, finished_at__isnull=False
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -24,7 +25,7 @@ from inspection.analytics.buckets import Epoch, in_window, trunc
 from inspection.analytics.models import OverrideHour
 from inspection.analytics.rollups import Split, class_sums
 from inspection.analytics.scope import Scope
-from inspection.analytics.series import Series, TimeSeries, aligned
+from inspection.analytics.series import Number, Series, TimeSeries, aligned
 from inspection.analytics.window import Bucket, Window, step, trend_window
 from inspection.models import Facility, ReviewDecision, ReviewTask
 from inspection.review.selectors import decisions_since
@@ -79,15 +80,17 @@ def backlog(scope: Scope) -> TimeSeries:
 
 
 def _sweep(
-    spans: list[tuple[float, float | None]], points: list[float]
-) -> tuple[list[int], list[float | None]]:
+    spans: Sequence[tuple[float, float | None]], points: list[float]
+) -> tuple[list[Number], list[Number]]:
     """At each point (ascending, Unix seconds): tasks created at or before it and not
     completed by then, and the age in hours of the oldest of them. `spans` are (created,
     completed or None) in Unix seconds, sorted by creation."""
     completions = sorted(done for _, done in spans if done is not None)
     created = [start for start, _ in spans]
     open_heap: list[tuple[float, int, float | None]] = []  # oldest first
-    counts, ages, taken = [], [], 0
+    counts: list[Number] = []
+    ages: list[Number] = []
+    taken = 0
     for point in points:
         while taken < len(spans) and spans[taken][0] <= point:
             heapq.heappush(open_heap, (spans[taken][0], taken, spans[taken][1]))

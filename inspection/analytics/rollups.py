@@ -31,7 +31,6 @@ HOUR = timedelta(hours=1)
 SEAL_MARGIN = max(timedelta(minutes=5), timedelta(seconds=UNDO_SECONDS + 60))
 # Hours sealed in one transaction (and read from the raw tables in one query each).
 SEAL_CHUNK = timedelta(days=7)
-T = TypeVar("T")
 M = TypeVar("M", bound=models.Model)
 
 
@@ -77,13 +76,9 @@ def _missing_runs(facility_id: int, start: datetime, end: datetime) -> Iterator[
 
 def _seal_range(scope: f.Range) -> None:
     with transaction.atomic():
-        for model, compute in (
-            (ConfidenceHour, f.confidence_facts),
-            (LatencyHour, f.latency_facts),
-            (OverrideHour, f.override_facts),
-        ):
-            facts = compute(scope)
-            _store(model, scope.facility_id, facts + f.all_cameras(facts))
+        _store_with_totals(ConfidenceHour, scope.facility_id, f.confidence_facts(scope))
+        _store_with_totals(LatencyHour, scope.facility_id, f.latency_facts(scope))
+        _store_with_totals(OverrideHour, scope.facility_id, f.override_facts(scope))
         hours = int((scope.end - scope.start) / HOUR)
         markers = [
             RolledUpHour(facility_id=scope.facility_id, hour=scope.start + i * HOUR)
@@ -92,9 +87,14 @@ def _seal_range(scope: f.Range) -> None:
         RolledUpHour.objects.bulk_create(markers, ignore_conflicts=True)
 
 
+def _store_with_totals(model: type[models.Model], facility_id: int, facts: list[f.Fact]) -> None:
+    """The facts per camera and their sums over cameras."""
+    _store(model, facility_id, facts + f.all_cameras(facts))
+
+
 def _store(model: type[models.Model], facility_id: int, facts: list[Any]) -> None:
     rows = [model(facility_id=facility_id, **_fields(fact)) for fact in facts]
-    model.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    model._default_manager.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
 
 
 def _fields(fact: Any) -> dict[str, Any]:
@@ -128,7 +128,7 @@ class Split:
         return min(self.limit, floor_to(self.until, Bucket.HOUR))
 
     def sealed(self, model: type[M]) -> QuerySet[M]:
-        rows = model.objects.filter(
+        rows = model._default_manager.filter(
             facility_id__in=self.facility_ids, hour__gte=self.since, hour__lt=self.cut
         )
         return (
@@ -137,7 +137,7 @@ class Split:
             else rows.filter(camera=self.camera)
         )
 
-    def open_facts(self, compute: Callable[[f.Range], list[T]]) -> list[tuple[int, T]]:
+    def open_facts(self, compute: Callable[[f.Range], list[f.Fact]]) -> list[tuple[int, f.Fact]]:
         """(facility id, fact) from `cut` to the window's end."""
         start = max(floor_to(self.since, Bucket.HOUR), self.cut)
         if start >= self.until:
@@ -147,7 +147,7 @@ class Split:
             (scope.facility_id, fact) for scope in ranges for fact in self._facts(compute, scope)
         ]
 
-    def _facts(self, compute: Callable[[f.Range], list[T]], scope: f.Range) -> list[T]:
+    def _facts(self, compute: Callable[[f.Range], list[f.Fact]], scope: f.Range) -> list[f.Fact]:
         facts = compute(scope)
         return f.all_cameras(facts) if self.camera is None else facts
 

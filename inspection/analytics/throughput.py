@@ -13,7 +13,7 @@ from inspection.analytics.scope import Scope
 from inspection.analytics.series import Series, TimeSeries, aligned
 from inspection.models import Image
 
-OUTCOMES = {
+OUTCOMES: dict[str, str] = {
     Image.Status.ACCEPTED: "Accepted",
     Image.Status.NEEDS_REVIEW: "Needs review",
     Image.Status.FAILED: "Failed",

@@ -5,7 +5,7 @@ default; JSON fields are sent as jsonb."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, models
 from psycopg import sql
@@ -28,7 +28,9 @@ class TableCopy:
         }
 
     def statement(self) -> sql.Composed:
-        columns = sql.SQL(", ").join(sql.Identifier(field.column) for field in self.fields)
+        # A concrete field always has a column (django-stubs types `column` optional for all).
+        names = [cast(str, field.column) for field in self.fields]
+        columns = sql.SQL(", ").join(sql.Identifier(name) for name in names)
         return sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(self.table), columns)
 
     def values(self, row: dict[str, Any]) -> list[Any]:

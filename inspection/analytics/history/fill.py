@@ -160,7 +160,8 @@ def _review_rows(context: r.Context, rows: r.Rows) -> tuple[list[dict], list[dic
     task_id = reserve_ids(ReviewTask, len(rows.tasks))
     wanted = sum(len(plan.verdicts) + (len(plan.verdicts) > 1) for plan in rows.tasks)
     decision_id = reserve_ids(ReviewDecision, wanted) if wanted else 0
-    tasks, decisions = [], []
+    tasks: list[dict] = []
+    decisions: list[dict] = []
     for offset, plan in enumerate(rows.tasks):
         tasks.append(r.task_row(task_id + offset, context, plan))
         made = r.decision_rows(decision_id + len(decisions), task_id + offset, context, plan)

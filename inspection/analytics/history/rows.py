@@ -170,7 +170,11 @@ def _decided(image: dict[str, Any], plan: TaskPlan) -> None:
 def task_row(task_id: int, context: Context, plan: TaskPlan) -> dict[str, Any]:
     done = plan.completed is not None
     last = plan.verdicts[-1] if plan.verdicts else None
-    claimed = plan.completed - timedelta(seconds=last.seconds_spent) if done and last else None
+    claimed = (
+        plan.completed - timedelta(seconds=last.seconds_spent)
+        if plan.completed is not None and last
+        else None
+    )
     return {
         "id": task_id,
         "image_id": plan.image["id"],
