@@ -18,7 +18,9 @@ from kombu.utils.json import dumps
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    # The signature of filesystem.Channel._put, which kombu-stubs declares differently from its
+    # base (payload vs message): whichever name, one of the two stub signatures disagrees.
+    def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         # A leading dot keeps the staging file out of every queue's name match.
         staging = os.path.join(self.data_folder_out, f".{name}.part")

@@ -134,13 +134,16 @@ class ModelVersionAdmin(admin.ModelAdmin):
     ]
 
 
+IMAGE_COLUMNS = ("position", "original_name", "status", "reason")
+
+
 class ImageInline(admin.TabularInline):
     model = Image
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["position", "original_name", "status", "reason"]
-    readonly_fields = fields
+    fields = IMAGE_COLUMNS
+    readonly_fields = IMAGE_COLUMNS
 
     def has_add_permission(self, request: HttpRequest, obj: Batch | None = None) -> bool:
         return False

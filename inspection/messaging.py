@@ -5,6 +5,8 @@ Django settings, and the services that publish are imported while Django is stil
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def send(
     task_name: str, arg: str, queue: str, task_id: str, countdown: int = 0, priority: int = 0
@@ -13,7 +15,8 @@ def send(
     default. Other brokers here ignore it."""
     from config.celery_app import app
 
-    options: dict[str, int] = {"countdown": countdown} if countdown else {}
+    # Keyword options of send_task, each of its own type (Celery's stubs type them one by one).
+    options: dict[str, Any] = {"countdown": countdown} if countdown else {}
     if priority:
         options["priority"] = priority
     app.send_task(task_name, args=[arg], queue=queue, task_id=task_id, **options)

@@ -20,12 +20,20 @@ NO_THRESHOLDS = "no_thresholds"
 
 
 class PolicyLike(Protocol):
-    default_threshold: float
-    class_thresholds: Mapping[str, float]
-    min_confidence: float
-    review_if_no_detections: bool
-    review_on_quality_flags: bool
-    review_all: bool
+    """What Policy.of reads, read-only (a ThresholdPolicy's review_all is a property)."""
+
+    @property
+    def default_threshold(self) -> float: ...
+    @property
+    def class_thresholds(self) -> Mapping[str, float]: ...
+    @property
+    def min_confidence(self) -> float: ...
+    @property
+    def review_if_no_detections(self) -> bool: ...
+    @property
+    def review_on_quality_flags(self) -> bool: ...
+    @property
+    def review_all(self) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from io import TextIOBase
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -23,7 +24,9 @@ TERMINAL = tuple(str(status) for status in Image.TERMINAL)
 START_SECONDS = 180
 
 
-def run_demo(out: TextIO, timeout: float, keep_running: bool, samples: Path = SAMPLES_DIR) -> int:
+def run_demo(
+    out: TextIOBase, timeout: float, keep_running: bool, samples: Path = SAMPLES_DIR
+) -> int:
     call_command("migrate", verbosity=0)
     setup = prepare()
     paths = sample_paths(samples)
@@ -63,7 +66,7 @@ def sample_paths(folder: Path) -> list[Path]:
 
 
 def submit_and_follow(
-    out: TextIO,
+    out: TextIOBase,
     client: ApiClient,
     setup: DemoSetup,
     paths: list[Path],
@@ -135,6 +138,6 @@ def urls(web_port: int, ok: bool) -> str:
     )
 
 
-def wait_forever(out: TextIO, group: processes.ProcessGroup) -> None:
+def wait_forever(out: TextIOBase, group: processes.ProcessGroup) -> None:
     out.write("Service running; Ctrl-C stops it.\n")
     processes.wait_until_interrupted(group)

@@ -24,12 +24,13 @@ PROBE_IMAGE = Path(settings.BASE_DIR) / "samples" / "demo" / "01-clean-conveyor.
 # ultralytics' own default: "the boxes it found" means what `yolo predict` would show.
 PROBE_CONFIDENCE = 0.25
 # What each format needs installed (named in the error when its import fails).
-RUNTIME_PACKAGES = {
+# Keyed by format (plain strings when read back from a row).
+RUNTIME_PACKAGES: dict[str, str] = {
     ModelVersion.Format.PYTORCH: "torch",
     ModelVersion.Format.ONNX: "onnxruntime",
     ModelVersion.Format.OPENVINO: "openvino",
 }
-FORMAT_NAMES = {
+FORMAT_NAMES: dict[str, str] = {
     ModelVersion.Format.PYTORCH: "PyTorch weights",
     ModelVersion.Format.ONNX: "an ONNX model",
     ModelVersion.Format.OPENVINO: "an OpenVINO model",

@@ -128,7 +128,9 @@ def build_untrained_model(
     yolo = YOLO("yolov8n.yaml", task="detect")
     network = DetectionModel("yolov8n.yaml", nc=len(class_names), verbose=False)
     network.names = dict(enumerate(class_names))
-    network.args = {"task": "detect", "imgsz": loader.DEFAULT_INPUT_SIZE}
+    # torch types Module.__setattr__'s value as Tensor | Module; any attribute may be set, and
+    # ultralytics reads `args` from its models.
+    network.args = {"task": "detect", "imgsz": loader.DEFAULT_INPUT_SIZE}  # type: ignore[assignment]
     yolo.model = network
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,9 +2,11 @@
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 
-def describe_existing(apps, schema_editor):
+def describe_existing(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Rows from before thresholds had a source keep the behaviour they had, now named: models
     registered earlier ran under a uniform 0.5 (uncalibrated); a policy saved by the calibration
     command or the demo's calibrated set-up is calibrated, one without class thresholds is

@@ -95,14 +95,17 @@ def _task_failed(sender: Any, **_: Any) -> None:
     metrics.record_task(sender.name, "failure")
 
 
-def _say_as_json(msg: str, f: TextIO = sys.__stderr__) -> None:
+def _say_as_json(msg: str, f: TextIO | None = sys.__stderr__) -> None:
     """Celery's `safe_say` (shutdown notices), as a JSON line. It runs in signal handlers, so it
     writes to the file descriptor as Celery does, without logging's locks."""
+    if f is None:  # a process started with no stderr at all: nowhere to say it
+        return
     os.write(f.fileno(), json_line("celery.apps.worker", msg.strip()).encode() + b"\n")
 
 
 if settings.LOG_FORMAT == "json":
-    celery.apps.worker.safe_say = _say_as_json
+    # celery.apps.worker defines safe_say; celery-types does not declare it.
+    celery.apps.worker.safe_say = _say_as_json  # type: ignore[attr-defined]
 
     @celeryd_init.connect
     def _json_from_the_start(**_: Any) -> None:

@@ -19,7 +19,7 @@ import psutil
 # More than any pool's concurrency: a slot is reused once its process is gone.
 SLOTS = 256
 
-_table: SynchronizedArray | None = None
+_table: SynchronizedArray[int] | None = None
 
 
 def prepare() -> None:
@@ -35,7 +35,7 @@ def mark_ready() -> None:
         return
     pid = os.getpid()
     with _table.get_lock():
-        slots = list(_table)
+        slots = _table[:]
         if pid in slots:
             return
         for index, held in enumerate(slots):
@@ -49,4 +49,4 @@ def ready_pids(alive: set[int]) -> set[int]:
     if _table is None:
         return set()
     with _table.get_lock():
-        return {pid for pid in _table if pid and pid in alive}
+        return {pid for pid in _table[:] if pid and pid in alive}

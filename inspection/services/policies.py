@@ -78,7 +78,7 @@ def _check_values(change: ThresholdChange) -> None:
         raise InvalidThresholds(f"Unknown threshold source {change.source!r}.")
     if change.source == ThresholdSource.UNIFORM and change.default_threshold is None:
         raise InvalidThresholds("One threshold for every class needs that threshold.")
-    named = {f"class {k!r}": v for k, v in change.class_thresholds.items()}
+    named: dict[str, float | None] = {f"class {k!r}": v for k, v in change.class_thresholds.items()}
     named |= {
         "default threshold": change.default_threshold,
         "min confidence": change.min_confidence,
