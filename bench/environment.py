@@ -33,7 +33,6 @@ THREAD_VARIABLES = (
     "INFERENCE_THREADS",
     "INFERENCE_BATCH_SIZE",
     "INFERENCE_DEVICE",
-    "INFERENCE_MAX_WAIT_MS",
 )
 
 
@@ -72,7 +71,7 @@ def _busiest(exclude: set[int], sample_seconds: float = 0.5) -> list[dict[str, A
     for process in processes:
         _cpu_percent(process)
     time.sleep(sample_seconds)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"pid": p.pid, "cpu_percent": cpu, "command": " ".join(p.info["cmdline"] or [])[:160]}
         for p in processes
         if (cpu := _cpu_percent(p)) is not None and cpu >= 5.0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -109,7 +110,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "inspection.sqlite3",
+            "NAME": str(VAR_DIR / "inspection.sqlite3"),
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",
@@ -140,7 +141,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": STORAGE_BACKEND},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
@@ -195,7 +196,6 @@ QUALITY_MIN_JPEG_QUALITY = env_int("QUALITY_MIN_JPEG_QUALITY", 40)
 # --- Inference -------------------------------------------------------------------------------
 INFERENCE_DEVICE = env_str("INFERENCE_DEVICE", "auto")  # auto | cpu | cuda | cuda:N
 INFERENCE_BATCH_SIZE = env_int("INFERENCE_BATCH_SIZE", 8)
-INFERENCE_MAX_WAIT_MS = env_int("INFERENCE_MAX_WAIT_MS", 50)
 # A batch stops growing when its estimated run time (the process's last measured time per image
 # times its size) would pass this: on a GPU (a few ms an image) batches fill to
 # INFERENCE_BATCH_SIZE; on a CPU, where batching buys little, they stay small, so an image that
@@ -208,6 +208,9 @@ INFERENCE_MAX_BATCH_MS = env_int("INFERENCE_MAX_BATCH_MS", 150)
 INFERENCE_NMS_IOU = env_float("INFERENCE_NMS_IOU", 0.5)
 # 0 = let the worker pick (all cores on CPU); ultralytics silently drops to 1 thread otherwise.
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0)
+# Bench only: every model returns the same two boxes at no cost (inference/fixed_boxes.py), to
+# measure the pipeline's own ceiling. Never in production.
+INFERENCE_BENCH_FIXED_BOXES = env_bool("INFERENCE_BENCH_FIXED_BOXES", False)
 MODEL_DIR = Path(env_str("MODEL_DIR", str(BASE_DIR / "models")))
 DEFAULT_MODEL_PATH = Path(env_str("DEFAULT_MODEL_PATH", str(MODEL_DIR / "default.pt")))
 YOLO_CONFIG_DIR = env_str("YOLO_CONFIG_DIR", str(VAR_DIR / "ultralytics"))
@@ -219,6 +222,13 @@ os.environ.setdefault("YOLO_CONFIG_DIR", YOLO_CONFIG_DIR)
 # policy a 2-thread predict took 0.3-1.8 s instead of ~40 ms while another process was busy
 # (bench/README.md). Set before torch loads its OpenMP runtime.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# --- Pipeline batches ------------------------------------------------------------------------
+# Each stage claims, writes and announces images in batches: one message and a few SQL
+# statements per batch, not per image. A message claims up to its stage's batch size (facilities
+# taking turns); inference batches are INFERENCE_BATCH_SIZE, cut by INFERENCE_MAX_BATCH_MS.
+PREPROCESS_BATCH_SIZE = env_int("PREPROCESS_BATCH_SIZE", 4)
+VALIDATE_BATCH_SIZE = env_int("VALIDATE_BATCH_SIZE", 16)
 
 # --- Pipeline reliability --------------------------------------------------------------------
 # Claims of an image per stage (attempts beyond this fail it: its messages keep killing workers).

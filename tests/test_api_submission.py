@@ -70,17 +70,19 @@ def test_identical_bytes_are_stored_once_but_each_upload_is_an_image(
     assert len(stored_files(media_root)) == 1
 
 
-def test_one_preprocess_task_is_published_per_image_after_commit(
+def test_one_preprocess_message_per_batch_of_images_after_commit(
     api_client: APIClient,
     published: Published,  # noqa: F811
     django_capture_on_commit_callbacks: Any,
+    settings: Any,
 ) -> None:
+    settings.PREPROCESS_BATCH_SIZE = 2
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         submit(api_client, [upload("a.jpg"), upload("b.jpg"), upload("c.jpg")])
-    image_ids = {str(pk) for pk in Image.objects.values_list("pk", flat=True)}
+    first, _, third = Image.objects.order_by("position").values_list("pk", flat=True)
     assert len(callbacks) == 1
-    assert [name for name, _, _ in published.calls] == [PREPROCESS_TASK] * 3
-    assert {args[0] for _, args, _ in published.calls} == image_ids
+    assert [name for name, _, _ in published.calls] == [PREPROCESS_TASK] * 2
+    assert [args[0] for _, args, _ in published.calls] == [str(first), str(third)]
 
 
 def test_nothing_is_published_before_commit(

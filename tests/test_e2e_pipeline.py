@@ -19,7 +19,7 @@ from inspection.inference import registry
 from inspection.models import Batch, Facility, Image, ModelVersion, ReviewTask
 from inspection.pipeline.enqueue import enqueue_preprocess
 from tests import images
-from tests.api_support import submit, upload
+from tests.api_support import finished_at, submit, upload
 from tests.workers import (
     CPU_QUEUES,
     WorkerSet,
@@ -97,8 +97,11 @@ def wait_for_batches(*batch_ids: Any, timeout: float = COMPLETION_TIMEOUT) -> No
         completed = Batch.objects.filter(pk__in=batch_ids, status=Batch.Status.COMPLETED)
         return completed.count() == len(batch_ids)
 
-    assert wait_until(done, timeout, 0.05), list(
-        Image.objects.filter(batch_id__in=batch_ids).values("original_name", "status", "reason")
+    assert wait_until(done, timeout, 0.05), "; ".join(  # a string: pytest prints it whole
+        f"{row['original_name']} {row['status']} {row['reason']}"
+        for row in Image.objects.filter(batch_id__in=batch_ids).values(
+            "original_name", "status", "reason"
+        )
     )
 
 
@@ -157,7 +160,7 @@ def test_mixed_batch_through_real_workers(
     assert "loads_in_process=1 " in log
 
     inferred = [image for image in found.values() if "batch_size" in image.timings]
-    first = min(image.finished_at for image in found.values())
+    first = min(finished_at(image) for image in found.values())
     report(
         capsys,
         f"mixed batch: {len(MIXED)} images in {elapsed:.2f}s ({len(MIXED) / elapsed:.1f} img/s); "
@@ -176,12 +179,11 @@ def test_inference_worker_killed_mid_batch_loses_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # The default leases, the sweeper every second (beat inside the cpu worker), and an
-    # inference worker that waits long for full batches, so the kill lands while it holds work.
+    # inference worker that takes full batches of 8, so the kill lands while it holds work.
     group = workers_for(
         tmp_path,
         media_root,
         PIPELINE_SWEEP_INTERVAL_SECONDS="1",
-        INFERENCE_MAX_WAIT_MS="1500",
         INFERENCE_MAX_BATCH_MS="100000",
     )
     try:

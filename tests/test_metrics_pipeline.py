@@ -96,8 +96,9 @@ def test_a_batch_moves_worker_and_web_metrics(
     batch_id = response.json()["id"]
     done = Batch.objects.filter(pk=batch_id, status=Batch.Status.COMPLETED).exists
     assert wait_until(done, 120, 0.05), list(Image.objects.values("status", "reason"))
-    # Task-success counters move right after the task returns, a moment after the commit.
-    assert wait_until(lambda: value(scrape(ports["cpu"]), "inspection_tasks_total") >= 5, 10)
+    # Task-success counters move right after the task returns, a moment after the commit. One
+    # message per batch: a preprocess task for the three images, a validate task for the two.
+    assert wait_until(lambda: value(scrape(ports["cpu"]), "inspection_tasks_total") >= 2, 10)
 
     cpu, inference = scrape(ports["cpu"]), scrape(ports["inference"])
     assert value(cpu, "inspection_stage_duration_seconds_count", stage="preprocess") == 3
@@ -105,7 +106,11 @@ def test_a_batch_moves_worker_and_web_metrics(
     assert value(cpu, "inspection_queue_wait_seconds_count", stage="preprocess") == 3
     assert value(cpu, "inspection_images_finished_total", status="failed") == 1
     assert value(cpu, "inspection_images_finished_total", status="accepted") == 2
-    assert value(cpu, "inspection_tasks_total", outcome="success") == 5
+    assert value(cpu, "inspection_tasks_total", outcome="success") == 2
+    published = "inspection_messages_published_total"
+    assert value(cpu, published, task="inspection.infer_image") == 1
+    assert value(inference, published, task="inspection.validate_image") == 1
+    assert value(cpu, "inspection_sql_statements_total") > 0
     assert value(cpu, "inspection_detection_confidence_count", facility="dc-north") > 0
     assert value(cpu, "inspection_model_loads_total") == 0  # the cpu worker loads no model
 
@@ -123,6 +128,8 @@ def test_a_batch_moves_worker_and_web_metrics(
     assert value(web, "inspection_queue_depth", queue="gpu") == 0
     assert value(web, "inspection_workers_alive", role="inference") == 1
     assert value(web, "inspection_workers_alive", role="cpu") == 1
+    sent = value(web, published, task="inspection.preprocess_image")
+    assert sent == value(before, published, task="inspection.preprocess_image") + 1
     posts = value(web, "inspection_http_requests_total", view="api:batch-list", status="202")
     assert (
         posts

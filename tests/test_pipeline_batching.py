@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,11 @@ from django.db import connection
 from inspection.inference import runtime
 from inspection.models import Facility, Image, ModelVersion
 from inspection.pipeline import batching
-from inspection.pipeline.batching import batch_size_limit, claim_batch
+from inspection.pipeline.batching import batch_size_limit
+from inspection.pipeline.fairness import claim_batch
 from inspection.pipeline.infer import infer_image
 from inspection.pipeline.preprocess import preprocess_image
+from inspection.pipeline.stages import INFER
 from tests.workers import add_image, empty_batch, photo_bytes, reload
 
 Status = Image.Status
@@ -36,7 +39,7 @@ class CountingModel:
 
 
 @pytest.fixture
-def counting(dev_model: ModelVersion, settings: Any) -> CountingModel:
+def counting(dev_model: ModelVersion, settings: Any) -> Iterator[CountingModel]:
     settings.INFERENCE_DEVICE = "cpu"
     settings.INFERENCE_MAX_BATCH_MS = 10**6  # these tests are about batch sizes, not time
     loaded = runtime.get_model(dev_model)
@@ -122,7 +125,6 @@ def test_concurrent_claims_never_share_an_image(
     facility: Facility, media_root: Path, dev_model: ModelVersion, settings: Any
 ) -> None:
     settings.INFERENCE_BATCH_SIZE = 4
-    settings.INFERENCE_MAX_WAIT_MS = 0
     preprocessed_images(facility, 12)
     claimed: list[list[Any]] = []
     start = threading.Barrier(3)
@@ -130,7 +132,7 @@ def test_concurrent_claims_never_share_an_image(
     def worker() -> None:
         start.wait()
         try:
-            claimed.append([claim.image_id for claim in claim_batch()])
+            claimed.append([claim.image_id for claim in claim_batch(INFER)])
         finally:
             connection.close()
 
@@ -163,3 +165,25 @@ def test_the_measured_time_per_image_sets_the_next_batch(
     batching.observe(40.0)  # as if the last batch took 40 ms an image
     assert infer_image(images[0].pk) == 2
     assert counting.batches == [2]
+
+
+@pytest.mark.django_db
+def test_a_message_whose_batch_was_cut_sends_one_for_the_rest(
+    facility: Facility,
+    media_root: Path,
+    counting: CountingModel,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Preprocessing sent one message for 8 images; batches of 2 on this CPU: the messages
+    chain until the claim comes back short, and every image is inferred."""
+    settings.INFERENCE_BATCH_SIZE, settings.INFERENCE_MAX_BATCH_MS = 8, 100
+    images = preprocessed_images(facility, 7)
+    messages = [images[0].pk]
+    while messages:
+        batching.observe(40.0)
+        with django_capture_on_commit_callbacks(execute=False) as sent:
+            infer_image(messages.pop())
+        messages += [images[0].pk] * sum(1 for c in sent if c.args[0] is INFER)
+    assert counting.batches == [2, 2, 2, 1]
+    assert all(reload(image).status == Status.INFERRED for image in images)

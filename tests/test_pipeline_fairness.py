@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from inspection.models import Facility, Image, ModelVersion, StageTurn
 from inspection.pipeline.claims import PREPROCESS
@@ -64,17 +63,19 @@ def test_a_facility_waiting_longest_goes_first(
     queued(facility, 2)
     queued(other_facility, 2, 10)
     claim_order(2)  # both served once, north first
-    assert facilities_in_turn(PREPROCESS, timezone.now()) == [facility.pk, other_facility.pk]
+    assert facilities_in_turn(PREPROCESS) == [facility.pk, other_facility.pk]
 
 
-def test_every_message_processes_one_image_whichever_it_names(
-    facility: Facility, other_facility: Facility, dev_model: ModelVersion
+def test_every_message_processes_a_batch_whichever_image_it_names(
+    facility: Facility, other_facility: Facility, dev_model: ModelVersion, settings: Any
 ) -> None:
+    settings.PREPROCESS_BATCH_SIZE = 4
     other_facility.active_model = dev_model
     other_facility.save()
     images = queued(facility, 5) + queued(other_facility, 2, 10)
-    for image in images:  # one message per image, in submission order
-        assert preprocess_image(image.pk)
+    # Submissions send one message per 4 images: 2 for the 5, 1 for the 2; each takes a batch.
+    done = [preprocess_image(image.pk) for image in (images[0], images[4], images[5])]
+    assert sum(done) == 7
     assert not preprocess_image(images[0].pk)  # a repeated message finds nothing
     assert {reload(image).status for image in images} == {Status.PREPROCESSED}
 

@@ -94,15 +94,36 @@ def test_a_backlog_whose_messages_wait_in_the_queue_is_left_alone(
     facility: Facility,
     media_root: Path,
     redis_queues: redis.Redis,
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    backlog = [image_in(facility, Status.QUEUED) for _ in range(5)]
+    settings.PREPROCESS_BATCH_SIZE = 4
+    backlog = [image_in(facility, Status.QUEUED) for _ in range(9)]
     with django_capture_on_commit_callbacks(execute=True):
-        enqueue_preprocess(image.pk for image in backlog[:3])  # two messages were lost
-    assert sweep(django_capture_on_commit_callbacks).requeued == {"preprocess": 2}
-    # Five messages for five images now: later sweeps send nothing, however long they wait.
+        enqueue_preprocess(image.pk for image in backlog[:5])  # 2 messages; the third was lost
+    assert sweep(django_capture_on_commit_callbacks).requeued == {"preprocess": 1}
+    # Three messages of 4 for nine images now: later sweeps send nothing, however long they wait.
     assert sweep(django_capture_on_commit_callbacks).requeued == {}
-    assert len(published(redis_queues, "cpu")) == 5
+    assert len(published(redis_queues, "cpu")) == 3
+
+
+def test_a_retried_image_needs_a_message_of_its_own(
+    facility: Facility,
+    media_root: Path,
+    redis_queues: redis.Redis,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """It is claimed alone, so a batch message does not stand for it."""
+    settings.PREPROCESS_BATCH_SIZE = 4
+    fresh = [image_in(facility, Status.QUEUED) for _ in range(3)]
+    retried = image_in(facility, Status.QUEUED)
+    Image.objects.filter(pk=retried.pk).update(attempts=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_preprocess(image.pk for image in fresh)
+    assert sweep(django_capture_on_commit_callbacks).requeued == {"preprocess": 1}
+    sent = {image_id for _, image_id in published(redis_queues, "cpu")}
+    assert sent == {str(fresh[0].pk), str(retried.pk)}
 
 
 def test_a_re_sent_image_waits_twice_as_long_each_time(

@@ -16,14 +16,26 @@ at once (`release_previous_incarnation`).
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import DateTimeField, ExpressionWrapper, Q
+from django.db.models import (
+    Case,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Field,
+    ForeignKey,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -71,10 +83,11 @@ def holder() -> str:
     return f"{os.environ.get(NODE_ENV) or os.uname().nodename}/{os.getpid()}"
 
 
-def claim_row(stage: Stage, row: dict[str, Any]) -> Claim | None:
-    """Claim a row read a moment ago, only if nobody changed it since (same attempts/updated_at)."""
+def claim_row(stage: Stage, row: dict[str, Any], token: uuid.UUID | None = None) -> Claim | None:
+    """Claim a row read a moment ago, only if nobody changed it since (same attempts/updated_at).
+    Claims of one batch may share a token."""
     now = timezone.now()  # after the read: the claim never predates the row's last change
-    token = uuid.uuid4()
+    token = token or uuid.uuid4()
     changed = Image.objects.filter(
         claimable(stage), id=row["id"], attempts=row["attempts"], updated_at=row["updated_at"]
     ).update(
@@ -102,6 +115,22 @@ def claim_row(stage: Stage, row: dict[str, Any]) -> Claim | None:
     )
 
 
+def claim_of(
+    stage: Stage,
+    token: uuid.UUID,
+    now: datetime,
+    image_id: Any,
+    batch_id: Any,
+    attempt: int,
+    waiting_since: datetime,
+    timings: Any,
+) -> Claim:
+    """A claim from a row a batch claim returned (timings as stored: JSON text or a dict)."""
+    if isinstance(timings, str):
+        timings = json.loads(timings)
+    return Claim(stage, image_id, batch_id, attempt, token, now, waiting_since, dict(timings or {}))
+
+
 def over_attempt_cap(claim: Claim) -> bool:
     return claim.attempt > settings.PIPELINE_MAX_ATTEMPTS
 
@@ -124,6 +153,68 @@ def finish(claim: Claim, status: str, **fields: Any) -> bool:
         **fields,
     )
     return changed == 1
+
+
+def fence_of(held: Sequence[Claim]) -> Q:
+    """The rows of a batch still held under its claims (a token is issued for one image's claim,
+    or shared by one batch claim: it never names another image's row)."""
+    stage = held[0].stage
+    ids = [claim.image_id for claim in held]
+    return Q(id__in=ids, status=stage.leased, claim_token__in={claim.token for claim in held})
+
+
+def still_held(held: Sequence[Claim]) -> list[Claim]:
+    """Lock the batch's rows still under its claims (inside a transaction) and return those
+    claims: what the batch writes, it writes for these only."""
+    if not held:
+        return []
+    rows = Image.objects.select_for_update().filter(fence_of(held))
+    ids = set(rows.values_list("id", flat=True))
+    return [claim for claim in held if claim.image_id in ids]
+
+
+def finish_many(
+    held: Sequence[Claim],
+    status: str | None,
+    per_image: Mapping[Any, Mapping[str, Any]] | None = None,
+    **fields: Any,
+) -> int:
+    """End the stage for a batch in one UPDATE, like `finish` for each claim: `fields` are the
+    same for every image, `per_image` (image id -> fields, the same names for each) differ.
+    `status` None: each image's own, in `per_image`. Returns how many rows were still held."""
+    if not held:
+        return 0
+    varying = _varying(per_image or {})
+    if status is not None:
+        varying["status"] = Value(status)
+    changed = Image.objects.filter(fence_of(held)).update(
+        attempts=0,
+        resends=0,
+        resent_at=None,
+        updated_at=timezone.now(),
+        **_ended(),
+        **fields,
+        **varying,
+    )
+    return int(changed)
+
+
+def _varying(per_image: Mapping[Any, Mapping[str, Any]]) -> dict[str, Any]:
+    """Each per-image field as one CASE over the batch's ids."""
+    names = {name for values in per_image.values() for name in values}
+    cases: dict[str, Any] = {}
+    for name in names:
+        field = Image._meta.get_field(name)
+        # A foreign key's value (`model_version_id`) has the type of the key it points to.
+        output = field.target_field if isinstance(field, ForeignKey) else field
+        assert isinstance(output, Field), name
+        whens = [
+            When(id=image_id, then=Value(values[name], output_field=output))
+            for image_id, values in per_image.items()
+            if name in values
+        ]
+        cases[name] = Case(*whens, default=F(name), output_field=output)
+    return cases
 
 
 def release(claim: Claim, refund: bool) -> bool:

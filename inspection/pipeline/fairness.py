@@ -10,29 +10,48 @@ image while any is waiting, so no image is left without a message to take it; an
 
 from __future__ import annotations
 
+import uuid
 from collections import deque
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from inspection.models import Facility, Image, StageTurn
-from inspection.pipeline import claims
+from inspection.pipeline import batch_claim_sql, claims
 from inspection.pipeline.claims import CLAIM_FIELDS, Claim, Stage
 
 # Candidates read per facility beyond what is wanted: other workers may claim some first.
 SPARE_CANDIDATES = 3
 
 
-def claim_fairly(stage: Stage, count: int = 1, fresh_only: bool = False) -> list[Claim]:
+def claim_batch(stage: Stage, count: int | None = None) -> list[Claim]:
+    """Claim the next batch at `stage` (up to `count`, default the stage's batch size) in fair
+    order, under one token. An image on a later attempt is claimed alone (a poison image fails
+    by itself). One statement on PostgreSQL (batch_claim_sql); row by row elsewhere."""
+    count = count or stage.batch_size
+    token, now = uuid.uuid4(), timezone.now()
+    if connection.vendor == "postgresql":
+        rows = batch_claim_sql.claim_rows(stage, count, token, claims.holder(), now)
+        return [claims.claim_of(stage, token, now, *row) for row in rows]
+    first = claim_fairly(stage, 1, token=token)
+    if not first or first[0].attempt > 1 or count == 1:
+        return first
+    return first + claim_fairly(stage, count - 1, fresh_only=True, token=token)
+
+
+def claim_fairly(
+    stage: Stage, count: int = 1, fresh_only: bool = False, token: uuid.UUID | None = None
+) -> list[Claim]:
     """Claim up to `count` images waiting at `stage`, one facility at a time in turn order.
     `fresh_only`: only images on their first attempt (neighbours of an inference batch)."""
     claimed: list[Claim] = []
     served: set[int] = set()
     for facility_id, row in _in_turn(stage, count, fresh_only):
-        claim = claims.claim_row(stage, row)
+        claim = claims.claim_row(stage, row, token)
         if claim is not None:
             claimed.append(claim)
             served.add(facility_id)

@@ -15,7 +15,6 @@ from inspection.inference.runtime import LoadedModel, Prediction
 from inspection.models import Detection, Image
 from inspection.observability import hooks
 from inspection.pipeline import batching, claims
-from inspection.pipeline.batching import claim_batch
 from inspection.pipeline.claims import INFER, Claim
 from inspection.pipeline.enqueue import enqueue_preprocess, enqueue_validate
 from inspection.pipeline.policies import lowest_min_confidence
@@ -28,7 +27,8 @@ logger = logging.getLogger("inspection.pipeline")
 def infer_image(image_id: Any) -> int:
     """Infer a batch of ready images (the task's `image_id` among them when it is its turn);
     returns how many were inferred (0: nothing was waiting)."""
-    return run_claims(INFER, image_id, claim_batch(), _infer_batch, "inference_error")
+    claimed = batching.claim_inference_batch()
+    return run_claims(INFER, image_id, claimed, _infer_batch, "inference_error")
 
 
 def _infer_batch(batch: list[Claim]) -> int:
@@ -44,6 +44,7 @@ def _by_model(batch: list[Claim]) -> dict[Any, list[tuple[Claim, Image]]]:
 
 
 def _infer_group(group: list[tuple[Claim, Image]]) -> int:
+    loading = time.perf_counter()
     ready = [
         (claim, image, array)
         for claim, image in group
@@ -51,7 +52,9 @@ def _infer_group(group: list[tuple[Claim, Image]]) -> int:
     ]
     if not ready:
         return 0
+    load_ms = round((time.perf_counter() - loading) * 1000 / len(group), 1)
     model_version = ready[0][1].model_version
+    assert model_version is not None  # _array_or_redo sent images without one back
     loaded = runtime.get_model(model_version)
     conf = lowest_min_confidence({image.facility_id for _, image, _ in ready}, model_version.pk)
     started = time.perf_counter()
@@ -59,14 +62,15 @@ def _infer_group(group: list[tuple[Claim, Image]]) -> int:
     hooks.inference_batch(len(ready))
     per_image_ms = round((time.perf_counter() - started) * 1000 / len(ready), 1)
     batching.observe(per_image_ms)
-    for (claim, image, _), prediction in zip(ready, predictions, strict=True):
-        _store(
-            claim,
-            image,
-            prediction,
-            loaded,
-            {"inference_ms": per_image_ms, "batch_size": len(ready)},
-        )
+    timings = {"inference_ms": per_image_ms, "batch_size": len(ready), "array_load_ms": load_ms}
+    _store(
+        [
+            (claim, image, prediction)
+            for (claim, image, _), prediction in zip(ready, predictions, strict=True)
+        ],
+        loaded,
+        timings,
+    )
     logger.info(
         "inferred a batch of %d with %s in %.0f ms",
         len(ready),
@@ -91,21 +95,32 @@ def _array_or_redo(claim: Claim, image: Image) -> Any:
 
 
 def _store(
-    claim: Claim, image: Image, prediction: Prediction, loaded: LoadedModel, timings: dict[str, Any]
+    results: list[tuple[Claim, Image, Prediction]], loaded: LoadedModel, timings: dict[str, Any]
 ) -> None:
-    """Replace any detections of an earlier attempt, then finish; all or nothing."""
-    timings = {**claim.timings, **timings, "queue_wait_ms": _wait_ms(claim)}
+    """For the images whose claims still hold: replace any detections of an earlier attempt,
+    then finish, in one transaction; one message for validation."""
     with transaction.atomic():
-        Detection.objects.filter(image_id=image.id).delete()
-        Detection.objects.bulk_create(_detections(image, prediction, loaded))
-        if not claims.finish(claim, Image.Status.INFERRED, timings=timings):
-            transaction.set_rollback(True)
-            return
-        enqueue_validate([image.id])
-    claim_log(claim).info("inferred: %d boxes", len(prediction.confidences))
+        held = {claim.image_id for claim in claims.still_held([claim for claim, _, _ in results])}
+        stored = [result for result in results if result[0].image_id in held]
+        Detection.objects.filter(image_id__in=held).delete()
+        Detection.objects.bulk_create(
+            [d for _, image, prediction in stored for d in _detections(image, prediction, loaded)]
+        )
+        per_image = {
+            claim.image_id: {
+                "timings": {**claim.timings, **timings, "queue_wait_ms": _wait_ms(claim)}
+            }
+            for claim, _, _ in stored
+        }
+        claims.finish_many([claim for claim, _, _ in stored], Image.Status.INFERRED, per_image)
+        enqueue_validate(held)
+    for claim, _, prediction in stored:
+        claim_log(claim).info("inferred: %d boxes", len(prediction.confidences))
 
 
 def _detections(image: Image, prediction: Prediction, loaded: LoadedModel) -> list[Detection]:
+    # Preprocessing set all three before the image could wait for inference.
+    assert image.scale is not None and image.width is not None and image.height is not None
     boxes = boxes_to_original(prediction.boxes, image.scale, image.width, image.height)
     names = loaded.class_names
     return [

@@ -26,23 +26,29 @@ class Stage:
     # Seconds: Celery's soft and hard time limits of one task.
     soft_limit: int
     hard_limit: int
+    # The Django setting that names how many images one message claims at most.
+    batch_setting: str
 
     @property
     def queue(self) -> str:
         return str(getattr(settings, self.queue_setting))
 
+    @property
+    def batch_size(self) -> int:
+        return max(1, int(getattr(settings, self.batch_setting)))
+
 
 PREPROCESS = Stage(
     "preprocess", "inspection.preprocess_image", Status.QUEUED, Status.PREPROCESSING,
-    "CPU_QUEUE_NAME", 3, 30, 60,
+    "CPU_QUEUE_NAME", 3, 60, 90, "PREPROCESS_BATCH_SIZE",
 )  # fmt: skip
 INFER = Stage(
     "infer", "inspection.infer_image", Status.PREPROCESSED, Status.INFERRING,
-    "INFERENCE_QUEUE_NAME", 0, 60, 90,
+    "INFERENCE_QUEUE_NAME", 0, 60, 90, "INFERENCE_BATCH_SIZE",
 )  # fmt: skip
 VALIDATE = Stage(
     "validate", "inspection.validate_image", Status.INFERRED, Status.VALIDATING,
-    "CPU_QUEUE_NAME", 0, 30, 60,
+    "CPU_QUEUE_NAME", 0, 60, 90, "VALIDATE_BATCH_SIZE",
 )  # fmt: skip
 STAGES = (PREPROCESS, INFER, VALIDATE)
 STAGE_BY_STATUS = {status: stage for stage in STAGES for status in (stage.waiting, stage.leased)}

@@ -1,13 +1,16 @@
-"""The one stage runner: claim, run the body, end the claims.
+"""The one stage runner: claim a batch, run the body, end the claims.
 
-Every stage runs through `run_claims`: preprocessing and validation claim one image (the next in
-fair order), inference claims a batch. A body either finishes its claims itself (claims.finish)
-or raises: StageFailed ends the image `failed` with its reason; a transient error (database,
-broker, storage) gives the claims back and is raised to the task, which leaves the images to the
-sweeper; anything else is a bug or a bad input: one image fails with the stage's error reason,
-and a batch goes back image by image with the attempt counted, so only the image at fault fails
-(an image on its second attempt is always claimed alone). While the body runs, the process keeps
-the claims' leases alive (`lease_keeper`).
+Every stage runs through `run_batch`: its message claims the next batch at the stage in fair
+order (pipeline/fairness.py; up to the stage's batch size, an image on a later attempt alone),
+and the body works on the batch and finishes it with a few statements (claims.finish_many) and
+one message for the next stage. Within a body each image is handled on its own (`per_image`):
+StageFailed ends that image `failed` with its reason, an unexpected error ends it with the
+stage's error reason, and the batch goes on. A transient error (database, broker, storage) gives
+every claim back and is raised to the task, which leaves the images to the sweeper. Anything
+else that escapes the body (the model crashing on a batch): one image fails with the stage's
+error reason, and a batch goes back image by image with the attempt counted, so each is retried
+alone and only the image at fault fails. While the body runs, the process keeps the claims'
+leases alive (`lease_keeper`).
 """
 
 from __future__ import annotations
@@ -15,35 +18,44 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from inspection.observability import hooks
 from inspection.pipeline import claims, lease_keeper
 from inspection.pipeline.claims import Claim, Stage
-from inspection.pipeline.enqueue import send_now
+from inspection.pipeline.enqueue import send_each
 from inspection.pipeline.errors import TRANSIENT_ERRORS, StageFailed
 from inspection.pipeline.failures import fail_claimed
-from inspection.pipeline.fairness import claim_fairly
+from inspection.pipeline.fairness import claim_batch
 from inspection.pipeline.logs import ImageLog, image_log
 
 logger = logging.getLogger("inspection.pipeline")
 
-Body = Callable[[Claim, ImageLog], None]
 # A batch body returns how many of its claims it carried to the next stage.
 BatchBody = Callable[[list[Claim]], int]
+T = TypeVar("T")
 
 
-def run_stage(stage: Stage, image_id: Any, body: Body, error_reason: str) -> bool:
-    """Run a one-image stage for the image next in fair order (the message's `image_id`, or
-    another's turn first: pipeline/fairness.py); False when nothing was waiting (a no-op)."""
-    claimed = claim_fairly(stage)
+def run_batch(stage: Stage, image_id: Any, body: BatchBody, error_reason: str) -> int:
+    """Claim the next batch at the stage (the message's `image_id` among it when it is its
+    turn) and run `body` on it; returns what the body returned (0: nothing was waiting)."""
+    return run_claims(stage, image_id, claim_batch(stage), body, error_reason)
 
-    def one(batch: list[Claim]) -> int:
-        body(batch[0], claim_log(batch[0]))
-        return 1
 
-    run_claims(stage, image_id, claimed, one, error_reason)
-    return bool(claimed)
+def per_image(claim: Claim, work: Callable[[], T], error_reason: str) -> T | None:
+    """One image's work inside a batch body: its result, or None when the image was failed
+    (StageFailed's reason, or the stage's error reason for an unexpected error). Transient
+    errors are raised: the runner gives the whole batch back."""
+    try:
+        return work()
+    except StageFailed as stop:
+        fail_claimed(claim, stop.reason, stop.detail, stop.fields)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        claim_log(claim).exception("%s failed unexpectedly", claim.stage.name)
+        fail_claimed(claim, error_reason, repr(exc))
+    return None
 
 
 def run_claims(
@@ -74,9 +86,9 @@ def run_claims(
     except Exception as exc:
         _isolate(stage, active, exc, error_reason)
     # Each image's share of the stage's time, a failed image's too.
-    per_image = (time.perf_counter() - started) / len(active)
+    share = (time.perf_counter() - started) / len(active)
     for _ in active:
-        hooks.stage_ran(stage.name, per_image)
+        hooks.stage_ran(stage.name, share)
     return done
 
 
@@ -98,7 +110,7 @@ def _isolate(stage: Stage, batch: list[Claim], exc: Exception, error_reason: str
     logger.exception("%s failed for a batch of %d", stage.name, len(batch))
     for claim in batch:
         release_quietly(claim, claim_log(claim), refund=False)
-    send_now(stage, [claim.image_id for claim in batch])
+    send_each(stage, [claim.image_id for claim in batch])
 
 
 def not_the_images_fault(exc: BaseException) -> bool:

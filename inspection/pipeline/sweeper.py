@@ -19,13 +19,14 @@ Each sweep
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import Now
 
 from inspection import task_names
@@ -33,7 +34,7 @@ from inspection.models import Image
 from inspection.observability import broker, heartbeat
 from inspection.pipeline import claims
 from inspection.pipeline.completion import complete_finished_batches
-from inspection.pipeline.enqueue import send_now
+from inspection.pipeline.enqueue import send_each, send_now
 from inspection.pipeline.failures import fail_image
 from inspection.pipeline.stages import ROLES, STAGES, Stage
 
@@ -108,7 +109,9 @@ def _dead(holder: str, claimed_at: float, known: dict[str, heartbeat.Beat]) -> b
 
 
 def resend_missing(stage: Stage) -> int:
-    """Send one message for each image waiting at the stage that no waiting message will take."""
+    """Send the messages that the images waiting at the stage need and no waiting message
+    stands for: one per batch size of images on their first attempt, one per image on a later
+    attempt (those are claimed alone). Returns how many messages were sent."""
     waiting = Image.objects.filter(claims.claimable(stage))
     try:
         queued = broker.ready_messages(
@@ -117,17 +120,49 @@ def resend_missing(stage: Stage) -> int:
     except Exception as exc:
         logger.warning("sweep: %s queue unreadable (%r)", stage.name, exc)
         return 0
-    missing = waiting.count() - (queued or 0)
+    counts = waiting.aggregate(
+        fresh=Count("id", filter=Q(attempts=0)), retried=Count("id", filter=Q(attempts__gt=0))
+    )
+    needed = math.ceil(counts["fresh"] / stage.batch_size) + counts["retried"]
+    missing = needed - (queued or 0)
     if missing <= 0:
         return 0
     with transaction.atomic():
-        due = waiting.filter(_resend_due()).order_by("created_at", "position")
+        # Retried images first: each needs a message of its own.
+        due = waiting.filter(_resend_due()).order_by("-attempts", "created_at", "position")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)  # two sweeps at once: one takes each
-        ids = list(due.values_list("id", flat=True)[: min(missing, SWEEP_LIMIT)])
+        rows = list(
+            due.values_list("id", "attempts")[: min(missing * stage.batch_size, SWEEP_LIMIT)]
+        )
+        ids = _covered_by(rows, missing, stage.batch_size)
         Image.objects.filter(id__in=ids).update(resends=F("resends") + 1, resent_at=Now())
-        send_now(stage, ids)  # after the commit
-    return len(ids)
+        # After the commit: the retried ones alone, the others in batches.
+        retried = {image_id for image_id, attempts in rows if attempts}
+        sent = send_each(stage, [image_id for image_id in ids if image_id in retried])
+        sent += send_now(stage, [image_id for image_id in ids if image_id not in retried])
+    return sent
+
+
+def _covered_by(rows: list[tuple[Any, int]], messages: int, batch_size: int) -> list[Any]:
+    """The images (oldest first) that `messages` messages cover: a retried image takes one of
+    its own, fresh ones one per batch size."""
+    covered: list[Any] = []
+    fresh_in_batch = 0
+    for image_id, attempts in rows:
+        if attempts:
+            if messages == 0:
+                continue
+            messages -= 1
+        elif fresh_in_batch == 0:
+            if messages == 0:
+                continue
+            messages -= 1
+            fresh_in_batch = batch_size - 1
+        else:
+            fresh_in_batch -= 1
+        covered.append(image_id)
+    return covered
 
 
 def _resend_due() -> Q:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -14,79 +16,149 @@ from inspection.observability import hooks
 from inspection.pipeline import claims
 from inspection.pipeline.claims import VALIDATE, Claim
 from inspection.pipeline.completion import complete_batch_if_done
-from inspection.pipeline.logs import ImageLog
 from inspection.pipeline.policies import AppliedPolicy, policy_for
-from inspection.pipeline.steps import run_stage
+from inspection.pipeline.steps import claim_log, per_image, run_batch
 from inspection.validation import NEEDS_REVIEW, Candidate, Decision, decide, lowest_confidence
 
 
-def validate_image(image_id: Any) -> bool:
-    return run_stage(VALIDATE, image_id, _validate, error_reason="validation_error")
+def validate_image(image_id: Any) -> int:
+    """Validate the next batch; returns how many images it routed."""
+    return run_batch(VALIDATE, image_id, _validate_batch, error_reason="validation_error")
 
 
-def _validate(claim: Claim, log: ImageLog) -> None:
-    image = Image.objects.get(id=claim.image_id)
-    detections = list(image.detections.all())
-    candidates = [Candidate(d.class_name, d.confidence) for d in detections]
-    applied = policy_for(image.facility_id, image.model_version_id)
-    decision = decide(candidates, image.quality_flags, applied.rules)
-    low = lowest_confidence(candidates, decision)
-    if _store(claim, image, detections, decision, low, applied):
-        log.info("validated: %s %s", decision.status, decision.reasons)
-        hooks.image_finished(image.facility_id, decision.status)
-        kept = [detections[i] for i in decision.kept]
-        hooks.detections_kept(image.facility_id, ((d.class_name, d.confidence) for d in kept))
-        complete_batch_if_done(image.batch_id)
+@dataclass(frozen=True)
+class Routed:
+    claim: Claim
+    image: Image
+    detections: list[Detection]
+    decision: Decision
+    low: float | None
+    applied: AppliedPolicy
 
 
-def _store(
+def _validate_batch(batch: list[Claim]) -> int:
+    ids = [claim.image_id for claim in batch]
+    images = Image.objects.in_bulk(ids)
+    found: dict[Any, list[Detection]] = defaultdict(list)
+    for detection in Detection.objects.filter(image_id__in=ids):  # most confident first
+        found[detection.image_id].append(detection)
+    policies = _policies({(image.facility_id, image.model_version_id) for image in images.values()})
+    routed = [
+        result
+        for claim in batch
+        if (
+            result := per_image(
+                claim,
+                partial(_route, claim, images[claim.image_id], found[claim.image_id], policies),
+                "validation_error",
+            )
+        )
+        is not None
+    ]
+    stored = _store(routed)
+    for item in stored:
+        claim_log(item.claim).info("validated: %s %s", item.decision.status, item.decision.reasons)
+        hooks.image_finished(item.image.facility_id, item.decision.status)
+        kept = [item.detections[i] for i in item.decision.kept]
+        hooks.detections_kept(item.image.facility_id, ((d.class_name, _score(d)) for d in kept))
+    for batch_id in {item.image.batch_id for item in stored}:
+        complete_batch_if_done(batch_id)
+    return len(stored)
+
+
+def _score(detection: Detection) -> float:
+    """The model's confidence: every box at validation is the model's (only a reviewer's drawn
+    boxes have none, and they come later)."""
+    assert detection.confidence is not None, detection.pk
+    return detection.confidence
+
+
+def _policies(pairs: set[tuple[Any, Any]]) -> dict[tuple[Any, Any], AppliedPolicy]:
+    """The policy of each (facility, model) of the batch, looked up once."""
+    return {pair: policy_for(*pair) for pair in pairs}
+
+
+def _route(
     claim: Claim,
     image: Image,
     detections: list[Detection],
-    decision: Decision,
-    low: float | None,
-    applied: AppliedPolicy,
-) -> bool:
-    """Everything in one transaction, kept only if the claim still holds at the end."""
+    policies: dict[tuple[Any, Any], AppliedPolicy],
+) -> Routed:
+    candidates = [Candidate(d.class_name, _score(d)) for d in detections]
+    applied = policies[(image.facility_id, image.model_version_id)]
+    decision = decide(candidates, image.quality_flags, applied.rules)
+    return Routed(
+        claim, image, detections, decision, lowest_confidence(candidates, decision), applied
+    )
+
+
+def _store(routed: list[Routed]) -> list[Routed]:
+    """Everything in one transaction, for the images whose claims still hold; returns those."""
     now = timezone.now()
     with transaction.atomic():
-        _apply_to_detections(detections, decision)
-        if decision.status == NEEDS_REVIEW:
-            _open_review_task(image, decision.reasons, low)
-        timings = {
-            **claim.timings,
-            "validate_ms": _ms(now - claim.claimed_at),
-            "total_ms": _ms(now - image.created_at),
-        }
-        if not claims.finish(
-            claim,
-            decision.status,
-            review_reasons=decision.reasons,
-            finished_at=now,
-            timings=timings,
-            policy_id=applied.policy_id,
-            threshold_source=applied.source,
-        ):
-            transaction.set_rollback(True)
-            return False
-        transaction.on_commit(partial(storage.delete, image.preprocessed_key))
-    return True
+        held = {claim.image_id for claim in claims.still_held([r.claim for r in routed])}
+        kept = [item for item in routed if item.image.id in held]
+        _apply_to_detections(kept)
+        _open_review_tasks([item for item in kept if item.decision.status == NEEDS_REVIEW])
+        claims.finish_many(
+            [item.claim for item in kept],
+            None,
+            {item.image.id: _result_fields(item, now) for item in kept},
+        )
+        keys = [item.image.preprocessed_key for item in kept]
+        transaction.on_commit(partial(_delete_arrays, keys))
+    return kept
 
 
-def _apply_to_detections(detections: list[Detection], decision: Decision) -> None:
-    Detection.objects.filter(id__in=[detections[i].id for i in decision.dropped]).delete()
-    kept = [detections[i] for i in decision.kept]
-    for index, detection in zip(decision.kept, kept, strict=True):
-        detection.accepted = decision.accepted[index]
-    Detection.objects.bulk_update(kept, ["accepted"])
+def _result_fields(item: Routed, now: Any) -> dict[str, Any]:
+    timings = {
+        **item.claim.timings,
+        "validate_ms": _ms(now - item.claim.claimed_at),
+        "total_ms": _ms(now - item.image.created_at),
+    }
+    return {
+        "status": item.decision.status,
+        "review_reasons": item.decision.reasons,
+        "finished_at": now,
+        "timings": timings,
+        "policy_id": item.applied.policy_id,
+        "threshold_source": item.applied.source,
+    }
 
 
-def _open_review_task(image: Image, reasons: list[str], low: float | None) -> None:
-    """One review task per image (OneToOne): a rerun finds the one it made before."""
-    ReviewTask.objects.get_or_create(
-        image=image,
-        defaults={"facility_id": image.facility_id, "reasons": reasons, "min_confidence": low},
-    )
+def _delete_arrays(keys: list[str]) -> None:
+    for key in keys:
+        storage.delete(key)
+
+
+def _apply_to_detections(routed: list[Routed]) -> None:
+    """Drop the noise of every image, and mark what each kept as accepted or not."""
+    dropped = [item.detections[i].id for item in routed for i in item.decision.dropped]
+    if dropped:
+        Detection.objects.filter(id__in=dropped).delete()
+    kept = []
+    for item in routed:
+        for index in item.decision.kept:
+            detection = item.detections[index]
+            detection.accepted = item.decision.accepted[index]
+            kept.append(detection)
+    if kept:
+        Detection.objects.bulk_update(kept, ["accepted"])
+
+
+def _open_review_tasks(routed: list[Routed]) -> None:
+    """One review task per image (OneToOne): a rerun keeps the one it made before."""
+    tasks = [
+        ReviewTask(
+            image=item.image,
+            facility_id=item.image.facility_id,
+            reasons=item.decision.reasons,
+            min_confidence=item.low,
+        )
+        for item in routed
+    ]
+    if tasks:
+        ReviewTask.objects.bulk_create(tasks, ignore_conflicts=True)
 
 
 def _ms(delta: Any) -> float:

@@ -1,0 +1,116 @@
+"""A fair batch claim in one PostgreSQL statement.
+
+The statement does what `fairness.claim_fairly` does row by row, in one round trip: read the
+claimable images of each facility that has any (oldest first, a few per facility), order them
+round robin (every facility's first image, in the order of the facilities' last turns at the
+stage, then every facility's second, ...), lock the first `count` that nobody else has locked
+(SKIP LOCKED: two workers claiming at once take different images), claim them under one token
+and record the facilities' turns. An image on a later attempt (released after a failure, or
+whose holder died) is claimed alone: when the first image in order is one, the batch is that
+image only, and other retries wait for their own turn; a poison image then fails by itself.
+
+Returns the claimed rows with what they were before the claim (when they started waiting, their
+timings). See fairness.claim_batch for the other databases. Times are the statement's
+(`statement_timestamp()`, as Django's `Now()`), in the database's clock like every lease.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from inspection.models import Facility, Image, StageTurn
+from inspection.pipeline.stages import Stage
+
+CLAIM_SQL = """
+WITH turns AS (
+    SELECT f.id AS facility_id, t.served_at
+    FROM {facility} f
+    LEFT JOIN {turn} t ON t.facility_id = f.id AND t.stage = %(stage)s
+),
+candidates AS (
+    SELECT c.id, c.attempts, c.facility_id, tu.served_at,
+           row_number() OVER (PARTITION BY c.facility_id ORDER BY c.created_at, c.position)
+               AS place
+    FROM turns tu
+    CROSS JOIN LATERAL (
+        SELECT i.id, i.attempts, i.facility_id, i.created_at, i.position
+        FROM {image} i
+        WHERE i.facility_id = tu.facility_id
+          AND i.status IN (%(waiting)s, %(leased)s)
+          AND (i.status = %(waiting)s OR i.lease_expires_at < statement_timestamp())
+        ORDER BY i.created_at, i.position
+        LIMIT %(per_facility)s
+    ) c
+),
+ordered AS (
+    SELECT id, attempts, facility_id,
+           row_number() OVER (ORDER BY place, served_at NULLS FIRST, facility_id) AS turn
+    FROM candidates
+),
+head AS (
+    SELECT id, attempts FROM ordered ORDER BY turn LIMIT 1
+),
+picked AS (
+    SELECT i.id, i.facility_id, i.updated_at AS waiting_since, i.timings
+    FROM {image} i
+    JOIN ordered o ON o.id = i.id
+    WHERE o.id = (SELECT id FROM head)
+       OR ((SELECT attempts FROM head) = 0 AND o.attempts = 0)
+    ORDER BY o.turn
+    LIMIT CASE WHEN (SELECT attempts FROM head) > 0 THEN 1 ELSE %(count)s END
+    FOR UPDATE OF i SKIP LOCKED
+),
+claimed AS (
+    UPDATE {image} i
+    SET status = %(leased)s,
+        attempts = i.attempts + 1,
+        claim_token = %(token)s,
+        leased_by = %(holder)s,
+        lease_expires_at = statement_timestamp() + make_interval(secs => %(lease)s),
+        resends = 0,
+        resent_at = NULL,
+        updated_at = %(now)s
+    FROM picked p
+    WHERE i.id = p.id
+      AND (i.status = %(waiting)s
+           OR (i.status = %(leased)s AND i.lease_expires_at < statement_timestamp()))
+    RETURNING i.id, i.batch_id, i.attempts, i.facility_id, p.waiting_since, p.timings
+),
+turned AS (
+    INSERT INTO {turn} (facility_id, stage, served_at)
+    SELECT DISTINCT facility_id, %(stage)s, %(now)s FROM claimed
+    ON CONFLICT (facility_id, stage) DO UPDATE SET served_at = EXCLUDED.served_at
+)
+SELECT id, batch_id, attempts, waiting_since, timings FROM claimed
+"""
+
+
+def claim_rows(
+    stage: Stage, count: int, token: uuid.UUID, holder: str, now: datetime
+) -> list[tuple[Any, Any, int, datetime, Any]]:
+    """(id, batch_id, attempts after the claim, waiting since, timings) of each claimed image."""
+    sql = CLAIM_SQL.format(
+        facility=Facility._meta.db_table,
+        turn=StageTurn._meta.db_table,
+        image=Image._meta.db_table,
+    )
+    params: dict[str, Any] = {
+        "stage": stage.name,
+        "waiting": stage.waiting,
+        "leased": stage.leased,
+        # A few more than wanted: some may be locked by another worker claiming right now.
+        "per_facility": count + 3,
+        "count": count,
+        "token": token,
+        "holder": holder,
+        "lease": settings.PIPELINE_LEASE_SECONDS,
+        "now": now,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
