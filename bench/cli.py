@@ -13,7 +13,7 @@ from pathlib import Path
 from bench import analytics, environment, images, report
 from bench import context as ctx
 
-BENCHMARKS = ("batching", "throughput", "latency", "fairness", "memory", "overload")
+BENCHMARKS = ("batching", "throughput", "latency", "fairness", "memory", "overload", "ceiling")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -66,6 +66,7 @@ def _small_under_load(
     if not progress.wait_until(decided.exists, 120, 0.02, service.dead):
         raise RuntimeError("a one-image batch under load got no decision in 120 s")
     finished_at = decided.values_list("finished_at", flat=True).get()
+    assert finished_at is not None  # the query takes finished images only
     return {
         "latency_ms": round((finished_at.timestamp() - started) * 1000, 1),
         "large_batch_unfinished": progress.batch_completed_at(large_batch) is None,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import progress
+from bench import load_counts, progress
 from bench.client import files_field, submit
 from bench.raw import chunks
 from bench.service import Service, Setup
@@ -23,8 +23,10 @@ UPLOAD_CHUNK = 100  # files per POST (MAX_FILES_PER_BATCH defaults to 200)
 
 
 def throughput(service: Service, setup: Setup, paths: list[Path], timeout: float) -> dict[str, Any]:
-    """POST every image (in chunks of 100), then wait until every batch completed."""
+    """POST every image (in chunks of 100), then wait until every batch completed; with the
+    statements and messages the service spent on them."""
     progress.wait_until(lambda: progress.pending_images() == 0, 60)
+    counted_before = load_counts.read(service.metrics_root)
     started = time.time()
     batch_ids = [post_batch(service, setup, list(group)) for group in chunks(paths, UPLOAD_CHUNK)]
     uploaded = time.time() - started
@@ -34,12 +36,15 @@ def throughput(service: Service, setup: Setup, paths: list[Path], timeout: float
     if not done:
         raise RuntimeError(f"pipeline did not finish {len(paths)} images in {timeout}s")
     finished = max(progress.batch_completed_at(b) for b in batch_ids).timestamp()
+    # The counters are written as the work is done; the last batch's completion was among it.
+    cost = load_counts.per_image(counted_before, load_counts.read(service.metrics_root), len(paths))
     return {
         "images": len(paths),
         "upload_seconds": round(uploaded, 3),
         "seconds": round(finished - started, 3),
         "images_per_s": rate(len(paths), finished - started),
         **image_summary(batch_ids),
+        "cost": cost,
     }
 
 
@@ -63,7 +68,16 @@ def image_summary(batch_ids: list[str]) -> dict[str, Any]:
         "inference_batch_sizes": dict(Counter(t.get("batch_size") for t in timings)),
         "median_ms": {
             name: median([t[name] for t in timings if name in t])
-            for name in ("preprocess_ms", "inference_ms", "queue_wait_ms", "validate_ms")
+            for name in (
+                "preprocess_ms",
+                "read_ms",
+                "decode_ms",
+                "store_ms",
+                "array_load_ms",
+                "inference_ms",
+                "queue_wait_ms",
+                "validate_ms",
+            )
         },
     }
 
@@ -94,7 +108,9 @@ def one_latency(service: Service, setup: Setup, path: Path) -> dict[str, Any]:
     if not progress.wait_until(decided.exists, 60, 0.02, service.dead):
         raise RuntimeError("a one-image batch got no decision in 60 s")
     image = decided.values("status", "finished_at", "timings").get()
-    latency_ms = (image["finished_at"].timestamp() - started) * 1000
+    finished_at = image["finished_at"]
+    assert finished_at is not None  # the query takes finished images only
+    latency_ms = (finished_at.timestamp() - started) * 1000
     model_ms = float(image["timings"].get("inference_ms") or 0.0)
     return {
         "status": image["status"],

@@ -50,8 +50,29 @@ def throughput_targets(rounds: list[dict[str, Any]]) -> dict[str, Any]:
                 1.5,
                 "informational: the start-up-excluded ratio is the stricter one",
             ),
+            *cost_targets([r["pipeline"]["cost"] for r in rounds]),
         ],
     }
+
+
+STATEMENTS_PER_IMAGE = 5.0
+MESSAGES_PER_IMAGE_PER_STAGE = 1.0
+
+
+def cost_targets(costs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The worst round: SQL statements per image for the whole path, and messages per image of
+    the busiest task."""
+    statements = max(cost["sql_statements_per_image"] for cost in costs)
+    busiest = max(max(cost["messages_per_image_by_task"].values(), default=0) for cost in costs)
+    return [
+        at_most("SQL statements per image, whole path", statements, STATEMENTS_PER_IMAGE),
+        at_most("broker messages per image, busiest task", busiest, MESSAGES_PER_IMAGE_PER_STAGE),
+    ]
+
+
+def ceiling_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    note = "a model that costs nothing (INFERENCE_BENCH_FIXED_BOXES) vs decode+resize alone"
+    return [at_least("pipeline / decode+resize loop", result["pipeline_vs_decode_loop"], 0.8, note)]
 
 
 def batching_targets(result: dict[str, Any], on_gpu: bool) -> list[dict[str, Any]]:

@@ -66,6 +66,8 @@ class Runner:
             self._section("memory", self._memory)
         if "overload" in self.chosen:
             self._section("overload", self._overload)
+        if "ceiling" in self.chosen:  # last: it swaps the model for one that costs nothing
+            self._section("ceiling", self._ceiling)
 
     def _section(self, name: str, measure: Any) -> None:
         """Run one benchmark with the CPU load before and after it (other processes included)."""
@@ -85,7 +87,7 @@ class Runner:
         batch = self.batch_size()
         single = raw.model_only(self.model, arrays, 1, self.setup.conf)
         batched = raw.model_only(self.model, arrays, batch, self.setup.conf)
-        result = {
+        result: dict[str, Any] = {
             "device": self.device,
             "single": single,
             "batched": batched,
@@ -173,6 +175,17 @@ class Runner:
         )
         result = overload.overload(self._service(), self.setup, self.paths, plan)
         result["targets"] = report.overload_targets(result)
+        return result
+
+    def _ceiling(self) -> dict[str, Any]:
+        """The pipeline with a model that costs nothing (a GPU far faster than this CPU) against
+        decoding and resizing alone in one process, over the same images."""
+        loop = raw.decode_loop(self.paths, raw.project_decoder(self.setup.input_size))
+        self._service().restart_inference({"INFERENCE_BENCH_FIXED_BOXES": "1"})
+        through = pipeline.throughput(self._service(), self.setup, self.paths, self.args.timeout)
+        result: dict[str, Any] = {"decode_loop": loop, "pipeline_fixed_boxes": through}
+        result["pipeline_vs_decode_loop"] = ratio(through["images_per_s"], loop["images_per_s"])
+        result["targets"] = report.ceiling_targets(result)
         return result
 
     def _service(self) -> Service:

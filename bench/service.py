@@ -68,6 +68,13 @@ class Service:
         self.port = processes.free_port(8765)
 
     @property
+    def metrics_root(self) -> Path:
+        """Where each process group writes its metrics (demo.processes.metrics_env)."""
+        from django.conf import settings
+
+        return Path(settings.VAR_DIR) / "metrics"
+
+    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -84,6 +91,22 @@ class Service:
         self.group.start("web", self._processes.web_command(self.port), extra_env)
         if not self._processes.wait_for_port(self.port, 60):
             raise RuntimeError("web did not restart:\n" + self.group.log_tail("web"))
+
+    def restart_inference(self, extra_env: dict[str, str], timeout: float = 180) -> None:
+        """A new inference worker with other settings (e.g. the bench's fixed-boxes model)."""
+        from inspection.pipeline.stages import INFERENCE_ROLE
+
+        old = self.group.children.pop("inference-worker")
+        old.terminate()
+        old.wait(60)
+        env = {
+            "INSPECTION_WORKER_ROLE": INFERENCE_ROLE.name,
+            **self._processes.metrics_env("inference-worker", self._processes.free_port(9809)),
+            **extra_env,
+        }
+        self.group.start("inference-worker", self._processes.inference_worker_command(), env)
+        if problem := self._processes.wait_until_ready(self.group, self.port, timeout):
+            raise RuntimeError(f"the inference worker did not come back: {problem}")
 
     def stop(self) -> None:
         self.group.stop()

@@ -31,9 +31,12 @@ def test_bench_uses_its_own_database_and_redis_db() -> None:
     assert with_redis_db("redis://127.0.0.1:6379/15", 7) == "redis://127.0.0.1:6379/7"
 
 
-def throughput_round(pipeline: float, pre: float, cv2: float, steady: float) -> dict[str, Any]:
+def throughput_round(
+    pipeline: float, pre: float, cv2: float, steady: float, statements: float = 4.0
+) -> dict[str, Any]:
+    cost = {"sql_statements_per_image": statements, "messages_per_image_by_task": {"t": 0.25}}
     return {
-        "pipeline": {"images_per_s": pipeline},
+        "pipeline": {"images_per_s": pipeline, "cost": cost},
         "raw_loop_preprocess": {"images_per_s": pre},
         "raw_loop_cv2": {"images_per_s": cv2},
         "yolo_predict": {"images_per_s_steady": steady, "images_per_s_whole_command": steady / 2},
@@ -43,9 +46,16 @@ def throughput_round(pipeline: float, pre: float, cv2: float, steady: float) -> 
 def test_throughput_is_judged_against_the_faster_raw_loop() -> None:
     summary = report.throughput_targets([throughput_round(9.0, 10.0, 20.0, 5.0)])
     assert summary["ratios"]["pipeline_vs_raw_loop"] == 0.45
-    first, second, _ = summary["targets"]
+    first, second = summary["targets"][:2]
     assert first["pass"] is False
     assert second["measured"] == 1.8 and second["pass"] is True
+
+
+def test_cost_is_judged_on_the_worst_round() -> None:
+    rounds = [throughput_round(9.0, 10.0, 20.0, 5.0, s) for s in (4.0, 6.5)]
+    statements, messages = report.throughput_targets(rounds)["targets"][-2:]
+    assert statements["measured"] == 6.5 and statements["pass"] is False
+    assert messages["measured"] == 0.25 and messages["pass"] is True
 
 
 def test_batching_is_not_judged_on_cpu() -> None:
@@ -111,7 +121,7 @@ def test_harness_run_reports_every_promised_field(dev_model_file: Path, tmp_path
     assert_environment(document["environment"])
     benchmarks = document["benchmarks"]
     assert set(benchmarks) == {
-        "batching", "throughput", "latency", "fairness", "memory", "overload"
+        "batching", "throughput", "latency", "fairness", "memory", "overload", "ceiling"
     }  # fmt: skip
     assert_targets(benchmarks)
     assert_measurements(benchmarks)
@@ -140,6 +150,9 @@ def assert_measurements(benchmarks: dict[str, Any]) -> None:
     (round_,) = benchmarks["throughput"]["rounds"]
     assert {"raw_loop_preprocess", "raw_loop_cv2", "yolo_predict", "pipeline"} == set(round_)
     assert round_["pipeline"]["statuses"] and round_["pipeline"]["images"] == 3
+    cost = round_["pipeline"]["cost"]
+    assert cost["sql_statements_per_image"] > 0
+    assert "inspection.preprocess_image" in cost["messages_per_image_by_task"]
     assert "pipeline_vs_yolo_predict_steady" in benchmarks["throughput"]["summary"]["ratios"]
     latency = benchmarks["latency"]
     assert len(latency["runs"]) == 2 and latency["overhead_ms"]["p90"] is not None
@@ -148,6 +161,10 @@ def assert_measurements(benchmarks: dict[str, Any]) -> None:
     fairness = benchmarks["fairness"]
     assert len(fairness["idle"]) == len(fairness["under_load"]) == 1
     assert fairness["loaded_vs_idle"] is not None and fairness["large_batch_images"] == 6
+    ceiling = benchmarks["ceiling"]
+    assert ceiling["decode_loop"]["images"] == ceiling["pipeline_fixed_boxes"]["images"] == 3
+    assert ceiling["pipeline_fixed_boxes"]["median_ms"]["decode_ms"] is not None
+    assert ceiling["pipeline_vs_decode_loop"] is not None
     overload = benchmarks["overload"]
     assert overload["images_stored"] == overload["images_expected"]
     assert overload["keys_with_more_than_one_batch"] == 0 and overload["images_not_terminal"] == 0

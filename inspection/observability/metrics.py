@@ -65,6 +65,19 @@ MODEL_LOADS_PER_PROCESS = Gauge(
     "Most model loads seen in any live worker process.",
     multiprocess_mode="livemax",
 )
+# The service's own load on PostgreSQL and the broker (load_counters.py).
+SQL_STATEMENTS = Counter(
+    f"{PREFIX}_sql_statements", "SQL statements this service's processes sent through Django."
+)
+SQL_SECONDS = Counter(
+    f"{PREFIX}_sql_seconds", "Seconds those statements took, as the client waited for them."
+)
+MESSAGES_PUBLISHED = Counter(
+    f"{PREFIX}_messages_published", "Task messages published to the broker, by task.", ["task"]
+)
+PUBLISH_SECONDS = Counter(
+    f"{PREFIX}_publish_seconds", "Seconds spent publishing task messages, by task.", ["task"]
+)
 TASKS = Counter(f"{PREFIX}_tasks", "Celery task results by task and outcome.", ["task", "outcome"])
 IMAGES_FINISHED = Counter(
     f"{PREFIX}_images_finished",
@@ -105,6 +118,16 @@ def record_model_load(seconds: float, loads_in_process: int) -> None:
     MODEL_LOADS.inc()
     MODEL_LOAD_SECONDS.observe(seconds)
     MODEL_LOADS_PER_PROCESS.set(loads_in_process)
+
+
+def record_sql_statement(seconds: float) -> None:
+    SQL_STATEMENTS.inc()
+    SQL_SECONDS.inc(seconds)
+
+
+def record_message_published(task: str, seconds: float) -> None:
+    MESSAGES_PUBLISHED.labels(task).inc()
+    PUBLISH_SECONDS.labels(task).inc(seconds)
 
 
 def record_task(task: str, outcome: str) -> None:
