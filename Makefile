@@ -13,7 +13,7 @@ LOCK = ../$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/inspection
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install demo test test-fast up services lock clean
+.PHONY: install demo lint test test-fast up services lock clean
 
 install: $(STAMP)
 
@@ -28,7 +28,14 @@ $(STAMP): $(LOCKS)
 demo: install
 	$(PY) manage.py demo
 
-test: install
+# The gates: lint, formatting and types (pyproject.toml configures all three). `make test` runs
+# them first, so CI fails on any of them.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: install lint
 	bin/services
 	bin/system-packages
 	bin/ops-tools

@@ -3,16 +3,22 @@ batches in a chosen state."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from inspection.models import Batch, Detection, Facility, Image, ModelVersion
 from tests import images
+
+if TYPE_CHECKING:
+    # What the test client answers (a Response with the client's json() and more); a name in
+    # DRF's stubs only.
+    from rest_framework.response import _MonkeyPatchedResponse
 
 BATCHES_URL = "/api/v1/batches/"
 
@@ -31,7 +37,7 @@ def submit(
     files: list[SimpleUploadedFile],
     facility: str = "dc-north",
     **extra: Any,
-) -> Response:
+) -> _MonkeyPatchedResponse:
     """POST a batch; extra keys are form fields, or headers when they start with HTTP_."""
     headers = {key: value for key, value in extra.items() if key.startswith("HTTP_")}
     data = {key: value for key, value in extra.items() if not key.startswith("HTTP_")}
@@ -57,7 +63,13 @@ def make_model(name: str = "parcels", version: str = "1") -> ModelVersion:
     )
 
 
-def make_batch(facility: Facility, statuses: list[str], **fields: Any) -> Batch:
+def finished_at(image: Image) -> datetime:
+    """When a finished image finished."""
+    assert image.finished_at is not None, f"image {image.pk} has not finished"
+    return image.finished_at
+
+
+def make_batch(facility: Facility, statuses: Sequence[str], **fields: Any) -> Batch:
     batch = Batch.objects.create(facility=facility, total=len(statuses), **fields)
     Image.objects.bulk_create(
         Image(batch=batch, facility=facility, position=i, original_name=f"{i}.jpg", status=status)

@@ -154,6 +154,12 @@ class Service:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
+    @property
+    def running(self) -> subprocess.Popen[bytes]:
+        """The process of the started service."""
+        assert self.process is not None, "the service was never started"
+        return self.process
+
     def env(self) -> dict[str, str]:
         env = {
             **os.environ,
@@ -198,7 +204,7 @@ class Service:
         """The main process of the `cpu` or `inference` Celery worker."""
         for process in psutil.process_iter(["cmdline"]):
             line = process.info["cmdline"] or []
-            if f"{role}@%h" in line and "worker" in line and process.ppid() == self.process.pid:
+            if f"{role}@%h" in line and "worker" in line and process.ppid() == self.running.pid:
                 return process
         raise LookupError(f"no {role} worker")
 

@@ -104,7 +104,7 @@ def _bands(
 ) -> np.ndarray:
     # Vertical bands, one per colour, left to right.
     columns = np.arange(width) * len(colours) // width
-    image = np.asarray(colours, dtype=dtype)[columns]
+    image: np.ndarray = np.asarray(colours, dtype=dtype)[columns]
     return np.ascontiguousarray(np.broadcast_to(image, (height, *image.shape)))
 
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from django.db import connection
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import FloatRect, Page, sync_playwright
 
 from tests.review_support import PASSWORD
 
@@ -63,10 +63,15 @@ def drawn_boxes(page: Page) -> list[list[float]]:
     )
 
 
-def label_rects(page: Page) -> list[dict[str, float]]:
+def label_rects(page: Page) -> list[FloatRect]:
     """The screen rectangles of the labels drawn over the image."""
     rects = page.locator("#labels g.label rect")
-    return [rects.nth(i).bounding_box() or {} for i in range(rects.count())]
+    found = []
+    for index in range(rects.count()):
+        box = rects.nth(index).bounding_box()
+        assert box is not None, f"label {index + 1} is not drawn"
+        found.append(box)
+    return found
 
 
 def sign_in(page: Page, base_url: str, username: str = "rita") -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from inspection import storage
@@ -21,6 +21,8 @@ from inspection.models import (
     ReviewTask,
     ThresholdSource,
 )
+from inspection.review import leases
+from inspection.review.selectors import QueueFilters
 from tests import images
 
 PASSWORD = "review-pass-123"
@@ -33,10 +35,17 @@ DEFAULT_BOXES: tuple[Box, ...] = (
 )
 
 
-def make_member(username: str, facility: Facility, role: str = "reviewer") -> AbstractUser:
+def make_member(username: str, facility: Facility, role: str = "reviewer") -> User:
     user = get_user_model().objects.create_user(username=username, password=PASSWORD)
     FacilityMembership.objects.create(user=user, facility=facility, role=role)
     return user
+
+
+def next_claimed(user: User, filters: QueueFilters | None = None) -> ReviewTask:
+    """The task claim_next gives `user`, which the test expects there to be."""
+    task = leases.claim_next(user, filters)
+    assert task is not None, f"no task for {user.username} to claim"
+    return task
 
 
 def parcel_model() -> ModelVersion:

@@ -57,6 +57,7 @@ def test_adding_a_policy_writes_a_new_audited_version(
     admin_client: Client, facility: Facility
 ) -> None:
     model = facility.active_model
+    assert model is not None
     form = {
         "facility": facility.pk,
         "model_version": model.pk,
@@ -70,8 +71,10 @@ def test_adding_a_policy_writes_a_new_audited_version(
         assert admin_client.post(ADD_POLICY, form).status_code == 302
     versions = ThresholdPolicy.objects.filter(facility=facility).order_by("version")
     assert [(p.version, p.is_active) for p in versions] == [(1, False), (2, True)]
-    assert versions.last().created_by == "admin root"
-    assert versions.last().class_thresholds == {"damage": 0.7}
+    latest = versions.last()
+    assert latest is not None
+    assert latest.created_by == "admin root"
+    assert latest.class_thresholds == {"damage": 0.7}
 
 
 def test_a_policy_missing_classes_is_refused_with_the_reason(
@@ -79,7 +82,7 @@ def test_a_policy_missing_classes_is_refused_with_the_reason(
 ) -> None:
     form = {
         "facility": facility.pk,
-        "model_version": facility.active_model.pk,
+        "model_version": facility.active_model_id,
         "source": "manual",
         "default_threshold": "",
         "class_thresholds": '{"damage": 0.7}',

@@ -5,9 +5,10 @@ from the raw rows; nothing before the facility existed is sealed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from django.db import models
 from django.utils import timezone
 
 from inspection.analytics import facts as f
@@ -42,6 +43,15 @@ def history(site: Site) -> None:
     decide(task, at + timedelta(minutes=5), ReviewDecision.Action.CORRECT, ("label",), ())
 
 
+def assert_sealed_as(
+    model: type[models.Model], facts: list[f.Fact], facility: Facility, hour: datetime
+) -> None:
+    """The hour's rows: one per camera's fact, and their sums over cameras."""
+    stored = model._default_manager.filter(facility=facility, hour=hour)
+    assert stored.filter(camera__isnull=False).count() == len(facts) > 0, model.__name__
+    assert stored.filter(camera__isnull=True).count() == len(f.all_cameras(facts))
+
+
 def test_sealed_hours_hold_what_the_raw_rows_say(site: Site) -> None:
     history(site)
     now = timezone.now()
@@ -53,15 +63,9 @@ def test_sealed_hours_hold_what_the_raw_rows_say(site: Site) -> None:
     assert sealed == int((limit - floor_to(now - timedelta(hours=24), Bucket.HOUR)) / HOUR)
 
     one = f.Range(site.facility.pk, hour, hour + HOUR)
-    for model, compute in (
-        (ConfidenceHour, f.confidence_facts),
-        (LatencyHour, f.latency_facts),
-        (OverrideHour, f.override_facts),
-    ):
-        facts = compute(one)
-        stored = model.objects.filter(facility=site.facility, hour=hour)
-        assert stored.filter(camera__isnull=False).count() == len(facts) > 0, model.__name__
-        assert stored.filter(camera__isnull=True).count() == len(f.all_cameras(facts))
+    assert_sealed_as(ConfidenceHour, f.confidence_facts(one), site.facility, hour)
+    assert_sealed_as(LatencyHour, f.latency_facts(one), site.facility, hour)
+    assert_sealed_as(OverrideHour, f.override_facts(one), site.facility, hour)
 
     parcel = ConfidenceHour.objects.get(hour=hour, camera__isnull=True, class_name="parcel")
     assert (parcel.boxes, round(parcel.confidence_sum, 4)) == (2, 1.46)

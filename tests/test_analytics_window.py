@@ -59,7 +59,7 @@ def exact_percentile(values: list[float], fraction: float) -> float:
 def test_percentiles_from_histograms_are_within_the_bucket_half_width(seed: int) -> None:
     rng = random.Random(seed)
     values = [rng.lognormvariate(6, 1.2) for _ in range(2000)]
-    counts = histogram.Counter()
+    counts: histogram.Counter[int] = histogram.Counter()
     # Split over "hours" and added up, as a day's buckets are.
     for part in range(0, 2000, 250):
         histogram.add(counts, histogram.histogram(values[part : part + 250]))

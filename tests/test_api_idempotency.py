@@ -4,11 +4,10 @@ reused for different content is refused; concurrent duplicates make one batch.""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import connection
-from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from inspection.models import Batch, Facility, Image
@@ -16,6 +15,9 @@ from inspection.services import submission
 from tests import images
 from tests.api_support import Published, submit, upload
 from tests.conftest import make_api_key
+
+if TYPE_CHECKING:
+    from rest_framework.response import _MonkeyPatchedResponse  # the test client's answer
 
 pytestmark = pytest.mark.usefixtures("media_root")
 
@@ -123,7 +125,7 @@ def test_concurrent_duplicates_make_one_batch(
         real_check(incoming)
 
     monkeypatch.setattr(submission, "check_capacity", check_once_together)
-    answers: list[Response] = []
+    answers: list[_MonkeyPatchedResponse] = []
 
     def post() -> None:
         client = APIClient()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,9 @@ def plain_copy(generated: Path, root: Path, names: object = None) -> Path:
     return root / "data.yaml"
 
 
-def write_set(root: Path, labels: dict[str, str], names: object = ("box", "pallet")) -> Path:
+def write_set(
+    root: Path, labels: dict[str, str], names: dict[int, str] | Sequence[str] = ("box", "pallet")
+) -> Path:
     (root / "images" / "val").mkdir(parents=True)
     (root / "labels" / "val").mkdir(parents=True)
     for number, (stem, text) in enumerate(labels.items()):
@@ -90,7 +93,7 @@ def test_images_without_labels_polygons_lists_and_rotated_photos(tmp_path: Path)
     samples = {s.image: s for s in load_split(data_yaml, "val")}
     assert samples["images/val/empty.png"].truths == ()
     [boxed] = samples["images/val/boxed.jpg"].truths
-    assert (boxed.class_id, boxed.box) == (1, pytest.approx((80.0, 30.0, 120.0, 70.0)))
+    assert boxed.class_id == 1 and boxed.box == pytest.approx((80.0, 30.0, 120.0, 70.0))
     [outline] = samples["images/val/outline.jpg"].truths
     assert outline.box == pytest.approx((20.0, 20.0, 60.0, 60.0))  # the polygon's bounding box
     turned_sample = samples["images/val/turned.jpg"]

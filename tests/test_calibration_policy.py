@@ -112,7 +112,9 @@ def test_command_saves_a_new_active_version(
         call_command("calibrate_thresholds", *save, "--facility", facility.slug)
     rows = ThresholdPolicy.objects.filter(facility=facility).order_by("version")
     assert [(r.version, r.is_active) for r in rows] == [(1, False), (2, True)]
-    assert rows.last().class_thresholds == {"parcel": 0.41, "label": 0.33, "damage": 0.27}
+    latest = rows.last()
+    assert latest is not None
+    assert latest.class_thresholds == {"parcel": 0.41, "label": 0.33, "damage": 0.27}
 
 
 def test_save_needs_a_facility(model_version: ModelVersion, data_yaml: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from tests import images
 
 pytestmark = pytest.mark.e2e
 
-SAMPLES = {
+SAMPLES: dict[str, Callable[[], bytes]] = {
     "good.jpg": images.photo_jpeg,
     "rotated.jpg": images.exif_rotated_jpeg,
     "black.jpg": images.black_photo_jpeg,

@@ -76,7 +76,7 @@ def test_review_tasks_are_decided_or_still_waiting(output: str) -> None:
     assert done.count() > 0
     assert not done.filter(completed_at__isnull=True).exists()
     assert not waiting.filter(completed_at__isnull=False).exists()
-    standing = ReviewDecision.objects.effective()  # type: ignore[attr-defined]
+    standing = ReviewDecision.objects.effective()
     assert standing.count() == done.count()
     assert set(standing.values_list("task_id", flat=True)) == set(done.values_list("pk", flat=True))
     undone = ReviewDecision.objects.filter(action="undo")

@@ -1,5 +1,6 @@
 """The home page links the API docs and the admin."""
 
+from django.contrib.auth.models import User
 from django.test import Client
 
 
@@ -11,7 +12,7 @@ def test_home_page_links_docs_and_admin(client: Client) -> None:
     assert 'href="/admin/"' in body
 
 
-def test_the_admin_link_is_shown_to_staff_only(client: Client, reviewer: object) -> None:
+def test_the_admin_link_is_shown_to_staff_only(client: Client, reviewer: User) -> None:
     from django.contrib.auth import get_user_model
 
     client.force_login(reviewer)

@@ -101,7 +101,7 @@ def test_every_line_of_every_process_is_json(
     group, base_url = service
     wait_until_ready(group, int(base_url.rsplit(":", 1)[1]))
     submit_photo(base_url, make_api_key(facility))
-    ran = wait_until(lambda: PREPROCESS_RAN.search(group.log_tail("cpu-worker", 50)), 120)
+    ran = wait_until(lambda: bool(PREPROCESS_RAN.search(group.log_tail("cpu-worker", 50))), 120)
     assert ran, group.log_tail("cpu-worker")
     refused = requests.get(
         f"{base_url}/healthz", headers={"Cookie": "c=" + "x" * 65536}, timeout=10

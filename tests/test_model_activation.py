@@ -15,6 +15,7 @@ import redis
 from inspection.inference import registry
 from inspection.models import Batch, Facility, Image, ModelVersion
 from inspection.pipeline.enqueue import enqueue_preprocess
+from tests.api_support import finished_at
 from tests.workers import (
     CPU_QUEUES,
     WorkerSet,
@@ -77,7 +78,7 @@ def test_a_model_activated_while_workers_run_is_warm_before_its_first_batch(
     assert {image.model_version_id for image in inferred} == {fresh.pk}
     assert all(image.status == Image.Status.ACCEPTED for image in inferred)
     load_ms = min(int(ms) for ms, _ in loaded)
-    first = min(inferred, key=lambda image: image.finished_at)
+    first = min(inferred, key=finished_at)
     assert first.timings["inference_ms"] < load_ms, (first.timings, load_ms)
     with capsys.disabled():
         print(

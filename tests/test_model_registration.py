@@ -80,7 +80,9 @@ def test_register_model_prints_classes_input_size_format_and_the_probe(
     assert "format:     onnx (onnxruntime cpu" in out
     assert "classes:    3: parcel, label, damage" in out
     assert "input size: 640 px" in out
-    boxes, image, predict_ms, load_ms = PROBE_LINE.search(out).groups()
+    probe = PROBE_LINE.search(out)
+    assert probe is not None, out
+    boxes, image, predict_ms, load_ms = probe.groups()
     assert image == PROBE_IMAGE.name and int(boxes) >= 1 and int(load_ms) >= int(predict_ms)
 
     again = register(default_exports.onnx_int8, "int8")

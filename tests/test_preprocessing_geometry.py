@@ -27,6 +27,7 @@ def test_reduced_jpeg_decoding_matches_a_full_decode() -> None:
     # 2600 -> 640 lets the decoder work at 1/4 scale; the result must look the same.
     data = images.photo_jpeg(2600, 1300)
     full = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert full is not None
     expected = cv2.resize(full, (640, 320), interpolation=cv2.INTER_AREA)
     difference = np.abs(preprocess(data, 640, CONFIG).array.astype(int) - expected)
     assert difference.mean() < 2.0

@@ -128,6 +128,10 @@ def task_id_in(url: str) -> int:
     return int(found.group(1))
 
 
+def url_other_than(before: str) -> Callable[[str], bool]:
+    return lambda url: url != before
+
+
 def walk(base_url: str, names: dict[int, str]) -> list[Walked]:
     """Claim the first task, then on each task page drag the box and decide by the next path;
     the server opens the next claimed task after each decision, the queue after the last."""
@@ -143,7 +147,7 @@ def walk(base_url: str, names: dict[int, str]) -> list[Walked]:
             scale = drag_first_box(page, path.offset)
             before, decisions_sent[:] = page.url, []
             path.decide(page)
-            page.wait_for_url(lambda url, before=before: url != before)
+            page.wait_for_url(url_other_than(before))
             assert decisions_sent == [f"{before}decide/"], path.name  # one decision, this task's
             action = "reject" if path.reason else "correct"
             assert page.inner_text(".messages") == f"{names[task_id]}: {action}.", path.name

@@ -14,7 +14,6 @@ from django.contrib.sessions.models import Session
 from playwright.sync_api import Page
 
 from inspection.models import Detection, ReviewDecision, ReviewTask
-from inspection.review import leases
 from tests import images
 from tests.review_browser_support import (
     browser_page,
@@ -24,7 +23,7 @@ from tests.review_browser_support import (
     sign_in,
     wait_for_task_page,
 )
-from tests.review_support import PASSWORD, make_member, make_task
+from tests.review_support import PASSWORD, make_member, make_task, next_claimed
 
 BOX = [100.0, 100.0, 300.0, 250.0]
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("media_root")]
@@ -38,7 +37,7 @@ def photo_task(facility: Any, confidence: float, name: str) -> ReviewTask:
 def taken_over(task: ReviewTask, facility: Any) -> int:
     """The lease passes (released, as if it ran out) and a colleague claims the task."""
     ReviewTask.objects.filter(pk=task.pk).update(status="open", claimed_by=None)
-    return leases.claim_next(make_member("carl", facility)).pk
+    return next_claimed(make_member("carl", facility)).pk
 
 
 def claim_first(page: Page, base_url: str) -> None:

@@ -15,7 +15,7 @@ from inspection.models import ReviewTask
 from inspection.review import leases
 from inspection.review.decisions import DecisionRefused, DecisionRequest, decide
 from inspection.review.selectors import QueueFilters
-from tests.review_support import make_member, make_task
+from tests.review_support import make_member, make_task, next_claimed
 
 pytestmark = pytest.mark.usefixtures("media_root")
 
@@ -38,7 +38,7 @@ def test_next_task_is_lowest_confidence_first_then_oldest(facility: Any, reviewe
     empty = make_task(facility, boxes=[], reasons=["no_detections"], created_at=now)
     order = []
     for _ in range(4):
-        task = leases.claim_next(reviewer)
+        task = next_claimed(reviewer)
         order.append(task.pk)
         leases.release(task, reviewer)
         ReviewTask.objects.filter(pk=task.pk).update(status=ReviewTask.Status.DONE)
@@ -48,17 +48,18 @@ def test_next_task_is_lowest_confidence_first_then_oldest(facility: Any, reviewe
 def test_next_task_hands_back_the_task_already_held(facility: Any, reviewer: Any) -> None:
     make_task(facility)
     make_task(facility)
-    first = leases.claim_next(reviewer)
-    assert leases.claim_next(reviewer).pk == first.pk
-    assert first.claimed_by == reviewer and first.lease_expires_at > timezone.now()
+    first = next_claimed(reviewer)
+    assert next_claimed(reviewer).pk == first.pk
+    assert first.claimed_by == reviewer
+    assert first.lease_expires_at is not None and first.lease_expires_at > timezone.now()
 
 
 def test_a_held_task_is_skipped_for_other_reviewers(facility: Any, reviewer: Any) -> None:
     held = make_task(facility, boxes=[(0, 0.1, [1, 1, 50, 50])])
     other = make_task(facility, boxes=[(0, 0.3, [1, 1, 50, 50])])
-    assert leases.claim_next(reviewer).pk == held.pk
+    assert next_claimed(reviewer).pk == held.pk
     colleague = make_member("carl", facility)
-    assert leases.claim_next(colleague).pk == other.pk
+    assert next_claimed(colleague).pk == other.pk
     assert leases.claim_next(make_member("dora", facility)) is None
 
 
@@ -66,10 +67,10 @@ def test_an_expired_lease_passes_the_task_on_and_the_first_holder_cannot_decide(
     facility: Any, reviewer: Any
 ) -> None:
     make_task(facility)
-    task = leases.claim_next(reviewer)
+    task = next_claimed(reviewer)
     expire(task)
     colleague = make_member("carl", facility)
-    taken = leases.claim_next(colleague)
+    taken = next_claimed(colleague)
     assert taken.pk == task.pk and taken.claimed_by == colleague
     assert not leases.renew(task, reviewer)
     with pytest.raises(DecisionRefused):
@@ -80,10 +81,11 @@ def test_an_expired_lease_passes_the_task_on_and_the_first_holder_cannot_decide(
 def test_renewal_extends_the_lease(facility: Any, reviewer: Any, settings: Any) -> None:
     settings.REVIEW_LEASE_SECONDS = 60
     make_task(facility)
-    task = leases.claim_next(reviewer)
+    task = next_claimed(reviewer)
     settings.REVIEW_LEASE_SECONDS = 600
     assert leases.renew(task, reviewer)
     stored = ReviewTask.objects.get(pk=task.pk)
+    assert stored.lease_expires_at is not None
     assert stored.lease_expires_at > timezone.now() + timedelta(seconds=500)
 
 
@@ -91,7 +93,7 @@ def test_renew_endpoint_answers_409_once_the_task_is_someone_elses(
     facility: Any, reviewer: Any, reviewer_client: Any
 ) -> None:
     make_task(facility)
-    task = leases.claim_next(reviewer)
+    task = next_claimed(reviewer)
     url = f"/review/tasks/{task.pk}/renew/"
     answer = reviewer_client.post(url)
     assert answer.status_code == 200 and answer.json()["held"] is True
@@ -102,7 +104,7 @@ def test_renew_endpoint_answers_409_once_the_task_is_someone_elses(
 
 def test_release_reopens_the_task(facility: Any, reviewer: Any, reviewer_client: Any) -> None:
     make_task(facility)
-    task = leases.claim_next(reviewer)
+    task = next_claimed(reviewer)
     answer = reviewer_client.post(f"/review/tasks/{task.pk}/release/")
     assert answer.status_code == 302 and answer.url == "/review/"
     stored = ReviewTask.objects.get(pk=task.pk)
@@ -113,17 +115,18 @@ def test_leaving_the_page_keeps_the_task_a_few_seconds_only(
     facility: Any, reviewer: Any, reviewer_client: Any
 ) -> None:
     make_task(facility)
-    task = leases.claim_next(reviewer)
+    task = next_claimed(reviewer)
     answer = reviewer_client.post(f"/review/tasks/{task.pk}/leave/")
     assert answer.status_code == 204
     stored = ReviewTask.objects.get(pk=task.pk)
+    assert stored.lease_expires_at is not None
     left = (stored.lease_expires_at - timezone.now()).total_seconds()
     assert stored.claimed_by == reviewer and 0 < left <= leases.LEAVE_GRACE_SECONDS
     # Coming straight back (a reload) renews it; the grace never extends a lease.
     assert reviewer_client.post(f"/review/tasks/{task.pk}/renew/").json()["held"] is True
-    assert ReviewTask.objects.get(pk=task.pk).lease_expires_at > timezone.now() + timedelta(
-        seconds=leases.LEAVE_GRACE_SECONDS
-    )
+    renewed = ReviewTask.objects.get(pk=task.pk).lease_expires_at
+    assert renewed is not None
+    assert renewed > timezone.now() + timedelta(seconds=leases.LEAVE_GRACE_SECONDS)
     expire(task)
     assert not leases.leave(ReviewTask.objects.get(pk=task.pk), reviewer)
 
@@ -132,7 +135,7 @@ def test_the_heartbeat_says_why_the_task_is_no_longer_yours(
     facility: Any, reviewer: Any, reviewer_client: Any, client: Any
 ) -> None:
     make_task(facility)
-    task = leases.claim_next(reviewer)
+    task = next_claimed(reviewer)
     url = f"/review/tasks/{task.pk}/renew/"
     expire(task)
     leases.claim_next(make_member("carl", facility))
@@ -149,7 +152,7 @@ def test_the_heartbeat_says_why_the_task_is_no_longer_yours(
 
 def test_release_by_someone_else_changes_nothing(facility: Any, reviewer: Any) -> None:
     make_task(facility)
-    task = leases.claim_next(reviewer)
+    task = next_claimed(reviewer)
     assert not leases.release(task, make_member("carl", facility))
     assert ReviewTask.objects.get(pk=task.pk).claimed_by == reviewer
 
@@ -159,11 +162,11 @@ def test_next_task_follows_the_queue_filters(
 ) -> None:
     dark = make_task(facility, boxes=[(2, 0.9, [1, 1, 50, 50])], reasons=["quality:too_dark"])
     unsure = make_task(facility, boxes=[(0, 0.1, [1, 1, 50, 50])])
-    assert leases.claim_next(reviewer, QueueFilters(reason="quality")).pk == dark.pk
+    assert next_claimed(reviewer, QueueFilters(reason="quality")).pk == dark.pk
     leases.release(dark, reviewer)
-    assert leases.claim_next(reviewer, QueueFilters(class_name="damage")).pk == dark.pk
+    assert next_claimed(reviewer, QueueFilters(class_name="damage")).pk == dark.pk
     leases.release(dark, reviewer)
-    assert leases.claim_next(reviewer, QueueFilters(reason="low_confidence")).pk == unsure.pk
+    assert next_claimed(reviewer, QueueFilters(reason="low_confidence")).pk == unsure.pk
     leases.release(unsure, reviewer)
     assert leases.claim_next(reviewer, QueueFilters(facility=other_facility.slug)) is None
 
@@ -210,4 +213,4 @@ def test_concurrent_claims_of_one_task_have_one_winner(facility: Any, media_root
 def test_concurrent_reviewers_take_different_tasks(facility: Any, media_root: Any) -> None:
     tasks = [make_task(facility, boxes=[(0, 0.1 * n + 0.1, [1, 1, 50, 50])]) for n in range(4)]
     won = claim_together([make_member(f"r{n}", facility) for n in range(4)])
-    assert sorted(won) == sorted(task.pk for task in tasks)
+    assert sorted(pk for pk in won if pk is not None) == sorted(task.pk for task in tasks)

@@ -68,7 +68,7 @@ def test_the_image_is_served_turned_like_its_boxes(facility: Any, reviewer_clien
     picture = PillowImage.open(io.BytesIO(answer.content))
     assert picture.size == (480, 640)
     red = picture.convert("RGB").getpixel((440, 40))  # the stored top-left marker, turned
-    assert red[0] > 200 and red[1] < 80
+    assert isinstance(red, tuple) and red[0] > 200 and red[1] < 80
 
 
 def test_stats_count_decisions_times_and_overrides_per_class(

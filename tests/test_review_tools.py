@@ -26,7 +26,7 @@ from inspection.review.decisions import DecisionRefused, DecisionRequest, decide
 from inspection.review.selectors import decisions_since, reviewer_stats
 from inspection.review.undo import UNDO_SECONDS, undo, why_not
 from inspection.ui.csp import HEADER, POLICY
-from tests.review_support import boxes_json, make_member, make_task
+from tests.review_support import Box, boxes_json, make_member, make_task, next_claimed
 
 pytestmark = pytest.mark.usefixtures("media_root")
 
@@ -63,7 +63,7 @@ def test_skipping_the_last_task_says_so_and_frees_it(
     answer = reviewer_client.post(f"/review/tasks/{only.pk}/skip/", follow=True)
     assert answer.redirect_chain[-1][0] == "/review/"
     assert "the tasks you skipped are back in the queue" in answer.content.decode()
-    assert leases.claim_next(make_member("carl", facility)).pk == only.pk
+    assert next_claimed(make_member("carl", facility)).pk == only.pk
 
 
 # --- undo -------------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ def test_the_task_page_shows_its_history_with_comments(
 def test_boxes_that_caused_the_review_come_first_with_their_thresholds(
     facility: Any, reviewer: Any, reviewer_client: Any
 ) -> None:
-    boxes = [
+    boxes: list[Box] = [
         (1, 0.95, [150, 40, 250, 90]),  # label, above 0.5
         (2, 0.58, [10, 10, 60, 60]),  # damage, below its 0.6
         (0, 0.45, [20, 30, 120, 150]),  # parcel, below 0.5

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import FloatRect, Page
 
 from inspection.models import Detection, Image, ReviewDecision, ReviewTask
 from tests import images
@@ -62,8 +62,8 @@ def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name))
 
 
-def overlapping(rects: list[dict[str, float]]) -> list[tuple[int, int]]:
-    def meets(a: dict[str, float], b: dict[str, float]) -> bool:
+def overlapping(rects: list[FloatRect]) -> list[tuple[int, int]]:
+    def meets(a: FloatRect, b: FloatRect) -> bool:
         return (
             a["x"] + 0.5 < b["x"] + b["width"]
             and b["x"] + 0.5 < a["x"] + a["width"]

@@ -32,7 +32,8 @@ def settle(group: ProcessGroup, name: str) -> None:
 def test_a_child_that_exits_is_restarted_with_doubling_waits_and_the_others_left_alone(
     tmp_path: Path,
 ) -> None:
-    group, said, clock = ProcessGroup(tmp_path / "logs"), [], Clock()
+    group, clock = ProcessGroup(tmp_path / "logs"), Clock()
+    said: list[str] = []
     group.start("flaky", EXITS)
     group.start("steady", STAYS)
     steady = group.children["steady"].pid
@@ -57,7 +58,8 @@ def test_a_child_that_exits_is_restarted_with_doubling_waits_and_the_others_left
 
 
 def test_a_child_that_ran_a_while_gets_the_first_wait_again(tmp_path: Path) -> None:
-    group, said, clock = ProcessGroup(tmp_path / "logs"), [], Clock()
+    group, clock = ProcessGroup(tmp_path / "logs"), Clock()
+    said: list[str] = []
     group.start("flaky", EXITS)
     supervisor = Supervisor(group, said.append, clock)
     supervisor.waits["flaky"] = 16.0  # it had failed quickly several times before

@@ -315,6 +315,7 @@ def test_back_to_the_models_registration_thresholds(facility: Facility) -> None:
     out = run("set_thresholds", "--facility", "dc-north", "--from-model")
     policy = ThresholdPolicy.objects.get(facility=facility, is_active=True)
     model = facility.active_model
+    assert model is not None
     assert (policy.version, policy.source, policy.class_thresholds) == (
         2,
         "calibrated",

@@ -252,11 +252,13 @@ def test_a_last_verdict_racing_the_completion_waits_for_it_and_announces(
     # committed yet when the verdict checks the batch.
     marked, go = threading.Event(), threading.Event()
     real_announce = completion.webhooks.announce_batch_completed
-    monkeypatch.setattr(
-        completion.webhooks,
-        "announce_batch_completed",
-        lambda b: (marked.set(), go.wait(10), real_announce(b))[2],
-    )
+
+    def announce_when_let_go(batch_id: Any) -> WebhookDelivery | None:
+        marked.set()
+        go.wait(10)
+        return real_announce(batch_id)
+
+    monkeypatch.setattr(completion.webhooks, "announce_batch_completed", announce_when_let_go)
     errors: list[BaseException] = []
     completing = thread_of(errors, complete_batch_if_done, batch.pk)
     deciding = thread_of(errors, decide, task, reviewer, ACCEPT)

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from lab.synthetic import surfaces
 from lab.synthetic.camera import Camera
-from lab.synthetic.textures import Image
+from lab.synthetic.textures import Image, as_image
 
 SCENE_KINDS = ("conveyor", "floor", "shelves")
 _MAX_TEXTURE = 2.0  # texture side, in multiples of the image's long side
@@ -110,12 +110,14 @@ def render_plane(
     columns = np.column_stack([rotation @ u, rotation @ v, rotation @ (origin - camera.position)])
     to_index = np.array([[1, 0, -0.5], [0, 1, -0.5], [0, 0, 1]])
     matrix = to_index @ k @ columns
-    return cv2.warpPerspective(
-        texture,
-        matrix,
-        (camera.width, camera.height),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
+    return as_image(
+        cv2.warpPerspective(
+            texture,
+            matrix,
+            (camera.width, camera.height),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
     )
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from lab.synthetic.geometry import Points, apply_affine
 from lab.synthetic.problems import Param, Problem
-from lab.synthetic.textures import Image, radial_falloff
+from lab.synthetic.textures import Image, as_image, radial_falloff
 
 Params = dict[str, Param]
 
@@ -20,12 +20,12 @@ def motion_blur(image: Image, params: Params, rng: np.random.Generator) -> Image
     kernel = np.zeros((length, length), np.float32)
     kernel[length // 2, :] = 1.0
     turn = cv2.getRotationMatrix2D(((length - 1) / 2, (length - 1) / 2), float(params["angle"]), 1)
-    kernel = cv2.warpAffine(kernel, turn, (length, length))
-    return cv2.filter2D(image, -1, kernel / max(float(kernel.sum()), 1e-6))
+    kernel = as_image(cv2.warpAffine(kernel, turn, (length, length)))
+    return as_image(cv2.filter2D(image, -1, kernel / max(float(kernel.sum()), 1e-6)))
 
 
 def focus_blur(image: Image, params: Params, rng: np.random.Generator) -> Image:
-    return cv2.GaussianBlur(image, (0, 0), float(params["sigma"]))
+    return as_image(cv2.GaussianBlur(image, (0, 0), float(params["sigma"])))
 
 
 def low_light(image: Image, params: Params, rng: np.random.Generator) -> Image:
@@ -77,7 +77,7 @@ def quarter_turns(image: Image, polygons: list[Points], turns: int) -> tuple[Ima
     """Rotate clockwise by `turns` quarter turns (continuous coordinates, exact)."""
     for _ in range(turns % 4):
         height = image.shape[0]
-        image = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
+        image = as_image(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE))
         polygons = [np.column_stack([height - p[:, 1], p[:, 0]]) for p in polygons]
     return image, polygons
 
@@ -92,4 +92,4 @@ def tilt(image: Image, polygons: list[Points], angle: float) -> tuple[Image, lis
     turned = cv2.warpAffine(
         image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
     )
-    return turned, [apply_affine(matrix, p) for p in polygons]
+    return as_image(turned), [apply_affine(matrix, p) for p in polygons]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -17,7 +18,7 @@ from lab.synthetic.textures import (
     tint,
 )
 
-Weighted = tuple[tuple[Colour, float], ...]
+Weighted = Sequence[tuple[Colour, float]]
 
 # BGR. Kraft dominates real parcel traffic, so it gets most of the weight.
 BOARD_COLOURS: Weighted = (

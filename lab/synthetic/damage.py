@@ -12,7 +12,7 @@ import numpy as np
 
 from lab.synthetic.geometry import Points
 from lab.synthetic.solids import polygon_mask
-from lab.synthetic.textures import Image, value_noise
+from lab.synthetic.textures import Image, as_image, value_noise
 
 Painter = Callable[[np.random.Generator, Image], Points | None]
 
@@ -150,7 +150,7 @@ def _blob(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
             1.0,
             -1,
         )
-    field = cv2.GaussianBlur(field, (0, 0), max(1.0, short / 30))
+    field = as_image(cv2.GaussianBlur(field, (0, 0), max(1.0, short / 30)))
     field += 0.35 * (value_noise(rng, height, width, max(2.0, short / 10)) - 0.5)
     return (field > 0.5).astype(np.uint8) * 255
 

@@ -8,6 +8,7 @@ half-pixel shifts in `apply_homography` and `apply_affine`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -72,7 +73,7 @@ def apply_homography(matrix: NDArray[np.float64], points: Points) -> Points:
     return homogeneous[:, :2] / homogeneous[:, 2:3] + 0.5
 
 
-def apply_affine(matrix: NDArray[np.float64], points: Points) -> Points:
+def apply_affine(matrix: NDArray[Any], points: Points) -> Points:
     """Map continuous coordinates through a 2x3 affine built on pixel-index coordinates."""
     return np.column_stack([points - 0.5, np.ones(len(points))]) @ matrix.T + 0.5
 

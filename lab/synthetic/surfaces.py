@@ -10,6 +10,7 @@ from lab.synthetic.cardboard import choose
 from lab.synthetic.textures import (
     Colour,
     Image,
+    as_image,
     blend,
     fractal_noise,
     grain,
@@ -106,8 +107,8 @@ def soft_ellipse(
         1.0,
         -1,
     )
-    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, min(axes) / 16))
-    return cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+    mask = as_image(cv2.GaussianBlur(mask, (0, 0), max(1.0, min(axes) / 16)))
+    return as_image(cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR))
 
 
 def belt(rng: np.random.Generator, length: int, width: int, ppm: float) -> Image:
@@ -115,7 +116,7 @@ def belt(rng: np.random.Generator, length: int, width: int, ppm: float) -> Image
     colour = jitter_colour(rng, choose(rng, BELTS), 5.0)
     shade = 1 + 0.06 * streaks(rng, width, length, 0.8 * ppm).clip(-2, 2)
     shade += 0.12 * (fractal_noise(rng, width, length, 0.6 * ppm) - 0.5)
-    image = tint(shade, colour) + grain(rng, width, length, 3.0)[..., None]
+    image = tint(as_image(shade), colour) + grain(rng, width, length, 3.0)[..., None]
     for x in np.arange(rng.uniform(0, 3 * ppm), length, rng.uniform(2.5, 4.0) * ppm):
         cv2.line(
             image,
@@ -147,7 +148,7 @@ def rail(rng: np.random.Generator, length: int, width: int, colour: Colour | Non
     across = np.linspace(0, np.pi, max(width, 1), dtype=np.float32)
     profile = 0.55 + 0.55 * np.sin(across) ** 2
     shade = np.tile(profile[:, None], (1, length))
-    return tint(shade, colour) + grain(rng, width, length, 3.0)[..., None]
+    return tint(as_image(shade), colour) + grain(rng, width, length, 3.0)[..., None]
 
 
 def racking(

@@ -6,12 +6,22 @@ once, when the capture is encoded, so repeated shading does not accumulate round
 
 from __future__ import annotations
 
+from typing import cast
+
 import cv2
 import numpy as np
+from cv2.typing import MatLike
 from numpy.typing import NDArray
 
 Image = NDArray[np.float32]
 Colour = tuple[float, float, float]  # BGR, 0..255
+
+
+def as_image(result: MatLike) -> Image:
+    """An array as the float32 image it is: OpenCV results and NumPy arithmetic on float32
+    images stay float32 (NumPy 2 does not widen for a Python float), which their stubs cannot
+    say (an OpenCV result is an array of any dtype, float32 times a float is float64)."""
+    return cast(Image, result)
 
 
 def value_noise(rng: np.random.Generator, height: int, width: int, cell: float) -> Image:
@@ -43,7 +53,9 @@ def grain(rng: np.random.Generator, height: int, width: int, sigma: float) -> Im
 def streaks(rng: np.random.Generator, height: int, width: int, length: float) -> Image:
     """Zero-mean noise stretched along x: brushed metal, belt wear, cardboard fibres."""
     noise = rng.normal(0.0, 1.0, (height, max(2, int(width / max(length, 1.0)) + 2)))
-    return cv2.resize(noise.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    return as_image(
+        cv2.resize(noise.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    )
 
 
 def linear_gradient(height: int, width: int, angle: float, low: float, high: float) -> Image:

@@ -9,6 +9,7 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -84,7 +85,7 @@ def test_evaluate_model_reports_every_class_and_subset(data_yaml: Path, tmp_path
 
 
 def test_the_report_says_when_thresholds_come_from_another_data_set() -> None:
-    report = {
+    report: dict[str, Any] = {
         "data": "test-set/data.yaml",
         "calibration": {"data": "field-600/data.yaml", "split": "val", "images": 600},
     }

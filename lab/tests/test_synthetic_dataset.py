@@ -78,7 +78,7 @@ def test_manifest_rows_describe_each_image(dataset: Path) -> None:
 
 def test_boxes_are_inside_normalised_and_on_parcels(dataset: Path) -> None:
     label_files = list((dataset / "labels").rglob("*.txt"))
-    seen = Counter()
+    seen: Counter[int] = Counter()
     for path in label_files:
         boxes = read_labels(path)
         parcels = [b for b in boxes if b[0] == 0]

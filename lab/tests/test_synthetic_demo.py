@@ -48,5 +48,6 @@ def test_damage_shots_show_damage_large_enough_to_see() -> None:
         sides = [min(b.box.width, b.box.height) for b in example.boxes if b.class_id == DAMAGE]
         assert max(sides, default=0.0) >= DAMAGE_SIDE * long_side, shot.name
         committed = cv2.imread(str(DEMO / f"{shot.name}.jpg"))
+        assert committed is not None, shot.name
         assert committed.shape[:2] == example.image.shape[:2]  # the committed file is this render
         assert np.abs(committed.astype(int) - example.image.astype(int)).mean() < 3, shot.name

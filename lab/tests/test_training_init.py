@@ -23,7 +23,9 @@ pytestmark = [pytest.mark.training, pytest.mark.usefixtures("keep_torch_threads"
 def weights(path_or_yaml: str | Path) -> dict[str, torch.Tensor]:
     from ultralytics import YOLO
 
-    return {k: v.float() for k, v in YOLO(str(path_or_yaml)).model.state_dict().items()}
+    network = YOLO(str(path_or_yaml)).model
+    assert isinstance(network, torch.nn.Module)
+    return {k: v.float() for k, v in network.state_dict().items()}
 
 
 def first_conv(path_or_yaml: str) -> torch.Tensor:

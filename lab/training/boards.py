@@ -81,6 +81,8 @@ def _boards(sample: Sample, damage_id: int) -> list[str]:
     if not damage:
         return []
     image = cv2.imread(str(sample.path))
+    if image is None:  # OpenCV's answer to a file it cannot read
+        raise ValueError(f"{sample.path}: OpenCV cannot read this image")
     return [board_around(image, truth.box) for truth in damage]
 
 

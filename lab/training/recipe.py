@@ -13,6 +13,7 @@ be confident about it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lab.synthetic.cardboard import BOARD_COLOURS, Weighted
 from lab.synthetic.parcels import Decor
@@ -61,10 +62,10 @@ class DataRecipe:
     max_side: int = MAX_TRAIN_SIDE
     mix: str = "field"
 
-    def describe(self) -> dict[str, object]:
+    def describe(self) -> dict[str, Any]:
         # "generator" is the name recorded since the first recipes (the generator now lives in
         # lab.synthetic): kept, so generated folders and training records stay valid.
-        described: dict[str, object] = {
+        described: dict[str, Any] = {
             "generator": "inspection.synthetic.generate_dataset",
             "count": self.count,
             "seed": self.seed,
