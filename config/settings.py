@@ -146,14 +146,36 @@ STORAGES: dict[str, dict[str, Any]] = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 if STORAGE_BACKEND.startswith("storages.backends.s3"):
-    # S3-compatible object storage through django-storages (installed separately).
+    # S3-compatible object storage (SeaweedFS, MinIO, AWS S3) through django-storages: web and
+    # workers on several hosts share originals, arrays and exports with no shared disk
+    # (docs/deploy.md, "Object storage").
+    from botocore.config import Config as S3ClientConfig
+
+    if not env_str("S3_BUCKET"):
+        raise ImproperlyConfigured("S3_BUCKET must name the bucket when STORAGE_BACKEND is S3")
     STORAGES["default"]["OPTIONS"] = {
         "bucket_name": env_str("S3_BUCKET"),
         "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
-        "access_key": env_str("S3_ACCESS_KEY_ID"),
-        "secret_key": env_str("S3_SECRET_ACCESS_KEY"),
+        "region_name": env_str("S3_REGION", "us-east-1"),
+        # Unset: boto3's own chain (AWS_* variables, a pod's web identity, an instance profile).
+        "access_key": env_str("S3_ACCESS_KEY_ID") or None,
+        "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
+        # Our keys name their content (a hash, an image id): a second save of a key replaces the
+        # object, as inspection/storage.py expects, and never gets a random suffix.
+        "file_overwrite": True,
         "default_acl": "private",
         "querystring_auth": True,
+        "client_config": S3ClientConfig(
+            # Path-style: an endpoint named by an IP address or a cluster-internal service name
+            # has no per-bucket subdomains.
+            s3={"addressing_style": env_str("S3_ADDRESSING_STYLE", "path")},
+            signature_version="s3v4",
+            # botocore waits 60 s per connection attempt by default: a worker would sit that
+            # long on each file while the store is away instead of handing its claim back.
+            connect_timeout=env_float("S3_CONNECT_TIMEOUT", 3.0),
+            read_timeout=env_float("S3_READ_TIMEOUT", 30.0),
+            retries={"max_attempts": env_int("S3_MAX_ATTEMPTS", 3), "mode": "standard"},
+        ),
     }
 
 # --- Upload limits ---------------------------------------------------------------------------
