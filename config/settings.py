@@ -145,15 +145,17 @@ STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": STORAGE_BACKEND},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-if STORAGE_BACKEND.startswith("storages.backends.s3"):
-    # S3-compatible object storage (SeaweedFS, MinIO, AWS S3) through django-storages: web and
-    # workers on several hosts share originals, arrays and exports with no shared disk
-    # (docs/deploy.md, "Object storage").
+
+
+def s3_storage_options() -> dict[str, object]:
+    """django-storages' S3Storage options from S3_* variables (SeaweedFS, MinIO, AWS S3): web
+    and workers on several hosts share originals, arrays and exports with no shared disk
+    (docs/deploy.md, "Object storage"). A function, so tests build them from their own store."""
     from botocore.config import Config as S3ClientConfig
 
     if not env_str("S3_BUCKET"):
         raise ImproperlyConfigured("S3_BUCKET must name the bucket when STORAGE_BACKEND is S3")
-    STORAGES["default"]["OPTIONS"] = {
+    return {
         "bucket_name": env_str("S3_BUCKET"),
         "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
         "region_name": env_str("S3_REGION", "us-east-1"),
@@ -177,6 +179,10 @@ if STORAGE_BACKEND.startswith("storages.backends.s3"):
             retries={"max_attempts": env_int("S3_MAX_ATTEMPTS", 3), "mode": "standard"},
         ),
     }
+
+
+if STORAGE_BACKEND.startswith("storages.backends.s3"):
+    STORAGES["default"]["OPTIONS"] = s3_storage_options()
 
 # --- Upload limits ---------------------------------------------------------------------------
 MAX_FILES_PER_BATCH = env_int("MAX_FILES_PER_BATCH", 200)

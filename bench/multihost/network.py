@@ -150,7 +150,7 @@ def require_root() -> None:
 
 def _orphaned(name: str) -> bool:
     match = _OWNED.match(name)
-    return bool(match) and not _alive(int(match.group(1)))
+    return match is not None and not _alive(int(match.group(1)))
 
 
 def _alive(pid: int) -> bool:

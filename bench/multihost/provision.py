@@ -12,6 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inspection.models import ModelVersion
 
 DEV_THRESHOLD = 0.25
 
@@ -44,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({"key": raw, "facility": facility.slug, "model": str(active)}))
 
 
-def dev_model(folder: Path, input_size: int) -> object:
+def dev_model(folder: Path, input_size: int) -> ModelVersion:
     from inspection.inference import registry
     from inspection.services.policies import ThresholdChange
 

@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BACKEND = "storages.backends.s3.S3Storage"
 S3_PORT = 8333
@@ -122,7 +125,7 @@ class SeaweedServer:
             "S3_SECRET_ACCESS_KEY": self.account.secret_key,
         }
 
-    def client(self) -> object:
+    def client(self) -> Any:
         import boto3
         from botocore.config import Config
 
@@ -141,7 +144,7 @@ class SeaweedServer:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                self.client().create_bucket(Bucket=self.account.bucket)  # type: ignore[attr-defined]
+                self.client().create_bucket(Bucket=self.account.bucket)
                 return
             except Exception as exc:
                 if "BucketAlreadyOwnedByYou" in repr(exc):
@@ -152,8 +155,29 @@ class SeaweedServer:
 
     def keys(self, prefix: str = "") -> list[str]:
         """Every object key under the prefix (pages of 1000)."""
-        pages = self.client().get_paginator("list_objects_v2")  # type: ignore[attr-defined]
+        pages = self.client().get_paginator("list_objects_v2")
         found: list[str] = []
         for page in pages.paginate(Bucket=self.account.bucket, Prefix=prefix):
             found += [item["Key"] for item in page.get("Contents", [])]
         return found
+
+
+@contextmanager
+def running(server: SeaweedServer, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The server on this host (tests: spare ports on 127.0.0.1) with its bucket, stopped at the
+    end whatever happened; yields the process (a test stops it to play an outage)."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(server.command(), stdout=output, stderr=subprocess.STDOUT)
+    try:
+        server.create_bucket()
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Killed: a store of a test or a bench run holds nothing worth keeping, and weed's own
+    shutdown on SIGTERM takes over 10 s."""
+    if process.poll() is None:
+        process.kill()
+    process.wait()

@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from inspection import storage
 from inspection.observability import broker, heartbeat
 from inspection.pipeline.stages import CPU_ROLE, INFERENCE_ROLE, WorkerRole
 
@@ -40,14 +41,16 @@ def check_broker() -> str:
 
 
 def check_storage() -> str:
-    """Write, read back and delete a tiny file: the pipeline needs all three."""
-    name = default_storage.save(f"health/{uuid.uuid4().hex}", ContentFile(b"ok"))
-    try:
-        with default_storage.open(name, "rb") as handle:
-            if handle.read() != b"ok":
-                raise OSError("storage returned other bytes than written")
-    finally:
-        default_storage.delete(name)
+    """Write, read back and delete a tiny file: the pipeline needs all three. An object store
+    that cannot be reached reads as the pipeline sees it (a ConnectionError)."""
+    with storage.reachable():
+        name = default_storage.save(f"health/{uuid.uuid4().hex}", ContentFile(b"ok"))
+        try:
+            with default_storage.open(name, "rb") as handle:
+                if handle.read() != b"ok":
+                    raise OSError("storage returned other bytes than written")
+        finally:
+            default_storage.delete(name)
     return "write, read and delete worked"
 
 
