@@ -29,7 +29,7 @@ READY_SECONDS = 240.0
 @dataclass(frozen=True)
 class Options:
     facility: str = "multihost"
-    model: str = "default"  # or "dev" (bench/multihost/provision.py)
+    model: str = "bundled-small"  # bench/multihost/provision.py
     input_size: int = 320
     # Settings every service process gets (INFERENCE_THREADS, WEBHOOK_ALLOW_PRIVATE_TARGETS...).
     settings: dict[str, str] = field(default_factory=dict)
