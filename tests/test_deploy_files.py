@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from importlib.metadata import packages_distributions
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -30,6 +31,8 @@ K8S = ROOT / "deploy" / "k8s"
 COMPOSE_FILES = (["docker-compose.yml"], ["docker-compose.yml", "docker/compose.cpu.yml"])
 APP_SERVICES = {"web", "cpu-worker", "inference-worker", "beat", "flower"}
 SERVICES = APP_SERVICES | {"redis", "postgres", "prometheus", "grafana"}
+# Kubernetes keeps files in an object store of its own (compose, on one machine, in a volume).
+K8S_ONLY = {"objectstore"}
 METRIC = re.compile(r"\binspection_[a-z0-9_]+\b")
 SUFFIXES = ("_bucket", "_count", "_sum", "_total")
 
@@ -334,7 +337,7 @@ def test_manifests_have_the_required_fields() -> None:
     for doc in manifests():
         assert doc["apiVersion"] and doc["kind"] and doc["metadata"]["name"], doc
     workloads = {**by_kind("Deployment"), **by_kind("StatefulSet")}
-    assert set(workloads) == SERVICES - {"prometheus", "grafana"}
+    assert set(workloads) == SERVICES - {"prometheus", "grafana"} | K8S_ONLY
     for name, workload in workloads.items():
         spec = workload["spec"]
         labels = spec["template"]["metadata"]["labels"]
@@ -364,3 +367,37 @@ def test_web_pods_are_probed_on_health_endpoints() -> None:
     web = by_kind("Deployment")["web"]["spec"]["template"]["spec"]["containers"][0]
     assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert web["readinessProbe"]["httpGet"]["path"].startswith("/readyz")
+
+
+def test_pods_share_files_through_the_object_store_not_a_shared_volume(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert by_kind("PersistentVolumeClaim") == {}  # no ReadWriteMany volume left
+    for name in APP_SERVICES:
+        pod = by_kind("Deployment")[name]["spec"]["template"]["spec"]
+        assert all("emptyDir" in volume for volume in pod.get("volumes", [])), name
+    store = by_kind("StatefulSet")["objectstore"]["spec"]
+    assert [claim["spec"]["accessModes"] for claim in store["volumeClaimTemplates"]] == [
+        ["ReadWriteOnce"]
+    ]
+    config = by_kind("ConfigMap")["inspection-config"]["data"]
+    secrets = by_kind("Secret")["inspection-secrets"]["stringData"]
+    endpoint = urlsplit(config["S3_ENDPOINT_URL"])
+    service = by_kind("Service")[str(endpoint.hostname)]["spec"]
+    assert endpoint.port in [port["port"] for port in service["ports"]]
+    assert service["selector"] == store["selector"]["matchLabels"]
+    # The keys the app sends are an identity the store accepts.
+    identities = json.loads(by_kind("Secret")["objectstore-identities"]["stringData"]["s3.json"])
+    keys = {"accessKey": secrets["S3_ACCESS_KEY_ID"], "secretKey": secrets["S3_SECRET_ACCESS_KEY"]}
+    assert any(keys in identity["credentials"] for identity in identities["identities"])
+    # The settings build the S3 backend's options from these variables.
+    for name, value in {**config, **secrets}.items():
+        monkeypatch.setenv(name, value)
+    from config.settings import s3_storage_options
+
+    options = s3_storage_options()
+    assert config["STORAGE_BACKEND"] == "storages.backends.s3.S3Storage"
+    assert (options["bucket_name"], options["endpoint_url"]) == (
+        config["S3_BUCKET"],
+        config["S3_ENDPOINT_URL"],
+    )

@@ -56,6 +56,7 @@ def test_killing_every_process_of_a_worker_host_loses_and_doubles_nothing(
     kill = document["rounds"]["kill_c"]
     found = kill["audit"]
     assert found["uploads"] == found["rows"] == 500
+    assert found["completions_logged"] == 5  # batches of 100, each completed exactly once
     assert found["nothing_lost_or_doubled"], found
     # C really held work when it died, and the round was mid-way.
     assert kill["held_by_c_at_kill"] > 0

@@ -2,7 +2,8 @@
 
 - one Image row per upload (by file name within its batch: every name is sent once), none
   missing, none extra; every image terminal and no claim left on it;
-- each batch completed, its total equal to its rows;
+- each batch completed, its total equal to its rows, and completed once: one "batch completed"
+  line for it in the logs of every worker of every host (a killed host's logs stay on disk);
 - one set of model boxes per image: inference is deterministic and NMS keeps no two equal boxes
   of a class, so a box stored twice means the image was inferred (and stored) twice;
 - the object store holds the original of every upload (one object per distinct content) and
@@ -11,8 +12,10 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.multihost.postgres import HostPostgres
@@ -31,6 +34,8 @@ class Audit:
     claims_left: int = 0
     batches_not_completed: int = 0
     batch_totals_wrong: int = 0
+    batches_completed_twice: int = 0
+    completions_logged: int = 0
     doubled_boxes: int = 0
     images_with_boxes: int = 0
     distinct_uploads: int = 0
@@ -43,15 +48,17 @@ class Audit:
     def nothing_lost_or_doubled(self) -> bool:
         return not (
             self.lost or self.duplicated or self.unfinished or self.claims_left
-            or self.batches_not_completed or self.batch_totals_wrong or self.doubled_boxes
-            or self.originals_missing
+            or self.batches_not_completed or self.batch_totals_wrong
+            or self.batches_completed_twice or self.doubled_boxes or self.originals_missing
         )  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "nothing_lost_or_doubled": self.nothing_lost_or_doubled}
 
 
-def audit(postgres: HostPostgres, store: SeaweedServer, submitted: Submitted) -> Audit:
+def audit(
+    postgres: HostPostgres, store: SeaweedServer, submitted: Submitted, worker_logs: list[Path]
+) -> Audit:
     ids = submitted.batch_ids
     images = postgres.rows(
         "SELECT batch_id::text, original_name, status, reason, leased_by, content_hash "
@@ -66,6 +73,9 @@ def audit(postgres: HostPostgres, store: SeaweedServer, submitted: Submitted) ->
     hashes = {row[5] for row in images if row[5]}
     found.distinct_uploads = len(hashes)
     _check_batches(postgres, ids, found)
+    completions = completed_in_logs(worker_logs)
+    found.batches_completed_twice = sum(1 for batch in ids if completions[batch] > 1)
+    found.completions_logged = sum(completions[batch] for batch in ids)
     _check_boxes(postgres, ids, found)
     stored = set(store.keys("originals/"))
     found.originals_missing = sum(1 for sha in hashes if original_key(sha) not in stored)
@@ -107,3 +117,15 @@ def _check_boxes(postgres: HostPostgres, ids: list[str], found: Audit) -> None:
     )
     found.doubled_boxes = sum(count - 1 for *_, count in boxes if count > 1)
     found.images_with_boxes = len({row[0] for row in boxes})
+
+
+_COMPLETED = re.compile(r"batch completed \[batch_id=([0-9a-f-]+)\]")
+
+
+def completed_in_logs(logs: list[Path]) -> Counter[str]:
+    """How often each batch was logged as completed (inspection/pipeline/completion.py logs once
+    per completion, after its conditional update changed the row)."""
+    found: Counter[str] = Counter()
+    for log in logs:
+        found.update(_COMPLETED.findall(log.read_text(errors="replace")))
+    return found

@@ -170,6 +170,12 @@ class Cluster:
         return [f"{name}/{process}" for name, group in self.groups.items()
                 for process in group.dead()]  # fmt: skip
 
+    def worker_logs(self) -> list[Path]:
+        """Every worker log of B and C, a killed host's included."""
+        return sorted(
+            path for host in WORKER_HOSTS for path in (self.folder / host / "logs").glob("*.log")
+        )
+
     def log_tail(self, qualified: str, lines: int = 30) -> str:
         name, process = qualified.split("/", 1)
         return self.groups[name].log_tail(process, lines)

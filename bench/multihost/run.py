@@ -81,7 +81,7 @@ def throughput_round(cluster: Cluster, name: str, options: RunOptions) -> dict[s
     files = images.uploads(name, options.throughput_images, _seed(name))
     submitted = _submit(cluster, files)
     completed = traffic.wait_finished(cluster.postgres, submitted, options.timeout, cluster.dead)
-    found = audit(cluster.postgres, cluster.seaweed, submitted)
+    found = audit(cluster.postgres, cluster.seaweed, submitted, cluster.worker_logs())
     return {**traffic.timing(submitted, completed), "audit": found.as_json()}
 
 
@@ -90,7 +90,7 @@ def kill_round(cluster: Cluster, options: RunOptions) -> dict[str, Any]:
     submitted = _submit(cluster, files)
     held, finished_at_kill = _kill_when_busy(cluster, submitted, options)
     completed = traffic.wait_finished(cluster.postgres, submitted, options.timeout, cluster.dead)
-    found = audit(cluster.postgres, cluster.seaweed, submitted)
+    found = audit(cluster.postgres, cluster.seaweed, submitted, cluster.worker_logs())
     return {
         **traffic.timing(submitted, completed),
         "finished_before_kill": finished_at_kill,
