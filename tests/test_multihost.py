@@ -36,7 +36,8 @@ def report(capsys: pytest.CaptureFixture[str], document: dict[str, Any]) -> None
             f"B only {rounds['b_only']['images_per_s']} img/s, "
             f"B and C {rounds['b_and_c']['images_per_s']} img/s; "
             f"kill round: {kill['images']} images in {kill['seconds']}s, C killed holding "
-            f"{kill['held_by_c_at_kill']} after {kill['finished_before_kill']} finished; "
+            f"{kill['held_by_c_at_kill']} after {kill['finished_before_kill']} finished, "
+            f"its images done {kill['held_recovered_seconds']}s after the kill; "
             f"statuses {kill['audit']['statuses']}; total {document['seconds']}s"
         )
 
@@ -61,6 +62,8 @@ def test_killing_every_process_of_a_worker_host_loses_and_doubles_nothing(
     # C really held work when it died, and the round was mid-way.
     assert kill["held_by_c_at_kill"] > 0
     assert 150 <= kill["finished_before_kill"] < 500
+    # B finished what C held once C's heartbeat expired (15 s) and the sweeper freed it.
+    assert kill["held_recovered_seconds"] < 60, kill
     # The boxes check means something: the model found boxes in most images.
     assert found["images_with_boxes"] > 250, found
     for name in ("b_only", "b_and_c"):

@@ -89,12 +89,19 @@ def kill_round(cluster: Cluster, options: RunOptions) -> dict[str, Any]:
     files = images.uploads("kill-c", options.images, _seed("kill-c"))
     submitted = _submit(cluster, files)
     held, finished_at_kill = _kill_when_busy(cluster, submitted, options)
+    killed_at = time.time()
     completed = traffic.wait_finished(cluster.postgres, submitted, options.timeout, cluster.dead)
     found = audit(cluster.postgres, cluster.seaweed, submitted, cluster.worker_logs())
     return {
         **traffic.timing(submitted, completed),
         "finished_before_kill": finished_at_kill,
         "held_by_c_at_kill": len(held),
+        # From the kill until the last image C held finished on B (the sweeper noticed C's
+        # heartbeat stop, freed its claims and re-sent the messages C had taken).
+        "held_recovered_seconds": round(
+            traffic.last_finished(cluster.postgres, held) - killed_at, 2
+        ),
+        "after_kill_seconds": round(completed - killed_at, 2),
         "audit": found.as_json(),
     }
 

@@ -105,6 +105,14 @@ def still_held(postgres: HostPostgres, image_ids: list[str], node_suffix: str) -
     return int(rows[0][0])
 
 
+def last_finished(postgres: HostPostgres, image_ids: list[str]) -> float:
+    """When the last of these images reached its final state (Unix time)."""
+    rows = postgres.rows(
+        "SELECT max(finished_at) FROM inspection_image WHERE id::text = ANY(%s)", image_ids
+    )
+    return float(rows[0][0].timestamp())
+
+
 def rate(images: int, seconds: float) -> float:
     return round(images / seconds, 2) if seconds > 0 else 0.0
 
