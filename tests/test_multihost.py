@@ -54,6 +54,13 @@ def test_killing_every_process_of_a_worker_host_loses_and_doubles_nothing(
     report(capsys, document)
     assert not Path(document["logs"]).exists()  # the run folder removed too
 
+    assert document["isolation"] == {
+        "b_reaches_a_postgres": True,
+        "b_reaches_a_redis": True,
+        "b_reaches_a_object_store": True,
+        "b_reaches_loopback_postgres": False,  # this machine's servers are not on B's loopback
+        "b_reaches_loopback_redis": False,
+    }
     kill = document["rounds"]["kill_c"]
     found = kill["audit"]
     assert found["uploads"] == found["rows"] == 500

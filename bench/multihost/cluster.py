@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,6 +180,12 @@ class Cluster:
     def log_tail(self, qualified: str, lines: int = 30) -> str:
         name, process = qualified.split("/", 1)
         return self.groups[name].log_tail(process, lines)
+
+    def reaches(self, name: str, ip: str, port: int) -> bool:
+        """Whether a process on host `name` can open a TCP connection to ip:port."""
+        probe = f"import socket; socket.create_connection(({ip!r}, {port}), timeout=2).close()"
+        line = self.host(name).command(sys.executable, "-c", probe)
+        return subprocess.run(line, capture_output=True, timeout=30, check=False).returncode == 0
 
     # --- faults and the end ------------------------------------------------------------------
 

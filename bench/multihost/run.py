@@ -21,7 +21,8 @@ from typing import Any
 from bench.multihost import images, traffic
 from bench.multihost.audit import audit
 from bench.multihost.cluster import Cluster, Options
-from bench.multihost.services import node_name
+from bench.multihost.postgres import PORT as POSTGRES_PORT
+from bench.multihost.services import REDIS_PORT, node_name
 
 # Every service process: sweeps every second and a prompt re-send of messages a dead host took
 # with it, so recovery is measured in seconds (the defaults are 5 s and 30 s); one inference
@@ -55,6 +56,7 @@ def run(options: RunOptions) -> dict[str, Any]:
     try:
         with cluster:
             document["start_seconds"] = round(time.monotonic() - started, 1)
+            document["isolation"] = isolation(cluster)
             document["rounds"] = _rounds(cluster, options)
     finally:
         document["logs"] = str(folder)
@@ -63,6 +65,19 @@ def run(options: RunOptions) -> dict[str, Any]:
     document["seconds"] = round(time.monotonic() - started, 1)
     document["verdict"] = verdict(document)
     return document
+
+
+def isolation(cluster: Cluster) -> dict[str, bool]:
+    """The hosts are separate: B reaches A's PostgreSQL and Redis over the bridge only; this
+    machine's own loopback servers (the suite's PostgreSQL and Redis) are not B's loopback."""
+    a = cluster.host("a").ip
+    return {
+        "b_reaches_a_postgres": cluster.reaches("b", a, POSTGRES_PORT),
+        "b_reaches_a_redis": cluster.reaches("b", a, REDIS_PORT),
+        "b_reaches_a_object_store": cluster.reaches("b", a, cluster.seaweed.ports.http["s3"]),
+        "b_reaches_loopback_postgres": cluster.reaches("b", "127.0.0.1", POSTGRES_PORT),
+        "b_reaches_loopback_redis": cluster.reaches("b", "127.0.0.1", REDIS_PORT),
+    }
 
 
 def _rounds(cluster: Cluster, options: RunOptions) -> dict[str, Any]:
