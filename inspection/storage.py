@@ -71,6 +71,14 @@ def delete(key: str) -> None:
             default_storage.delete(key)
 
 
+class StorageUnavailable(ConnectionError):
+    """The object store cannot be reached or answers 5xx: an outage. A ConnectionError, so the
+    pipeline retries without counting an attempt; the API answers 503 storage_unavailable."""
+
+    code = "storage_unavailable"
+    detail = "The file storage is not answering; no batch was created. Retry shortly."
+
+
 @contextmanager
 def reachable() -> Iterator[None]:
     """Object-store outages as ConnectionError: botocore's connection and timeout errors are not
@@ -79,11 +87,11 @@ def reachable() -> Iterator[None]:
     try:
         yield
     except _outage_errors() as exc:
-        raise ConnectionError(f"object storage unreachable: {exc}") from exc
+        raise StorageUnavailable(f"object storage unreachable: {exc}") from exc
     except _client_errors() as exc:
         if _status(exc) < 500:
             raise
-        raise ConnectionError(f"object storage unavailable: {exc}") from exc
+        raise StorageUnavailable(f"object storage unavailable: {exc}") from exc
 
 
 def _outage_errors() -> tuple[type[BaseException], ...]:

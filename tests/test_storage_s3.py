@@ -135,6 +135,19 @@ def test_a_stopped_store_is_a_quick_connection_error(lost_store: SeaweedServer) 
         assert not_the_images_fault(raised.value), name
 
 
+@pytest.mark.django_db
+def test_a_submission_while_the_store_is_away_is_503_and_creates_nothing(
+    lost_store: SeaweedServer, api_client: Any
+) -> None:
+    started = time.monotonic()
+    response = submit(api_client, [upload("p.jpg", photo_jpeg(64, 48))])
+    assert time.monotonic() - started < OUTAGE_SECONDS
+    assert response.status_code == 503, response.content
+    assert response.data["code"] == "storage_unavailable"
+    assert response["Retry-After"]
+    assert not Batch.objects.exists() and not Image.objects.exists()
+
+
 def test_readiness_checks_the_object_store(
     seaweed: SeaweedServer,
     tmp_path: Path,
@@ -159,7 +172,7 @@ def test_readiness_checks_the_object_store(
     assert answer.status_code == 503
     check = answer.json()["checks"]["storage"]
     assert not check["ok"]
-    assert check["detail"].startswith("ConnectionError: object storage unreachable"), check
+    assert check["detail"].startswith("StorageUnavailable: object storage unreachable"), check
 
 
 # --- one pass of the pipeline -------------------------------------------------------------------

@@ -23,6 +23,7 @@ from inspection.services.submission import (
     LimitsExceeded,
     Overloaded,
 )
+from inspection.storage import StorageUnavailable
 
 LIMIT_STATUS = {
     Limit.NO_FILES: status.HTTP_400_BAD_REQUEST,
@@ -75,6 +76,12 @@ def as_api_exception(exc: Exception) -> exceptions.APIException | None:
         retry = {"Retry-After": str(outages.RETRY_AFTER_SECONDS)}
         return ApiError(
             status.HTTP_503_SERVICE_UNAVAILABLE, outages.CODE, outages.DETAIL, None, retry
+        )
+    if isinstance(exc, StorageUnavailable):
+        retry = {"Retry-After": str(outages.RETRY_AFTER_SECONDS)}
+        unavailable = status.HTTP_503_SERVICE_UNAVAILABLE
+        return ApiError(
+            unavailable, StorageUnavailable.code, StorageUnavailable.detail, None, retry
         )
     return _from_request_limit(exc)
 

@@ -112,7 +112,8 @@ class BatchListCreateView(Documented, GenericAPIView):
             415: error("`unsupported_media_type`: the body is not multipart/form-data."),
             503: error(
                 "`overloaded`: too many images wait; `database_unavailable`: the database is "
-                "not answering. Retry after `Retry-After` seconds."
+                "not answering; `storage_unavailable`: the file storage is not answering. "
+                "Retry after `Retry-After` seconds."
             ),
         },
     )
