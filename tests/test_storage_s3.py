@@ -7,6 +7,7 @@ disk."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,9 @@ from tests.workers import CPU_QUEUES, WorkerSet, accepting_policy, wait_until, w
 pytestmark = pytest.mark.external  # a SeaweedFS of its own
 # A stopped store must be noticed within a few connection attempts, not botocore's 60 s each.
 OUTAGE_SECONDS = 10.0
+DEFERRED = re.compile(
+    r"preprocess deferred to the sweeper \(StorageUnavailable\(.*image_id=([0-9a-f-]+)"
+)
 
 
 def new_server(folder: Path) -> SeaweedServer:
@@ -224,3 +228,64 @@ def test_the_pipeline_keeps_its_files_in_the_object_store(
     assert [status for status, _ in found] == [Image.Status.ACCEPTED] * count
     assert sorted(object_storage.keys("originals/")) == sorted(key for _, key in found)
     assert stored_files(media_root) == []
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_workers_wait_out_an_object_store_outage_without_spending_attempts(
+    model: ModelVersion,
+    api_client: Any,
+    tmp_path: Path,
+    media_root: Path,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_queues: redis.Redis,
+) -> None:
+    """Images stored, then the store goes away before any worker reads them: each preprocess
+    meets StorageUnavailable, hands its claim back uncounted and is re-sent by the sweeper, more
+    often than PIPELINE_MAX_ATTEMPTS allows; once the store is back every image completes."""
+    server, weed_log = new_server(tmp_path / "seaweedfs"), tmp_path / "weed.log"
+    (tmp_path / "logs").mkdir()
+    cap = 2  # PIPELINE_MAX_ATTEMPTS: the outage must outlast it
+    overrides = {
+        "PIPELINE_SWEEP_INTERVAL_SECONDS": "1",
+        "PIPELINE_RESEND_SECONDS": "1",
+        "PIPELINE_MAX_ATTEMPTS": str(cap),
+    }
+    env = worker_env(media_root, tmp_path / "var", **server.environment(), **overrides)
+    group = WorkerSet(env, tmp_path / "logs")
+    count = 3
+    try:
+        with running(server, weed_log) as process:
+            use_store(server, settings, monkeypatch)
+            files = [upload(f"p{i}.jpg", photo_jpeg(640, 480, seed=i)) for i in range(count)]
+            response = submit(api_client, files)
+            assert response.status_code == 202, response.content
+            stop(process)
+        beat = ["-B", "-s", str(tmp_path / "beat-schedule")]
+        cpu = group.start("cpu", CPU_QUEUES, extra_args=beat)
+        group.start("inference", "gpu", role="inference")  # loads its model meanwhile
+
+        ids = [str(pk) for pk in Image.objects.values_list("id", flat=True)]
+
+        def fewest_deferrals() -> int:
+            found = DEFERRED.findall(cpu.log())
+            return min(found.count(image_id) for image_id in ids)
+
+        # Each image met the outage as often as the attempt cap: had those attempts counted, its
+        # next claim would fail it (attempts_exhausted) instead of preprocessing it.
+        assert wait_until(lambda: fewest_deferrals() >= cap, 90, 0.2), cpu.log()[-3000:]
+        with running(server, weed_log):  # the same folder and ports: the originals are back
+            batch = Batch.objects.get(pk=response.data["id"])
+
+            def completed() -> bool:
+                batch.refresh_from_db()
+                return batch.status == Batch.Status.COMPLETED
+
+            assert wait_until(completed, 120, 0.2), list(
+                Image.objects.filter(batch=batch).values("status", "reason", "attempts")
+            )
+    finally:
+        group.stop_all()
+    statuses = list(Image.objects.filter(batch=batch).values_list("status", flat=True))
+    assert statuses == [Image.Status.ACCEPTED] * count
