@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bench.multihost.network import PREFIX
-from bench.multihost.run import RunOptions, run
+from bench.multihost.run import EXPECTED_ISOLATION, RunOptions, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.external]  # root, ip netns, weed, postgres, redis
 
@@ -52,20 +52,14 @@ def test_killing_every_process_of_a_worker_host_loses_and_doubles_nothing(
     finally:
         assert leftovers(os.getpid()) == []  # namespaces, veths and bridge all removed
     report(capsys, document)
-    assert not Path(document["logs"]).exists()  # the run folder removed too
 
-    assert document["isolation"] == {
-        "b_reaches_a_postgres": True,
-        "b_reaches_a_redis": True,
-        "b_reaches_a_object_store": True,
-        "b_reaches_loopback_postgres": False,  # this machine's servers are not on B's loopback
-        "b_reaches_loopback_redis": False,
-    }
+    # B reaches A's servers over the bridge, not this machine's servers on its own loopback.
+    assert document["isolation"] == EXPECTED_ISOLATION
     kill = document["rounds"]["kill_c"]
     found = kill["audit"]
     assert found["uploads"] == found["rows"] == 500
     assert found["completions_logged"] == 5  # batches of 100, each completed exactly once
-    assert found["nothing_lost_or_doubled"], found
+    assert found["nothing_lost_or_doubled"], (found, document["logs"])
     # C really held work when it died, and the round was mid-way.
     assert kill["held_by_c_at_kill"] > 0
     assert 150 <= kill["finished_before_kill"] < 500
@@ -77,4 +71,5 @@ def test_killing_every_process_of_a_worker_host_loses_and_doubles_nothing(
         done = document["rounds"][name]
         assert done["audit"]["nothing_lost_or_doubled"], (name, done["audit"])
         assert done["images"] == 100 and done["images_per_s"] > 0
-    assert document["verdict"]["kill_round_ok"]
+    assert document["verdict"]["all_ok"]
+    assert not Path(document["logs"]).exists()  # a run that went well removes its folder

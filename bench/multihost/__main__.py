@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(document, indent=2) + "\n")
     print(json.dumps(document["verdict"], indent=2))
     print(f"\nwrote {out}")
-    return 0 if document["verdict"]["kill_round_ok"] else 1
+    if not document["verdict"]["all_ok"]:
+        print(f"kept the run's logs and data in {document['logs']}")
+    return 0 if document["verdict"]["all_ok"] else 1
 
 
 if __name__ == "__main__":

@@ -53,18 +53,30 @@ def run(options: RunOptions) -> dict[str, Any]:
     cluster = Cluster(folder, Options(settings=SETTINGS, cores=_cores(options)))
     document: dict[str, Any] = {"options": _options_json(options), "host": _host()}
     started = time.monotonic()
+    document["logs"] = str(folder)
     try:
         with cluster:
             document["start_seconds"] = round(time.monotonic() - started, 1)
             document["isolation"] = isolation(cluster)
             document["rounds"] = _rounds(cluster, options)
-    finally:
-        document["logs"] = str(folder)
-        if not options.keep:
-            cluster.remove_folder()
+    except BaseException as exc:
+        exc.add_note(f"the run's logs and data are kept in {folder}")
+        raise
     document["seconds"] = round(time.monotonic() - started, 1)
     document["verdict"] = verdict(document)
+    # A run that went wrong keeps its folder (every host's logs, A's data) for the post-mortem.
+    if document["verdict"]["all_ok"] and not options.keep:
+        cluster.remove_folder()
     return document
+
+
+EXPECTED_ISOLATION = {
+    "b_reaches_a_postgres": True,
+    "b_reaches_a_redis": True,
+    "b_reaches_a_object_store": True,
+    "b_reaches_loopback_postgres": False,
+    "b_reaches_loopback_redis": False,
+}
 
 
 def isolation(cluster: Cluster) -> dict[str, bool]:
@@ -153,12 +165,15 @@ def verdict(document: dict[str, Any]) -> dict[str, Any]:
     b_only = rounds.get("b_only", {}).get("images_per_s", 0.0)
     both = rounds.get("b_and_c", {}).get("images_per_s", 0.0)
     audits = {name: found["audit"]["nothing_lost_or_doubled"] for name, found in rounds.items()}
+    isolated = document.get("isolation") == EXPECTED_ISOLATION
     return {
         "b_only_images_per_s": b_only,
         "b_and_c_images_per_s": both,
         "speedup": round(both / b_only, 2) if b_only else None,
         "nothing_lost_or_doubled": audits,
         "kill_round_ok": audits.get("kill_c", False),
+        "hosts_isolated": isolated,
+        "all_ok": isolated and bool(audits) and all(audits.values()),
     }
 
 
