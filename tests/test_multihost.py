@@ -71,5 +71,13 @@ def test_killing_every_process_of_a_worker_host_loses_and_doubles_nothing(
         done = document["rounds"][name]
         assert done["audit"]["nothing_lost_or_doubled"], (name, done["audit"])
         assert done["images"] == 100 and done["images_per_s"] > 0
+    # Who did the work: B alone, then both hosts; C's share of the kill round ends at the kill.
+    rounds = document["rounds"]
+    assert rounds["b_only"]["work_by_host"]["c"] == {"preprocessed": 0, "inferred": 0}
+    assert rounds["b_only"]["work_by_host"]["b"]["inferred"] == 100
+    both = rounds["b_and_c"]["work_by_host"]
+    assert both["b"]["inferred"] > 0 and both["c"]["inferred"] > 0
+    assert both["b"]["inferred"] + both["c"]["inferred"] == 100
+    assert 0 < kill["work_by_host"]["c"]["inferred"] < 500
     assert document["verdict"]["all_ok"]
     assert not Path(document["logs"]).exists()  # a run that went well removes its folder

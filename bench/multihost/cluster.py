@@ -25,6 +25,8 @@ from inspection.demo.processes import ProcessGroup
 HOSTS = ("a", "b", "c")
 WORKER_HOSTS = ("b", "c")
 READY_SECONDS = 240.0
+# What a worker logs once per image it finished a stage for (pipeline/preprocess.py, infer.py).
+WORK_LINES = {"preprocessed": "] preprocessed ", "inferred": "] inferred: "}
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,18 @@ class Cluster:
         """Processes that exited (a killed host's are expected: ask only the others)."""
         return [f"{name}/{process}" for name, group in self.groups.items()
                 for process in group.dead()]  # fmt: skip
+
+    def work_done(self) -> dict[str, dict[str, int]]:
+        """Per worker host, the images its workers preprocessed and inferred so far (their log
+        lines; a killed host's logs stay on disk)."""
+        done = {}
+        for host in WORKER_HOSTS:
+            text = "".join(
+                path.read_text(errors="replace")
+                for path in (self.folder / host / "logs").glob("*.log")
+            )
+            done[host] = {stage: text.count(line) for stage, line in WORK_LINES.items()}
+        return done
 
     def worker_logs(self) -> list[Path]:
         """Every worker log of B and C, a killed host's included."""

@@ -106,14 +106,20 @@ def _rounds(cluster: Cluster, options: RunOptions) -> dict[str, Any]:
 
 def throughput_round(cluster: Cluster, name: str, options: RunOptions) -> dict[str, Any]:
     files = images.uploads(name, options.throughput_images, _seed(name))
+    before = cluster.work_done()
     submitted = _submit(cluster, files)
     completed = traffic.wait_finished(cluster.postgres, submitted, options.timeout, cluster.dead)
     found = audit(cluster.postgres, cluster.seaweed, submitted, cluster.worker_logs())
-    return {**traffic.timing(submitted, completed), "audit": found.as_json()}
+    return {
+        **traffic.timing(submitted, completed),
+        "work_by_host": work_since(before, cluster.work_done()),
+        "audit": found.as_json(),
+    }
 
 
 def kill_round(cluster: Cluster, options: RunOptions) -> dict[str, Any]:
     files = images.uploads("kill-c", options.images, _seed("kill-c"))
+    before = cluster.work_done()
     submitted = _submit(cluster, files)
     held, finished_at_kill = _kill_when_busy(cluster, submitted, options)
     killed_at = time.time()
@@ -123,6 +129,7 @@ def kill_round(cluster: Cluster, options: RunOptions) -> dict[str, Any]:
         **traffic.timing(submitted, completed),
         "finished_before_kill": finished_at_kill,
         "held_by_c_at_kill": len(held),
+        "work_by_host": work_since(before, cluster.work_done()),
         # From the kill until the last image C held finished on B (the sweeper noticed C's
         # heartbeat stop, freed its claims and re-sent the messages C had taken).
         "held_recovered_seconds": round(
@@ -130,6 +137,17 @@ def kill_round(cluster: Cluster, options: RunOptions) -> dict[str, Any]:
         ),
         "after_kill_seconds": round(completed - killed_at, 2),
         "audit": found.as_json(),
+    }
+
+
+def work_since(
+    before: dict[str, dict[str, int]], after: dict[str, dict[str, int]]
+) -> dict[str, dict[str, int]]:
+    """Stage completions per host during a round (a stage redone after the kill counts again
+    on the host that redid it)."""
+    return {
+        host: {stage: count - before[host][stage] for stage, count in stages.items()}
+        for host, stages in after.items()
     }
 
 
