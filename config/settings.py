@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -147,6 +147,22 @@ STORAGES: dict[str, dict[str, Any]] = {
 }
 
 
+S3_ADDRESSING_STYLES: dict[str, Literal["auto", "virtual", "path"]] = {
+    "auto": "auto",
+    "virtual": "virtual",
+    "path": "path",
+}
+
+
+def s3_addressing_style() -> Literal["auto", "virtual", "path"]:
+    style = env_str("S3_ADDRESSING_STYLE", "path")
+    if style not in S3_ADDRESSING_STYLES:
+        raise ImproperlyConfigured(
+            f"S3_ADDRESSING_STYLE must be one of {list(S3_ADDRESSING_STYLES)}"
+        )
+    return S3_ADDRESSING_STYLES[style]
+
+
 def s3_storage_options() -> dict[str, object]:
     """django-storages' S3Storage options from S3_* variables (SeaweedFS, MinIO, AWS S3): web
     and workers on several hosts share originals, arrays and exports with no shared disk
@@ -170,7 +186,7 @@ def s3_storage_options() -> dict[str, object]:
         "client_config": S3ClientConfig(
             # Path-style: an endpoint named by an IP address or a cluster-internal service name
             # has no per-bucket subdomains.
-            s3={"addressing_style": env_str("S3_ADDRESSING_STYLE", "path")},
+            s3={"addressing_style": s3_addressing_style()},
             signature_version="s3v4",
             # botocore waits 60 s per connection attempt by default: a worker would sit that
             # long on each file while the store is away instead of handing its claim back.
