@@ -7,7 +7,6 @@ disk."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,9 +29,8 @@ from tests.workers import CPU_QUEUES, WorkerSet, accepting_policy, wait_until, w
 pytestmark = pytest.mark.external  # a SeaweedFS of its own
 # A stopped store must be noticed within a few connection attempts, not botocore's 60 s each.
 OUTAGE_SECONDS = 10.0
-DEFERRED = re.compile(
-    r"preprocess deferred to the sweeper \(StorageUnavailable\(.*image_id=([0-9a-f-]+)"
-)
+# What a worker logs when a stage met the outage and left the image to the sweeper.
+DEFERRED = "preprocess deferred to the sweeper (StorageUnavailable("
 
 
 def new_server(folder: Path) -> SeaweedServer:
@@ -241,9 +239,10 @@ def test_workers_wait_out_an_object_store_outage_without_spending_attempts(
     monkeypatch: pytest.MonkeyPatch,
     redis_queues: redis.Redis,
 ) -> None:
-    """Images stored, then the store goes away before any worker reads them: each preprocess
-    meets StorageUnavailable, hands its claim back uncounted and is re-sent by the sweeper, more
-    often than PIPELINE_MAX_ATTEMPTS allows; once the store is back every image completes."""
+    """An image stored, then the store goes away before any worker reads it: each preprocess
+    meets StorageUnavailable, hands its claim back uncounted and is re-sent by the sweeper, as
+    often as PIPELINE_MAX_ATTEMPTS allows; once the store is back the image completes. One image:
+    every message that met the outage had claimed it (stage messages stand for batches)."""
     server, weed_log = new_server(tmp_path / "seaweedfs"), tmp_path / "weed.log"
     (tmp_path / "logs").mkdir()
     cap = 2  # PIPELINE_MAX_ATTEMPTS: the outage must outlast it
@@ -254,27 +253,22 @@ def test_workers_wait_out_an_object_store_outage_without_spending_attempts(
     }
     env = worker_env(media_root, tmp_path / "var", **server.environment(), **overrides)
     group = WorkerSet(env, tmp_path / "logs")
-    count = 3
     try:
         with running(server, weed_log) as process:
             use_store(server, settings, monkeypatch)
-            files = [upload(f"p{i}.jpg", photo_jpeg(640, 480, seed=i)) for i in range(count)]
-            response = submit(api_client, files)
+            response = submit(api_client, [upload("p.jpg", photo_jpeg(640, 480))])
             assert response.status_code == 202, response.content
             stop(process)
         beat = ["-B", "-s", str(tmp_path / "beat-schedule")]
         cpu = group.start("cpu", CPU_QUEUES, extra_args=beat)
         group.start("inference", "gpu", role="inference")  # loads its model meanwhile
 
-        ids = [str(pk) for pk in Image.objects.values_list("id", flat=True)]
+        def deferrals() -> int:
+            return cpu.log().count(DEFERRED)
 
-        def fewest_deferrals() -> int:
-            found = DEFERRED.findall(cpu.log())
-            return min(found.count(image_id) for image_id in ids)
-
-        # Each image met the outage as often as the attempt cap: had those attempts counted, its
+        # The image met the outage as often as the attempt cap: had those attempts counted, its
         # next claim would fail it (attempts_exhausted) instead of preprocessing it.
-        assert wait_until(lambda: fewest_deferrals() >= cap, 90, 0.2), cpu.log()[-3000:]
+        assert wait_until(lambda: deferrals() >= cap, 90, 0.2), cpu.log()[-3000:]
         with running(server, weed_log):  # the same folder and ports: the originals are back
             batch = Batch.objects.get(pk=response.data["id"])
 
@@ -288,4 +282,4 @@ def test_workers_wait_out_an_object_store_outage_without_spending_attempts(
     finally:
         group.stop_all()
     statuses = list(Image.objects.filter(batch=batch).values_list("status", flat=True))
-    assert statuses == [Image.Status.ACCEPTED] * count
+    assert statuses == [Image.Status.ACCEPTED]
