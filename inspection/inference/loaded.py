@@ -1,8 +1,9 @@
-"""A model loaded the way the workers run it: device, thread budget, warm-up, and one predict
-call per batch."""
+"""A model loaded the way the workers run it: backend, device, thread budget, warm-up, and one
+predict call per batch."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,8 +13,12 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from inspection.inference import backends, devices, loader
+from inspection.inference import backends, devices, export_cache, loader
+from inspection.inference.backend_choice import OPENVINO, TORCH, BackendChoice, choose_backend
+from inspection.inference.openvino_telemetry import decline_openvino_telemetry
 from inspection.inference.threads import set_torch_threads
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,11 @@ class LoadedModel:
     threads: int | None
     load_ms: float = 0.0
     predict_calls: int = field(default=0)
-    # What runs it: torch, or an export's runtime with its thread budget (backends.py).
-    runtime: str = "torch"
+    # What runs it (torch, openvino or onnxruntime: stored with each image it infers) and how:
+    # threads, hint, precision (backends.py), for the load log and the registration report.
+    backend: str = TORCH
+    runtime: str = TORCH
+    half: bool = False
 
     def predict(self, arrays: Sequence[np.ndarray], conf: float) -> list[Prediction]:
         """One forward pass per shape among the arrays, predictions in the arrays' order.
@@ -62,6 +70,8 @@ class LoadedModel:
             iou=settings.INFERENCE_NMS_IOU,
             verbose=False,
             device=self.device,
+            # ultralytics' precision argument: 16 = FP16 (torch on CUDA); None = the runtime's.
+            quantize=16 if self.half else None,
         )
         self.predict_calls += 1
         return list(results)
@@ -94,26 +104,68 @@ def open_model(
     model_version_id: int = 0,
 ) -> LoadedModel:
     """Load and warm up weights or an export as a worker runs them (registration's probe uses
-    this too), at `input_size` or the model's own. Raises ValueError for a model that is not a
-    detector."""
+    this too), at `input_size` or the model's own, on the backend the settings choose: `.pt`
+    weights through a cached export of them, or in torch when that export cannot be made or run
+    (said in a warning). Raises ValueError for a model that is not a detector."""
     started = time.perf_counter()
-    device = devices.device_for(loader.detect_format(path))
-    yolo = loader.load_yolo(path)
+    choice = choose_backend(loader.detect_format(path))
+    try:
+        loaded = _open(path, choice, input_size, class_names, model_version_id)
+    except Exception as exc:
+        if choice.export_format is None:
+            raise
+        logger.warning(
+            "%s: its %s export cannot be made or run (%s); running it in torch instead",
+            path.name,
+            choice.backend,
+            _first_line(exc),
+        )
+        loaded = _open(path, choice.in_torch(), input_size, class_names, model_version_id)
+    loaded.load_ms = (time.perf_counter() - started) * 1000
+    return loaded
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _open(
+    path: Path,
+    choice: BackendChoice,
+    input_size: int | None,
+    class_names: Sequence[str],
+    model_version_id: int,
+) -> LoadedModel:
+    if choice.backend == OPENVINO:
+        decline_openvino_telemetry()  # before openvino is imported: it reports the import
+    yolo, size = _runnable(path, choice, input_size)
     loaded = LoadedModel(
         model_version_id=model_version_id,
         yolo=yolo,
-        input_size=input_size or loader.input_size(yolo, path),
+        input_size=size,
         class_names=list(class_names),
-        device=device,
-        threads=devices.cpu_threads() if device == "cpu" else None,
+        device=choice.device,
+        threads=devices.cpu_threads() if choice.device == "cpu" else None,
+        backend=choice.backend,
+        half=choice.half,
     )
     warm_up(loaded)
     task = loader.model_task(loaded.yolo)
     if task != loader.DETECT_TASK:
         raise ValueError(f"{path.name} is a {task} model, not a detector (task=detect)")
     loaded.class_names = loaded.class_names or loader.class_names(loaded.yolo)
-    loaded.load_ms = (time.perf_counter() - started) * 1000
     return loaded
+
+
+def _runnable(path: Path, choice: BackendChoice, input_size: int | None) -> tuple[Any, int]:
+    """The YOLO object that runs the model (the weights' cached export when the backend wants
+    one) and the input size, the model's own unless given."""
+    yolo = loader.load_yolo(path)
+    size = input_size or loader.input_size(yolo, path)
+    if choice.export_format is None:
+        return yolo, size
+    return loader.load_yolo(export_cache.cached_export(path, choice.export_format, size)), size
 
 
 def warm_up(loaded: LoadedModel) -> None:
@@ -123,13 +175,19 @@ def warm_up(loaded: LoadedModel) -> None:
     size = loaded.input_size
     blank = [np.zeros((size * 9 // 16, size, 3), dtype=np.uint8)]
     loaded.results(blank, conf=0.5)
-    if loaded.threads is not None:
+    loaded.runtime = describe(loaded)
+    if loaded.threads is not None and loaded.backend != TORCH:
         path = weights_path(loaded.yolo)
         loaded.runtime = backends.limit_cpu_threads(loaded.yolo, path, loaded.threads)
-        if loaded.runtime != "torch":
-            loaded.results(blank, conf=0.5)
+        loaded.results(blank, conf=0.5)
     loaded.predict_calls = 0
     loaded.ensure_threads()
+
+
+def describe(loaded: LoadedModel) -> str:
+    """The backend and device (a CPU export's runtime describes itself once rebuilt)."""
+    threads = f" threads={loaded.threads}" if loaded.threads is not None else ""
+    return f"{loaded.backend} {loaded.device}{threads}{' fp16' if loaded.half else ''}"
 
 
 def weights_path(yolo: Any) -> Path:
