@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
 
     configs = chosen_configs(args)
     sizes = [int(size) for size in args.batch_sizes.split(",")]
-    document = {"environment": environment.describe(args.model, sha256(args.model), "backends")}
+    document: dict[str, Any] = {
+        "environment": environment.describe(args.model, sha256(args.model), "backends")
+    }
     started = time.perf_counter()
     document["single"] = single_process(args, configs, sizes, export_dir)
     if args.processes > 1:
@@ -269,12 +271,18 @@ def tables(document: dict[str, Any], sizes: list[int]) -> str:
         cells = " | ".join(_cell(row["ms_per_image"][size]) for size in sizes)
         lines.append(f"| {name} | {row['runtime']} | {row['load_seconds']} | {cells} |")
     if document.get("shared"):
-        lines += ["", "| side by side (batch of the largest size) | images/s in all | ms/image per process |"]
+        lines += [
+            "",
+            "| side by side (batch of the largest size) | images/s in all | ms/image per process |",
+        ]
         lines.append("|---|---|---|")
         for name, row in document["shared"].items():
             per = ", ".join(str(ms) for ms in row["ms_per_image_per_process"])
             lines.append(f"| {name} | {row['images_per_second']} | {per} |")
-    load = document["environment"]["load"]["loadavg_1_5_15"], document["load_after"]["loadavg_1_5_15"]
+    load = (
+        document["environment"]["load"]["loadavg_1_5_15"],
+        document["load_after"]["loadavg_1_5_15"],
+    )
     lines += ["", f"load average before {load[0]}, after {load[1]}"]
     return "\n".join(lines)
 

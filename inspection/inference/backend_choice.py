@@ -22,13 +22,16 @@ OPENVINO = "openvino"
 ONNXRUNTIME = "onnxruntime"
 BACKENDS = (TORCH, OPENVINO, ONNXRUNTIME)
 # The runtime a registered format runs on, whatever INFERENCE_BACKEND says.
-NATIVE_BACKENDS = {
+NATIVE_BACKENDS: dict[str, str] = {
     ModelVersion.Format.PYTORCH: TORCH,
     ModelVersion.Format.ONNX: ONNXRUNTIME,
     ModelVersion.Format.OPENVINO: OPENVINO,
 }
 # The export `.pt` weights are turned into to run on a pinned (or the automatic) backend.
-EXPORT_FORMATS = {OPENVINO: ModelVersion.Format.OPENVINO, ONNXRUNTIME: ModelVersion.Format.ONNX}
+EXPORT_FORMATS: dict[str, str] = {
+    OPENVINO: ModelVersion.Format.OPENVINO,
+    ONNXRUNTIME: ModelVersion.Format.ONNX,
+}
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,9 @@ def choose_backend(
     """Where and on what a model of `model_format` runs, given the settings (or these values)."""
     wanted = backend_setting(backend)
     if model_format != ModelVersion.Format.PYTORCH:
-        return BackendChoice(NATIVE_BACKENDS[model_format], devices.device_for(model_format, device))
+        return BackendChoice(
+            NATIVE_BACKENDS[model_format], devices.device_for(model_format, device)
+        )
     resolved = devices.resolve_device(device)
     if wanted == AUTO:
         wanted = TORCH if _cuda(resolved) else OPENVINO

@@ -20,6 +20,7 @@ from inspection.inference import loader
 logger = logging.getLogger(__name__)
 
 OPENVINO_HINTS = ("LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT")
+OPENVINO_PRECISIONS = ("auto", "f32", "bf16", "f16")
 
 
 def limit_cpu_threads(yolo: Any, path: Path, threads: int) -> str:
@@ -49,10 +50,9 @@ def _recompile_openvino(backend: Any, path: Path, threads: int) -> str:
 
 def openvino_cpu_config(threads: int) -> dict[str, Any]:
     """The CPU plugin's configuration from the settings (0 streams, `auto` precision: the
-    plugin's own choice for the hint and the CPU, e.g. bf16 where it has AMX)."""
-    hint = settings.INFERENCE_OPENVINO_HINT.strip().upper()
-    if hint not in OPENVINO_HINTS:
-        raise ValueError(f"INFERENCE_OPENVINO_HINT={hint!r} is not one of {', '.join(OPENVINO_HINTS)}")
+    plugin's own choice for the hint and the CPU: bf16 where the CPU computes in it natively,
+    AVX512_BF16 or AMX, else f32)."""
+    hint, precision = openvino_settings()
     config: dict[str, Any] = {
         "PERFORMANCE_HINT": hint,
         "INFERENCE_NUM_THREADS": threads,
@@ -60,10 +60,24 @@ def openvino_cpu_config(threads: int) -> dict[str, Any]:
     }
     if settings.INFERENCE_OPENVINO_STREAMS:
         config["NUM_STREAMS"] = settings.INFERENCE_OPENVINO_STREAMS
-    precision = settings.INFERENCE_OPENVINO_PRECISION.strip().lower()
     if precision != "auto":
         config["INFERENCE_PRECISION_HINT"] = precision
     return config
+
+
+def openvino_settings() -> tuple[str, str]:
+    """INFERENCE_OPENVINO_HINT and _PRECISION, checked (open_model checks them before loading:
+    a typo must be refused, not turned into a quiet fall back to torch)."""
+    hint = settings.INFERENCE_OPENVINO_HINT.strip().upper()
+    if hint not in OPENVINO_HINTS:
+        raise ValueError(
+            f"INFERENCE_OPENVINO_HINT={hint!r} is not one of {', '.join(OPENVINO_HINTS)}"
+        )
+    precision = settings.INFERENCE_OPENVINO_PRECISION.strip().lower()
+    if precision not in OPENVINO_PRECISIONS:
+        choices = ", ".join(OPENVINO_PRECISIONS)
+        raise ValueError(f"INFERENCE_OPENVINO_PRECISION={precision!r} is not one of {choices}")
+    return hint, precision
 
 
 def describe_openvino(compiled: Any) -> str:

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 # The libraries whose versions change what an export contains (or whether it loads).
-EXPORT_TOOLS = {
+EXPORT_TOOLS: dict[str, tuple[str, ...]] = {
     ModelVersion.Format.OPENVINO: ("ultralytics", "torch", "openvino"),
     ModelVersion.Format.ONNX: ("ultralytics", "torch", "onnx"),
 }
@@ -96,7 +96,9 @@ def _usable(entry: Path) -> Path | None:
     try:
         return verified(entry)
     except CorruptExport as exc:
-        logger.warning("cached export %s is incomplete or corrupt (%s): making it again", entry, exc)
+        logger.warning(
+            "cached export %s is incomplete or corrupt (%s): making it again", entry, exc
+        )
         return None
 
 
@@ -125,7 +127,9 @@ def _build(weights: Path, model_format: str, input_size: int, entry: Path) -> Pa
 
 def _write_manifest(work: Path, export: Path) -> None:
     files = {
-        str(path.relative_to(work)): sha256(path) for path in sorted(work.rglob("*")) if path.is_file()
+        str(path.relative_to(work)): sha256(path)
+        for path in sorted(work.rglob("*"))
+        if path.is_file()
     }
     (work / MANIFEST).write_text(json.dumps({"export": str(export), "files": files}, indent=1))
 

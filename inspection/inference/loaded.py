@@ -106,23 +106,46 @@ def open_model(
     """Load and warm up weights or an export as a worker runs them (registration's probe uses
     this too), at `input_size` or the model's own, on the backend the settings choose: `.pt`
     weights through a cached export of them, or in torch when that export cannot be made or run
-    (said in a warning). Raises ValueError for a model that is not a detector."""
+    (said in one warning line). Raises ValueError for a model that is not a detector."""
     started = time.perf_counter()
     choice = choose_backend(loader.detect_format(path))
+    if choice.backend == OPENVINO:
+        backends.openvino_settings()  # a typo in them is refused, never a quiet torch fallback
+    if choice.backend == OPENVINO and choice.export_format is None:
+        decline_openvino_telemetry()  # before openvino is imported: it reports the import
+    yolo = loader.load_yolo(path)  # weights that cannot load fail here, on any backend
+    size = input_size or loader.input_size(yolo, path)
+    loaded = None
+    if choice.export_format is not None:
+        _require_detector(yolo, path)  # a classifier is refused, not exported first
+        loaded = _through_export(path, choice, size)
+        choice = choice if loaded is not None else choice.in_torch()
+    if loaded is None:
+        loaded = _warmed(yolo, choice, size)
+    _require_detector(loaded.yolo, path)
+    loaded.model_version_id = model_version_id
+    loaded.class_names = list(class_names) or loader.class_names(loaded.yolo)
+    loaded.load_ms = (time.perf_counter() - started) * 1000
+    return loaded
+
+
+def _through_export(path: Path, choice: BackendChoice, size: int) -> LoadedModel | None:
+    """The weights' cached export, loaded and warmed up; None (after one warning line) when it
+    cannot be made or run here, so that the weights still run, in torch."""
+    assert choice.export_format is not None
     try:
-        loaded = _open(path, choice, input_size, class_names, model_version_id)
-    except Exception as exc:
-        if choice.export_format is None:
-            raise
+        if choice.backend == OPENVINO:
+            decline_openvino_telemetry()  # before openvino is imported (and its converter runs)
+        export = export_cache.cached_export(path, choice.export_format, size)
+        return _warmed(loader.load_yolo(export), choice, size)
+    except Exception as exc:  # whatever the exporter or the runtime raises: torch still runs it
         logger.warning(
-            "%s: its %s export cannot be made or run (%s); running it in torch instead",
+            "%s: its %s export cannot be made or run here (%s); running it in torch instead",
             path.name,
             choice.backend,
             _first_line(exc),
         )
-        loaded = _open(path, choice.in_torch(), input_size, class_names, model_version_id)
-    loaded.load_ms = (time.perf_counter() - started) * 1000
-    return loaded
+        return None
 
 
 def _first_line(exc: Exception) -> str:
@@ -130,42 +153,25 @@ def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
-def _open(
-    path: Path,
-    choice: BackendChoice,
-    input_size: int | None,
-    class_names: Sequence[str],
-    model_version_id: int,
-) -> LoadedModel:
-    if choice.backend == OPENVINO:
-        decline_openvino_telemetry()  # before openvino is imported: it reports the import
-    yolo, size = _runnable(path, choice, input_size)
+def _warmed(yolo: Any, choice: BackendChoice, size: int) -> LoadedModel:
     loaded = LoadedModel(
-        model_version_id=model_version_id,
+        model_version_id=0,
         yolo=yolo,
         input_size=size,
-        class_names=list(class_names),
+        class_names=[],
         device=choice.device,
         threads=devices.cpu_threads() if choice.device == "cpu" else None,
         backend=choice.backend,
         half=choice.half,
     )
     warm_up(loaded)
-    task = loader.model_task(loaded.yolo)
-    if task != loader.DETECT_TASK:
-        raise ValueError(f"{path.name} is a {task} model, not a detector (task=detect)")
-    loaded.class_names = loaded.class_names or loader.class_names(loaded.yolo)
     return loaded
 
 
-def _runnable(path: Path, choice: BackendChoice, input_size: int | None) -> tuple[Any, int]:
-    """The YOLO object that runs the model (the weights' cached export when the backend wants
-    one) and the input size, the model's own unless given."""
-    yolo = loader.load_yolo(path)
-    size = input_size or loader.input_size(yolo, path)
-    if choice.export_format is None:
-        return yolo, size
-    return loader.load_yolo(export_cache.cached_export(path, choice.export_format, size)), size
+def _require_detector(yolo: Any, path: Path) -> None:
+    task = loader.model_task(yolo)
+    if task != loader.DETECT_TASK:
+        raise ValueError(f"{path.name} is a {task} model, not a detector (task=detect)")
 
 
 def warm_up(loaded: LoadedModel) -> None:

@@ -9,6 +9,7 @@ therefore match torch's as closely as the runtimes allow (tests/test_backend_exp
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,10 @@ from inspection.inference.threads import set_torch_threads
 from inspection.models import ModelVersion
 
 # ultralytics' names for the formats it exports to.
-EXPORTER_FORMATS = {ModelVersion.Format.OPENVINO: "openvino", ModelVersion.Format.ONNX: "onnx"}
+EXPORTER_FORMATS: dict[str, str] = {
+    ModelVersion.Format.OPENVINO: "openvino",
+    ModelVersion.Format.ONNX: "onnx",
+}
 
 
 def export_weights(weights: Path, model_format: str, input_size: int) -> Path:
@@ -46,11 +50,15 @@ def export_weights(weights: Path, model_format: str, input_size: int) -> Path:
 
 @contextmanager
 def quiet_exporter() -> Iterator[None]:
-    """The exporter logs a page of progress and advice per export; the caller logs one line."""
+    """The exporter logs a page of progress and advice per export, and torch's tracer warns that
+    it is deprecated; the caller logs one line."""
     ultralytics_logger = logging.getLogger("ultralytics")
     level = ultralytics_logger.level
     ultralytics_logger.setLevel(logging.ERROR)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", UserWarning)  # torch.jit's TracerWarning among them
+            yield
     finally:
         ultralytics_logger.setLevel(level)
