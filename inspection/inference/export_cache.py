@@ -49,7 +49,7 @@ def cached_export(weights: Path, model_format: str, input_size: int) -> Path:
     """The cached export of `weights` (an `.onnx` file or an OpenVINO folder), made now when it
     is missing, incomplete or corrupt."""
     entry = entry_path(weights, model_format, input_size)
-    found = _usable(entry)
+    found = _usable(entry, say_why=False)
     if found is not None:
         return found
     entry.parent.mkdir(parents=True, exist_ok=True)
@@ -90,12 +90,16 @@ def verified(entry: Path) -> Path:
     return entry / manifest["export"]
 
 
-def _usable(entry: Path) -> Path | None:
+def _usable(entry: Path, say_why: bool = True) -> Path | None:
+    """The export in `entry` when it is complete; a corrupt one is reported (once: by the
+    check made under the lock, just before it is made again)."""
     if not entry.exists():
         return None
     try:
         return verified(entry)
     except CorruptExport as exc:
+        if not say_why:
+            return None
         logger.warning(
             "cached export %s is incomplete or corrupt (%s): making it again", entry, exc
         )

@@ -50,11 +50,12 @@ def export_weights(weights: Path, model_format: str, input_size: int) -> Path:
 
 @contextmanager
 def quiet_exporter() -> Iterator[None]:
-    """The exporter logs a page of progress and advice per export, and torch's tracer warns that
-    it is deprecated; the caller logs one line."""
+    """The exporter logs a page of progress and advice per export (and its own error line when
+    it fails), and torch's tracer warns that it is deprecated; the caller logs one line, with
+    the exception's first line when it fails."""
     ultralytics_logger = logging.getLogger("ultralytics")
     level = ultralytics_logger.level
-    ultralytics_logger.setLevel(logging.ERROR)
+    ultralytics_logger.setLevel(logging.CRITICAL)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
