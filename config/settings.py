@@ -212,21 +212,22 @@ INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0)
 # measure the pipeline's own ceiling. Never in production.
 INFERENCE_BENCH_FIXED_BOXES = env_bool("INFERENCE_BENCH_FIXED_BOXES", False)
 # What runs `.pt` weights: auto = torch with CUDA in FP16 on a GPU, an OpenVINO export of them on
-# a CPU (made on first load, cached by the weights' sha256 under INFERENCE_EXPORT_DIR; several
-# times torch's speed there); or pinned: torch | openvino | onnxruntime. ONNX and OpenVINO
-# models always run on their own runtime. Measured and explained in docs/deploy.md, "Inference
+# a CPU (made on first load, cached by the weights' sha256 under INFERENCE_EXPORT_DIR; 2.2-2.6x
+# torch's speed on 2 cores); or pinned: torch | openvino | onnxruntime. ONNX and OpenVINO models
+# always run on their own runtime. Measured and explained in docs/deploy.md, "Inference
 # backends" (python -m bench.backends measures a host).
 INFERENCE_BACKEND = env_str("INFERENCE_BACKEND", "auto")
 INFERENCE_EXPORT_DIR = Path(env_str("INFERENCE_EXPORT_DIR", str(VAR_DIR / "model-exports")))
-# OpenVINO on a CPU. The worker makes one predict call at a time, which LATENCY serves with all
-# its threads; THROUGHPUT splits them into streams that one call cannot use at once. Pinning
-# threads to cores only pays for a process alone on its cores (never the case beside the CPU
-# worker and the web). 0 streams / auto precision: the plugin's choice (bf16 where the CPU has
-# AMX: 2.4x f32's speed here, boxes within the tolerance of tests/test_backend_exports.py).
+# OpenVINO on a CPU. The worker makes one synchronous predict call at a time, which LATENCY
+# serves with all its threads; THROUGHPUT splits them into streams one call cannot use at once
+# (1.7x slower). Pinning threads to cores changes nothing for a process alone on its cores and
+# makes processes sharing them 3x slower (always the case beside the CPU worker and the web).
+# 0 streams / auto precision: the plugin's choice (bf16 where the CPU has AVX512_BF16 or AMX:
+# 1.7-1.9x f32's speed here, boxes within the tolerance of tests/test_openvino_backend.py).
 INFERENCE_OPENVINO_HINT = env_str("INFERENCE_OPENVINO_HINT", "LATENCY")
 INFERENCE_OPENVINO_STREAMS = env_int("INFERENCE_OPENVINO_STREAMS", 0)
 INFERENCE_OPENVINO_PINNING = env_bool("INFERENCE_OPENVINO_PINNING", False)
-INFERENCE_OPENVINO_PRECISION = env_str("INFERENCE_OPENVINO_PRECISION", "auto")  # auto|f32|bf16
+INFERENCE_OPENVINO_PRECISION = env_str("INFERENCE_OPENVINO_PRECISION", "auto")  # auto|f32|bf16|f16
 MODEL_DIR = Path(env_str("MODEL_DIR", str(BASE_DIR / "models")))
 DEFAULT_MODEL_PATH = Path(env_str("DEFAULT_MODEL_PATH", str(MODEL_DIR / "default.pt")))
 YOLO_CONFIG_DIR = env_str("YOLO_CONFIG_DIR", str(VAR_DIR / "ultralytics"))

@@ -3,7 +3,7 @@
 The export has a dynamic input shape and batch: ultralytics then letterboxes each image as it
 does for torch (to a multiple of the stride, not padded to a square: a 4:3 photo at 640 runs at
 640x480, 0.75 of the pixels of a static 640x640 export) and a batch runs in one call. Its boxes
-therefore match torch's as closely as the runtimes allow (tests/test_backend_exports.py).
+therefore match torch's as closely as the runtimes allow (tests/test_openvino_backend.py).
 """
 
 from __future__ import annotations
