@@ -64,6 +64,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--images", type=int, default=16, help="images per timed pass")
     parser.add_argument("--processes", type=int, default=2, help="0: skip the shared-core runs")
+    parser.add_argument("--shared-repeats", type=int, default=3, help="runs of each, in turns")
+    parser.add_argument("--shared-rounds", type=int, default=3, help="passes per process and run")
     parser.add_argument("--only", default="", help="comma list of configuration names")
     parser.add_argument("--export-dir", type=Path, help="default: a new temporary folder")
     parser.add_argument("--out", type=Path, help="default: bench/results/<time>-backends.json")
@@ -205,25 +207,37 @@ def shared_cores(
     args: argparse.Namespace, configs: list[Config], batch_size: int, export_dir: Path
 ) -> dict[str, Any]:
     """Each shared configuration in `--processes` processes at once (after a warm-up, started
-    together), as that many inference pool processes on the host: total images/s."""
+    together), as that many inference pool processes on the host: total images/s. The
+    configurations take turns, `--shared-repeats` times, so a change in the host's other load
+    falls on all of them alike; each is the median (and best) of its runs."""
     cores = os.cpu_count() or 1
-    results: dict[str, Any] = {}
+    runs: dict[str, tuple[dict[str, Any], list[float]]] = {}
     for config in [config for config in configs if config.name in SHARED_CONFIGS]:
         # Every process with all the cores, then the cores split between them.
         for threads in sorted({cores, max(1, cores // args.processes)}, reverse=True):
             label = f"{config.name}, {args.processes} processes x {threads} thread(s)"
-            settings = {**config.settings, "INFERENCE_THREADS": threads}
-            results[label] = run_side_by_side(args, settings, batch_size, export_dir)
-    return results
+            runs[label] = ({**config.settings, "INFERENCE_THREADS": threads}, [])
+    for _ in range(args.shared_repeats):
+        for settings, rates in runs.values():
+            rates.append(run_side_by_side(args, settings, batch_size, export_dir))
+    return {
+        label: {"images_per_second": summary_high(rates), "runs": rates}
+        for label, (_, rates) in runs.items()
+    }
+
+
+def summary_high(values: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(values), 1), "best": round(max(values), 1)}
 
 
 def run_side_by_side(
     args: argparse.Namespace, settings: dict[str, Any], batch_size: int, export_dir: Path
-) -> dict[str, Any]:
+) -> float:
+    """Images per second of all the processes together."""
     spawn = multiprocessing.get_context("spawn")
     barrier = spawn.Barrier(args.processes)
     queue = spawn.Queue()
-    job = (str(args.model), args.input_size, settings, batch_size, args.images, args.rounds)
+    job = (str(args.model), args.input_size, settings, batch_size, args.images, args.shared_rounds)
     processes = [
         spawn.Process(target=_side_process, args=(job, str(export_dir), barrier, queue))
         for _ in range(args.processes)
@@ -234,11 +248,7 @@ def run_side_by_side(
     for process in processes:
         process.join()
     images = sum(timing["images"] for timing in timings)
-    wall = max(timing["seconds"] for timing in timings)
-    return {
-        "images_per_second": round(images / wall, 1),
-        "ms_per_image_per_process": [round(t["seconds"] * 1000 / t["images"], 1) for t in timings],
-    }
+    return round(images / max(timing["seconds"] for timing in timings), 1)
 
 
 def _side_process(job: tuple[Any, ...], export_dir: str, barrier: Any, queue: Any) -> None:
@@ -277,12 +287,11 @@ def tables(document: dict[str, Any], sizes: list[int]) -> str:
     if document.get("shared"):
         lines += [
             "",
-            "| side by side (batch of the largest size) | images/s in all | ms/image per process |",
+            "| side by side (batch of the largest size) | images/s in all, median (best) |",
         ]
-        lines.append("|---|---|---|")
+        lines.append("|---|---|")
         for name, row in document["shared"].items():
-            per = ", ".join(str(ms) for ms in row["ms_per_image_per_process"])
-            lines.append(f"| {name} | {row['images_per_second']} | {per} |")
+            lines.append(f"| {name} | {_cell(row['images_per_second'])} |")
     load = (
         document["environment"]["load"]["loadavg_1_5_15"],
         document["load_after"]["loadavg_1_5_15"],

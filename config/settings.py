@@ -212,7 +212,7 @@ INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0)
 # measure the pipeline's own ceiling. Never in production.
 INFERENCE_BENCH_FIXED_BOXES = env_bool("INFERENCE_BENCH_FIXED_BOXES", False)
 # What runs `.pt` weights: auto = torch with CUDA in FP16 on a GPU, an OpenVINO export of them on
-# a CPU (made on first load, cached by the weights' sha256 under INFERENCE_EXPORT_DIR; 2.2-2.6x
+# a CPU (made on first load, cached by the weights' sha256 under INFERENCE_EXPORT_DIR; 2.2-2.7x
 # torch's speed on 2 cores); or pinned: torch | openvino | onnxruntime. ONNX and OpenVINO models
 # always run on their own runtime. Measured and explained in docs/deploy.md, "Inference
 # backends" (python -m bench.backends measures a host).
@@ -220,8 +220,8 @@ INFERENCE_BACKEND = env_str("INFERENCE_BACKEND", "auto")
 INFERENCE_EXPORT_DIR = Path(env_str("INFERENCE_EXPORT_DIR", str(VAR_DIR / "model-exports")))
 # OpenVINO on a CPU. The worker makes one synchronous predict call at a time, which LATENCY
 # serves with all its threads; THROUGHPUT splits them into streams one call cannot use at once
-# (1.7x slower). Pinning threads to cores changes nothing for a process alone on its cores and
-# makes processes sharing them 3x slower (always the case beside the CPU worker and the web).
+# (1.6-1.8x slower). Pinning threads to cores gains nothing alone and, for processes that split
+# the cores, piles their threads onto the same core (about half the throughput).
 # 0 streams / auto precision: the plugin's choice (bf16 where the CPU has AVX512_BF16 or AMX:
 # 1.7-1.9x f32's speed here, boxes within the tolerance of tests/test_openvino_backend.py).
 INFERENCE_OPENVINO_HINT = env_str("INFERENCE_OPENVINO_HINT", "LATENCY")

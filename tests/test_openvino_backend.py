@@ -113,12 +113,27 @@ def test_a_deleted_export_is_made_again(export_dir: Path, exports_made: list[Pat
     assert weights_path(again.yolo).is_relative_to(entry_of(export_dir))
 
 
+def _cut_short(entry: Path) -> None:
+    (weights_bin,) = entry.rglob("*.bin")
+    weights_bin.write_bytes(weights_bin.read_bytes()[:1000])
+
+
+def _manifest_garbled(entry: Path) -> None:
+    (entry / export_cache.MANIFEST).write_text('{"files": ')
+
+
+CORRUPTIONS = {"weights cut short": _cut_short, "manifest garbled": _manifest_garbled}
+
+
+@pytest.mark.parametrize("corruption", CORRUPTIONS)
 def test_a_corrupt_export_is_made_again_after_one_warning(
-    export_dir: Path, exports_made: list[Path], caplog: pytest.LogCaptureFixture
+    corruption: str,
+    export_dir: Path,
+    exports_made: list[Path],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     open_model(WEIGHTS)
-    (weights_bin,) = entry_of(export_dir).rglob("*.bin")
-    weights_bin.write_bytes(weights_bin.read_bytes()[:1000])  # a copy cut short
+    CORRUPTIONS[corruption](entry_of(export_dir))
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         again = open_model(WEIGHTS)
@@ -126,6 +141,7 @@ def test_a_corrupt_export_is_made_again_after_one_warning(
     assert "is incomplete or corrupt" in warning and "making it again" in warning
     assert "\n" not in warning
     assert len(exports_made) == 2 and again.backend == "openvino"
+    assert export_cache.verified(entry_of(export_dir)) == weights_path(again.yolo)
 
 
 def _export_dir_is_a_file(settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:

@@ -2,7 +2,7 @@
 
 Registered ONNX and OpenVINO models run on their own runtime. `.pt` weights run, by default
 (`auto`), in torch with CUDA in FP16 on a GPU and through an OpenVINO export of them on a CPU:
-on 2 CPU cores the export predicts 2.2-2.6 times faster than torch (bench/backends.py, numbers
+on 2 CPU cores the export predicts 2.2-2.7 times faster than torch (bench/backends.py, numbers
 in docs/deploy.md "Inference backends"). An operator may pin torch, openvino or onnxruntime for
 `.pt` weights instead.
 """

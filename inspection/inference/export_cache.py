@@ -81,13 +81,14 @@ def verified(entry: Path) -> Path:
     """The export inside a complete entry; CorruptExport when a file is missing or changed."""
     try:
         manifest = json.loads((entry / MANIFEST).read_text())
-    except (OSError, ValueError) as exc:
+        files, export = dict(manifest["files"]), str(manifest["export"])
+    except (OSError, ValueError, LookupError, TypeError) as exc:
         raise CorruptExport(f"no readable {MANIFEST} ({exc.__class__.__name__})") from None
-    for name, digest in manifest["files"].items():
+    for name, digest in files.items():
         path = entry / name
         if not path.is_file() or sha256(path) != digest:
             raise CorruptExport(f"{name} is missing or differs from the manifest")
-    return entry / manifest["export"]
+    return entry / export
 
 
 def _usable(entry: Path, say_why: bool = True) -> Path | None:
