@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from django.conf import settings as django_settings
@@ -93,3 +94,20 @@ def test_a_typo_in_openvino_settings_is_refused_before_anything_loads(
     setattr(cpu_host, name, value)
     with pytest.raises(ValueError, match=f"{name}='{value}' is not one of"):
         open_model(DEFAULT_WEIGHTS)
+
+
+@pytest.mark.slow
+def test_fp16_reaches_ultralytics_which_applies_it_to_torch_on_cuda_only(settings: Any) -> None:
+    """No GPU here: a torch model loaded as a GPU's would be (half) predicts on the CPU through
+    the same call, and ultralytics takes its precision argument (FP16 for `.pt` off the CPU)."""
+    from inspection.inference import loader
+    from inspection.inference.loaded import LoadedModel, warm_up
+
+    yolo = loader.load_yolo(DEFAULT_WEIGHTS)
+    loaded = LoadedModel(0, yolo, 640, [], device="cpu", threads=2, half=True)
+    warm_up(loaded)
+    assert loaded.runtime == "torch cpu threads=2 fp16"
+    (prediction,) = loaded.predict([np.full((480, 640, 3), 90, np.uint8)], conf=0.25)
+    assert prediction.boxes.shape[1] == 4
+    assert yolo.predictor.args.quantize == 16  # what makes ultralytics run `.pt` in FP16 on CUDA
+    assert yolo.predictor.model.fp16 is False  # and not on a CPU, which has no FP16 kernels
