@@ -23,20 +23,14 @@ Decoder = Callable[[bytes], np.ndarray]
 
 
 def load_model(path: Path, input_size: int, device: str, threads: int | None) -> Any:
-    """A LoadedModel exactly as a worker builds it (warmed up), without a database row."""
-    from inspection.inference import loader, runtime
+    """A LoadedModel exactly as a worker builds it (its backend: on a CPU, `.pt` weights through
+    their cached OpenVINO export; warmed up), without a database row."""
+    from django.test import override_settings
 
-    yolo = loader.load_yolo(path)
-    loaded = runtime.LoadedModel(
-        model_version_id=0,
-        yolo=yolo,
-        input_size=input_size,
-        class_names=loader.class_names(yolo),
-        device=device,
-        threads=threads,
-    )
-    runtime.warm_up(loaded)
-    return loaded
+    from inspection.inference.loaded import open_model
+
+    with override_settings(INFERENCE_DEVICE=device, INFERENCE_THREADS=threads or 0):
+        return open_model(path, input_size)
 
 
 def project_decoder(input_size: int) -> Decoder:

@@ -38,6 +38,7 @@ class Runner:
         env = environment.describe(model_path, checksum(model_path), self.context.mode)
         self.model = raw.load_model(model_path, self.setup.input_size, self.device, self.threads())
         env["torch_threads_after_model_load"] = environment.torch_threads()
+        env["inference_runtime"] = self.model.runtime  # e.g. openvino cpu threads=2 hint=...
         try:
             self._run_chosen(model_path)
         finally:

@@ -255,6 +255,23 @@ INFERENCE_THREADS = env_int("INFERENCE_THREADS", 0)
 # Bench only: every model returns the same two boxes at no cost (inference/fixed_boxes.py), to
 # measure the pipeline's own ceiling. Never in production.
 INFERENCE_BENCH_FIXED_BOXES = env_bool("INFERENCE_BENCH_FIXED_BOXES", False)
+# What runs `.pt` weights: auto = torch with CUDA in FP16 on a GPU, an OpenVINO export of them on
+# a CPU (made on first load, cached by the weights' sha256 under INFERENCE_EXPORT_DIR; 2.2-2.7x
+# torch's speed on 2 cores); or pinned: torch | openvino | onnxruntime. ONNX and OpenVINO models
+# always run on their own runtime. Measured and explained in docs/deploy.md, "Inference
+# backends" (python -m bench.backends measures a host).
+INFERENCE_BACKEND = env_str("INFERENCE_BACKEND", "auto")
+INFERENCE_EXPORT_DIR = Path(env_str("INFERENCE_EXPORT_DIR", str(VAR_DIR / "model-exports")))
+# OpenVINO on a CPU. The worker makes one synchronous predict call at a time, which LATENCY
+# serves with all its threads; THROUGHPUT splits them into streams one call cannot use at once
+# (1.6-1.8x slower). Pinning threads to cores gains nothing alone and, for processes that split
+# the cores, piles their threads onto the same core (about half the throughput).
+# 0 streams / auto precision: the plugin's choice (bf16 where the CPU has AVX512_BF16 or AMX:
+# 1.7-1.9x f32's speed here, boxes within the tolerance of tests/test_openvino_backend.py).
+INFERENCE_OPENVINO_HINT = env_str("INFERENCE_OPENVINO_HINT", "LATENCY")
+INFERENCE_OPENVINO_STREAMS = env_int("INFERENCE_OPENVINO_STREAMS", 0)
+INFERENCE_OPENVINO_PINNING = env_bool("INFERENCE_OPENVINO_PINNING", False)
+INFERENCE_OPENVINO_PRECISION = env_str("INFERENCE_OPENVINO_PRECISION", "auto")  # auto|f32|bf16|f16
 MODEL_DIR = Path(env_str("MODEL_DIR", str(BASE_DIR / "models")))
 DEFAULT_MODEL_PATH = Path(env_str("DEFAULT_MODEL_PATH", str(MODEL_DIR / "default.pt")))
 YOLO_CONFIG_DIR = env_str("YOLO_CONFIG_DIR", str(VAR_DIR / "ultralytics"))

@@ -121,6 +121,9 @@ def test_a_batch_moves_worker_and_web_metrics(
     assert value(inference, "inspection_model_loads_total") == 1
     assert value(inference, "inspection_model_loads_per_process") == 1
     assert value(inference, "inspection_model_load_seconds_count") == 1
+    # On this CPU host the `.pt` model runs through its OpenVINO export (the default backend).
+    assert value(inference, "inspection_inference_backend_info", backend="openvino") == 1
+    assert value(inference, "inspection_inference_backend_info", backend="torch") == 0
     # No worker-side number is served by the web, so nothing is counted twice.
     web = parse(admin_client.get("/metrics").content.decode())
     stages = "inspection_stage_duration_seconds_count"  # other tests ran stages in-process

@@ -59,7 +59,11 @@ COMPLETION_TIMEOUT = 300
 def workers(tmp_path: Path, media_root: Path, redis_queues: redis.Redis) -> Iterator[WorkerSet]:
     logs = tmp_path / "logs"
     logs.mkdir()
-    env = worker_env(media_root, tmp_path / "var", INFERENCE_BATCH_SIZE="1")
+    # The `.pt` reference runs in torch: on a CPU the default backend would run it through an
+    # OpenVINO export of it (tests/test_openvino_backend.py compares those two).
+    env = worker_env(
+        media_root, tmp_path / "var", INFERENCE_BATCH_SIZE="1", INFERENCE_BACKEND="torch"
+    )
     group = WorkerSet(env, logs)
     try:
         yield group

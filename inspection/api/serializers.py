@@ -271,7 +271,10 @@ class ImageOutput(serializers.Serializer):
     content_hash = serializers.CharField()
     quality = serializers.JSONField()
     quality_flags = serializers.JSONField()
-    timings = serializers.JSONField(help_text="Milliseconds per stage.")
+    timings = serializers.JSONField(
+        help_text="Milliseconds per stage (`*_ms`), and `backend`: the runtime that ran the "
+        "model on the image (`torch`, `openvino` or `onnxruntime`)."
+    )
     attempts = serializers.IntegerField()
     model_version: serializers.StringRelatedField[ModelVersion] = serializers.StringRelatedField(
         allow_null=True, help_text="`name:version`; null until a model has run on the image."

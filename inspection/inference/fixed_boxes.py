@@ -44,5 +44,6 @@ def open_fixed(model_version_id: int, input_size: int, class_names: Sequence[str
         class_names=list(class_names),
         device="none",
         threads=None,
+        backend="fixed-boxes",  # what the load log, the backend metric and timings then name
         runtime="fixed boxes (bench only)",
     )

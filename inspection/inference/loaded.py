@@ -1,8 +1,9 @@
-"""A model loaded the way the workers run it: device, thread budget, warm-up, and one predict
-call per batch."""
+"""A model loaded the way the workers run it: backend, device, thread budget, warm-up, and one
+predict call per batch."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,8 +13,12 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from inspection.inference import backends, devices, loader
+from inspection.inference import backends, devices, export_cache, loader
+from inspection.inference.backend_choice import OPENVINO, TORCH, BackendChoice, choose_backend
+from inspection.inference.openvino_telemetry import decline_openvino_telemetry
 from inspection.inference.threads import set_torch_threads
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,11 @@ class LoadedModel:
     threads: int | None
     load_ms: float = 0.0
     predict_calls: int = field(default=0)
-    # What runs it: torch, or an export's runtime with its thread budget (backends.py).
-    runtime: str = "torch"
+    # What runs it (torch, openvino or onnxruntime: stored with each image it infers) and how:
+    # threads, hint, precision (backends.py), for the load log and the registration report.
+    backend: str = TORCH
+    runtime: str = TORCH
+    half: bool = False
 
     def predict(self, arrays: Sequence[np.ndarray], conf: float) -> list[Prediction]:
         """One forward pass per shape among the arrays, predictions in the arrays' order.
@@ -62,6 +70,8 @@ class LoadedModel:
             iou=settings.INFERENCE_NMS_IOU,
             verbose=False,
             device=self.device,
+            # ultralytics' precision argument: 16 = FP16 (torch on CUDA); None = the runtime's.
+            quantize=16 if self.half else None,
         )
         self.predict_calls += 1
         return list(results)
@@ -94,26 +104,74 @@ def open_model(
     model_version_id: int = 0,
 ) -> LoadedModel:
     """Load and warm up weights or an export as a worker runs them (registration's probe uses
-    this too), at `input_size` or the model's own. Raises ValueError for a model that is not a
-    detector."""
+    this too), at `input_size` or the model's own, on the backend the settings choose: `.pt`
+    weights through a cached export of them, or in torch when that export cannot be made or run
+    (said in one warning line). Raises ValueError for a model that is not a detector."""
     started = time.perf_counter()
-    device = devices.device_for(loader.detect_format(path))
-    yolo = loader.load_yolo(path)
-    loaded = LoadedModel(
-        model_version_id=model_version_id,
-        yolo=yolo,
-        input_size=input_size or loader.input_size(yolo, path),
-        class_names=list(class_names),
-        device=device,
-        threads=devices.cpu_threads() if device == "cpu" else None,
-    )
-    warm_up(loaded)
-    task = loader.model_task(loaded.yolo)
-    if task != loader.DETECT_TASK:
-        raise ValueError(f"{path.name} is a {task} model, not a detector (task=detect)")
-    loaded.class_names = loaded.class_names or loader.class_names(loaded.yolo)
+    choice = choose_backend(loader.detect_format(path))
+    if choice.backend == OPENVINO:
+        backends.openvino_settings()  # a typo in them is refused, never a quiet torch fallback
+    if choice.backend == OPENVINO and choice.export_format is None:
+        decline_openvino_telemetry()  # before openvino is imported: it reports the import
+    yolo = loader.load_yolo(path)  # weights that cannot load fail here, on any backend
+    size = input_size or loader.input_size(yolo, path)
+    loaded = None
+    if choice.export_format is not None:
+        _require_detector(yolo, path)  # a classifier is refused, not exported first
+        loaded = _through_export(path, choice, size)
+        choice = choice if loaded is not None else choice.in_torch()
+    if loaded is None:
+        loaded = _warmed(yolo, choice, size)
+    _require_detector(loaded.yolo, path)
+    loaded.model_version_id = model_version_id
+    loaded.class_names = list(class_names) or loader.class_names(loaded.yolo)
     loaded.load_ms = (time.perf_counter() - started) * 1000
     return loaded
+
+
+def _through_export(path: Path, choice: BackendChoice, size: int) -> LoadedModel | None:
+    """The weights' cached export, loaded and warmed up; None (after one warning line) when it
+    cannot be made or run here, so that the weights still run, in torch."""
+    assert choice.export_format is not None
+    try:
+        if choice.backend == OPENVINO:
+            decline_openvino_telemetry()  # before openvino is imported (and its converter runs)
+        export = export_cache.cached_export(path, choice.export_format, size)
+        return _warmed(loader.load_yolo(export), choice, size)
+    except Exception as exc:  # whatever the exporter or the runtime raises: torch still runs it
+        logger.warning(
+            "%s: its %s export cannot be made or run here (%s); running it in torch instead",
+            path.name,
+            choice.backend,
+            _first_line(exc),
+        )
+        return None
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _warmed(yolo: Any, choice: BackendChoice, size: int) -> LoadedModel:
+    loaded = LoadedModel(
+        model_version_id=0,
+        yolo=yolo,
+        input_size=size,
+        class_names=[],
+        device=choice.device,
+        threads=devices.cpu_threads() if choice.device == "cpu" else None,
+        backend=choice.backend,
+        half=choice.half,
+    )
+    warm_up(loaded)
+    return loaded
+
+
+def _require_detector(yolo: Any, path: Path) -> None:
+    task = loader.model_task(yolo)
+    if task != loader.DETECT_TASK:
+        raise ValueError(f"{path.name} is a {task} model, not a detector (task=detect)")
 
 
 def warm_up(loaded: LoadedModel) -> None:
@@ -123,13 +181,19 @@ def warm_up(loaded: LoadedModel) -> None:
     size = loaded.input_size
     blank = [np.zeros((size * 9 // 16, size, 3), dtype=np.uint8)]
     loaded.results(blank, conf=0.5)
-    if loaded.threads is not None:
+    loaded.runtime = describe(loaded)
+    if loaded.threads is not None and loaded.backend != TORCH:
         path = weights_path(loaded.yolo)
         loaded.runtime = backends.limit_cpu_threads(loaded.yolo, path, loaded.threads)
-        if loaded.runtime != "torch":
-            loaded.results(blank, conf=0.5)
+        loaded.results(blank, conf=0.5)
     loaded.predict_calls = 0
     loaded.ensure_threads()
+
+
+def describe(loaded: LoadedModel) -> str:
+    """The backend and device (a CPU export's runtime describes itself once rebuilt)."""
+    threads = f" threads={loaded.threads}" if loaded.threads is not None else ""
+    return f"{loaded.backend} {loaded.device}{threads}{' fp16' if loaded.half else ''}"
 
 
 def weights_path(yolo: Any) -> Path:

@@ -54,6 +54,7 @@ class ModelProbe:
     predict_ms: float
     load_ms: float  # load and warm-up, as a worker pays it once per process
     device: str
+    backend: str  # torch, openvino or onnxruntime: what the workers run it on here
     runtime: str
 
 
@@ -87,6 +88,7 @@ def probe_model(path: Path, input_size: int | None = None) -> ModelProbe:
         predict_ms=predict_ms,
         load_ms=loaded.load_ms,
         device=loaded.device,
+        backend=loaded.backend,
         runtime=loaded.runtime,
     )
 

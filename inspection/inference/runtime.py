@@ -77,9 +77,12 @@ def load(model_version: ModelVersion) -> LoadedModel:
         )
     LOAD_COUNT += 1
     hooks.model_loaded(loaded.load_ms / 1000, LOAD_COUNT)
+    hooks.model_backend(str(model_version), loaded.backend, loaded.device)
     logger.info(
-        "model loaded: %s device=%s threads=%s runtime=%r load_ms=%.0f loads_in_process=%d pid=%d",
+        "model loaded: %s backend=%s device=%s threads=%s runtime=%r load_ms=%.0f "
+        "loads_in_process=%d pid=%d",
         model_version,
+        loaded.backend,
         loaded.device,
         loaded.threads,
         loaded.runtime,

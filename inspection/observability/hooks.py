@@ -43,6 +43,11 @@ def model_loaded(seconds: float, loads_in_process: int) -> None:
     metrics.record_model_load(seconds, loads_in_process)
 
 
+def model_backend(model: str, backend: str, device: str) -> None:
+    """What runs a model version in this process (torch, openvino, onnxruntime)."""
+    metrics.record_backend(model, backend, device)
+
+
 def image_finished(facility_id: int, status: str, reason: str = "") -> None:
     try:
         metrics.record_finished(facility_slug(facility_id), status, reason)

@@ -78,6 +78,14 @@ MESSAGES_PUBLISHED = Counter(
 PUBLISH_SECONDS = Counter(
     f"{PREFIX}_publish_seconds", "Seconds spent publishing task messages, by task.", ["task"]
 )
+# 1 per model version, backend and device some live worker process runs it on (an info metric:
+# `inspection_inference_backend_info{backend="openvino"}` shows a CPU host on its default).
+INFERENCE_BACKEND = Gauge(
+    f"{PREFIX}_inference_backend_info",
+    "The runtime each loaded model version runs on, by worker process (1 while loaded).",
+    ["model", "backend", "device"],
+    multiprocess_mode="livemax",
+)
 TASKS = Counter(f"{PREFIX}_tasks", "Celery task results by task and outcome.", ["task", "outcome"])
 IMAGES_FINISHED = Counter(
     f"{PREFIX}_images_finished",
@@ -128,6 +136,10 @@ def record_sql_statement(seconds: float) -> None:
 def record_message_published(task: str, seconds: float) -> None:
     MESSAGES_PUBLISHED.labels(task).inc()
     PUBLISH_SECONDS.labels(task).inc(seconds)
+
+
+def record_backend(model: str, backend: str, device: str) -> None:
+    INFERENCE_BACKEND.labels(model, backend, device).set(1)
 
 
 def record_task(task: str, outcome: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from inspection.inference import registry
+from inspection.inference.probe import ModelProbe
 from inspection.management.base import InspectionCommand
 from inspection.management.thresholds import add_threshold_arguments, given, threshold_change
 from inspection.models import Facility, ModelVersion, ThresholdSource
@@ -77,12 +78,21 @@ def describe(registration: registry.Registration) -> list[str]:
     return [
         f"{done}: {model} (id {model.pk})",
         f"  format:     {probe.format} ({probe.runtime} on {probe.device})",
+        f"  backend:    {backend(probe)}",
         f"  classes:    {classes(probe.class_names)}",
         f"  input size: {probe.input_size} px",
         f"  probe:      {probe.boxes} boxes on {probe.image} in {probe.predict_ms:.0f} ms "
         f"(load and warm-up {probe.load_ms:.0f} ms)",
         f"  thresholds: {thresholds(model)}",
     ]
+
+
+def backend(probe: ModelProbe) -> str:
+    """What the workers of this host run the model on, and for `.pt` weights on another runtime,
+    that it is an export of them (made here, cached; INFERENCE_BACKEND pins one)."""
+    if probe.format == ModelVersion.Format.PYTORCH and probe.backend != "torch":
+        return f"{probe.backend} on {probe.device} (an export of the weights, cached on this host)"
+    return f"{probe.backend} on {probe.device}"
 
 
 def thresholds(model: ModelVersion) -> str:
