@@ -62,7 +62,12 @@ def _infer_group(group: list[tuple[Claim, Image]]) -> int:
     hooks.inference_batch(len(ready))
     per_image_ms = round((time.perf_counter() - started) * 1000 / len(ready), 1)
     batching.observe(per_image_ms)
-    timings = {"inference_ms": per_image_ms, "batch_size": len(ready), "array_load_ms": load_ms}
+    timings = {
+        "inference_ms": per_image_ms,
+        "batch_size": len(ready),
+        "array_load_ms": load_ms,
+        "backend": loaded.backend,  # torch, openvino, onnxruntime (the results show it)
+    }
     _store(
         [
             (claim, image, prediction)
