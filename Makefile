@@ -35,16 +35,19 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: install lint
-	bin/services
-	bin/system-packages
-	bin/ops-tools
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest
-
 # The fast tier, under a minute on 2 cores: no browser, no tool outside Python, no model lab,
 # no real worker or server process, nothing over about a second (pytest.ini lists the tiers).
 # Its tests share nothing: they run on up to 4 workers, each with its own databases.
 FAST_TIER := not (e2e or chaos or browser or external or training or slow)
+
+# Everything: the fast tier on xdist workers, the rest one test at a time, the chaos tier beside
+# them (bin/test-suite says why).
+test: install lint
+	bin/services
+	bin/system-packages
+	bin/ops-tools
+	bin/test-suite $(PY) $(TEST_DATABASE_URL) $(TEST_REDIS_URL) "$(FAST_TIER)"
+
 test-fast: install
 	bin/services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest \
