@@ -76,7 +76,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Facility)
 class FacilityAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "active_model", "thresholds", "created_at"]
+    list_display = ["slug", "name", "active_model", "thresholds", "audit_share", "created_at"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_at"]
@@ -200,12 +200,13 @@ class ReviewTaskAdmin(admin.ModelAdmin):
         "image",
         "facility",
         "status",
+        "kind",
         "min_confidence",
         "created_at",
         "claimed_by",
         "lease_expires_at",
     ]
-    list_filter = ["status", "facility"]
+    list_filter = ["status", "kind", "facility"]
     raw_id_fields = ["image"]
 
 

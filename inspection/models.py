@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -53,6 +54,13 @@ class Facility(models.Model):
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="FacilityMembership", related_name="facilities"
+    )
+    # The share of auto-accepted images that also go to review as audit tasks (the measured
+    # precision of what nobody looks at rests on them: inspection/learning/).
+    audit_share = models.FloatField(
+        default=0.02,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of auto-accepted images sent to review as audits (0 to 1).",
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -272,6 +280,8 @@ class WebhookDelivery(models.Model):
         BATCH_COMPLETED = "batch.completed"
         # Only for a batch that completed with images in review: its last verdict is decided.
         BATCH_REVIEWED = "batch.reviewed"
+        # An audit of an auto-accepted image changed its result: one per image (`image` set).
+        RESULT_CORRECTED = "result.corrected"
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -281,6 +291,10 @@ class WebhookDelivery(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="webhook_deliveries")
     event = models.CharField(max_length=32, choices=Event.choices)
+    # The image an image-level event is about (`result.corrected`); null for batch events.
+    image = models.ForeignKey(
+        "Image", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     url = models.URLField(max_length=500)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -296,7 +310,11 @@ class WebhookDelivery(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
         constraints = [
-            models.UniqueConstraint(fields=["batch", "event", "url"], name="uniq_webhook_delivery")
+            models.UniqueConstraint(
+                fields=["batch", "event", "url", "image"],
+                name="uniq_webhook_delivery",
+                nulls_distinct=False,
+            )
         ]
 
     def __str__(self) -> str:
@@ -460,6 +478,24 @@ class Image(models.Model):
         }
         return conditional_update(self, Q(status=self.Status.NEEDS_REVIEW), fields)
 
+    def record_audit_correction(
+        self, verdict: str, user: object, at: datetime, reason: str = "", comment: str = ""
+    ) -> bool:
+        """An audit changed the result of an image the pipeline accepted: store the verdict
+        like a review's (the API then shows the reviewer's boxes), once, only while the image
+        still holds the pipeline's answer."""
+        status = self.Status.ACCEPTED if verdict == self.Verdict.ACCEPTED else self.Status.REJECTED
+        fields = {
+            "status": status,
+            "verdict": verdict,
+            "reviewed_by": user,
+            "reviewed_at": at,
+            "reason": reason,
+            "reason_detail": comment[:500],
+            "updated_at": at,
+        }
+        return conditional_update(self, Q(status=self.Status.ACCEPTED, verdict=""), fields)
+
 
 class Detection(models.Model):
     """One box, in original-image pixels (after EXIF orientation). `source=model`: predicted
@@ -499,6 +535,12 @@ class ReviewTask(models.Model):
         CLAIMED = "claimed"
         DONE = "done"
 
+    class Kind(models.TextChoices):
+        REVIEW = "review"  # the pipeline was unsure: the image waits for this verdict
+        # A random share of auto-accepted images (Facility.audit_share): the result stands
+        # unless the verdict corrects it (inspection/learning/audits.py).
+        AUDIT = "audit"
+
     image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="review_task")
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="review_tasks")
     status = models.CharField(
@@ -508,6 +550,10 @@ class ReviewTask(models.Model):
     min_confidence = models.FloatField(
         null=True, blank=True, help_text="Lowest detection confidence: the queue's sort key."
     )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.REVIEW)
+    # The facility's audit share when the image was drawn (the record of the random choice:
+    # the draw itself is a function of the image id, inspection/learning/sampling.py).
+    audit_share = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inspection import storage
+from inspection.learning import sampling
 from inspection.models import Detection, Image, ReviewTask
 from inspection.observability import hooks
 from inspection.pipeline import claims
@@ -18,7 +19,14 @@ from inspection.pipeline.claims import VALIDATE, Claim
 from inspection.pipeline.completion import complete_batch_if_done
 from inspection.pipeline.policies import AppliedPolicy, policy_for
 from inspection.pipeline.steps import claim_log, per_image, run_batch
-from inspection.validation import NEEDS_REVIEW, Candidate, Decision, decide, lowest_confidence
+from inspection.validation import (
+    ACCEPTED,
+    NEEDS_REVIEW,
+    Candidate,
+    Decision,
+    decide,
+    lowest_confidence,
+)
 
 
 def validate_image(image_id: Any) -> int:
@@ -38,7 +46,7 @@ class Routed:
 
 def _validate_batch(batch: list[Claim]) -> int:
     ids = [claim.image_id for claim in batch]
-    images = Image.objects.in_bulk(ids)
+    images = Image.objects.select_related("facility").in_bulk(ids)  # its audit share
     found: dict[Any, list[Detection]] = defaultdict(list)
     for detection in Detection.objects.filter(image_id__in=ids):  # most confident first
         found[detection.image_id].append(detection)
@@ -99,7 +107,10 @@ def _store(routed: list[Routed]) -> list[Routed]:
         held = {claim.image_id for claim in claims.still_held([r.claim for r in routed])}
         kept = [item for item in routed if item.image.id in held]
         _apply_to_detections(kept)
-        _open_review_tasks([item for item in kept if item.decision.status == NEEDS_REVIEW])
+        _open_review_tasks(
+            [item for item in kept if item.decision.status == NEEDS_REVIEW],
+            [item for item in kept if _audited(item)],
+        )
         claims.finish_many(
             [item.claim for item in kept],
             None,
@@ -146,8 +157,17 @@ def _apply_to_detections(routed: list[Routed]) -> None:
         Detection.objects.bulk_update(kept, ["accepted"])
 
 
-def _open_review_tasks(routed: list[Routed]) -> None:
-    """One review task per image (OneToOne): a rerun keeps the one it made before."""
+def _audited(item: Routed) -> bool:
+    """An auto-accepted image drawn for audit at its facility's share (the draw depends on the
+    image id only, so a rerun draws the same)."""
+    share = item.image.facility.audit_share
+    return item.decision.status == ACCEPTED and sampling.chosen(item.image.id, share)
+
+
+def _open_review_tasks(routed: list[Routed], audited: list[Routed]) -> None:
+    """One task per image (OneToOne): a rerun keeps the one it made before. An audit task has
+    no reasons (the reviewer is not told it is an audit: docs/learning.md) and sorts by its
+    lowest confidence like any task."""
     tasks = [
         ReviewTask(
             image=item.image,
@@ -156,6 +176,16 @@ def _open_review_tasks(routed: list[Routed]) -> None:
             min_confidence=item.low,
         )
         for item in routed
+    ] + [
+        ReviewTask(
+            image=item.image,
+            facility_id=item.image.facility_id,
+            reasons=[],
+            min_confidence=item.low,
+            kind=ReviewTask.Kind.AUDIT,
+            audit_share=item.image.facility.audit_share,
+        )
+        for item in audited
     ]
     if tasks:
         ReviewTask.objects.bulk_create(tasks, ignore_conflicts=True)

@@ -41,10 +41,12 @@ def locked_status(batch_id: Any) -> str:
 
 
 def review_outstanding(batch_id: Any) -> bool:
+    """An audit task left open is not: its image's result is final unless the audit corrects
+    it, which `result.corrected` announces on its own."""
     waiting = Image.objects.filter(batch_id=batch_id, status=Image.Status.NEEDS_REVIEW)
-    open_tasks = ReviewTask.objects.filter(image__batch_id=batch_id).exclude(
-        status=ReviewTask.Status.DONE
-    )
+    open_tasks = ReviewTask.objects.filter(
+        image__batch_id=batch_id, kind=ReviewTask.Kind.REVIEW
+    ).exclude(status=ReviewTask.Status.DONE)
     return waiting.exists() or open_tasks.exists()
 
 

@@ -44,6 +44,9 @@ def why_not(decision: ReviewDecision, user: User, now: datetime) -> str:
     """Why `user` cannot undo `decision` now ("" when they can)."""
     if decision.decided_by_id != getattr(user, "pk", None):
         return "Only the reviewer who decided can undo it."
+    if decision.task.kind == ReviewTask.Kind.AUDIT:
+        # Its image was accepted before the audit, and a correction was announced at once.
+        return "An audit verdict cannot be undone."
     if decision.action == Action.UNDO or hasattr(decision, "undone_by"):
         return "This decision has already been undone."
     if now > undo_deadline(decision):

@@ -70,15 +70,26 @@ def announce_batch_reviewed(batch_id: Any) -> WebhookDelivery | None:
     return announce(batch_id, Event.BATCH_REVIEWED)
 
 
-def announce(batch_id: Any, event: str) -> WebhookDelivery | None:
-    """Create the batch's delivery of `event` in the caller's transaction (one per batch, event
-    and URL, whatever runs twice) and publish it after the commit."""
+def announce_result_corrected(batch_id: Any, image_id: Any) -> WebhookDelivery | None:
+    """Run inside the audit verdict's transaction that changed the image's result (see
+    `learning.audits`): one delivery per image and URL."""
+    return announce(batch_id, Event.RESULT_CORRECTED, image_id)
+
+
+def announce(batch_id: Any, event: str, image_id: Any = None) -> WebhookDelivery | None:
+    """Create the batch's delivery of `event` (about one of its images, for an image event) in
+    the caller's transaction (one per batch, event, image and URL, whatever runs twice) and
+    publish it after the commit."""
     batch = Batch.objects.select_related("api_key").get(pk=batch_id)
     url = target_url(batch)
     if not url:
         return None
     delivery, created = WebhookDelivery.objects.get_or_create(
-        batch=batch, event=event, url=url, defaults={"next_attempt_at": timezone.now()}
+        batch=batch,
+        event=event,
+        url=url,
+        image_id=image_id,
+        defaults={"next_attempt_at": timezone.now()},
     )
     if created:
         publish(delivery)

@@ -5,7 +5,10 @@ images still wait for a reviewer, and where to fetch its results.
 `review_pending` tells an integrator whether the results are final: above zero, reviewers will
 still change them, and a `batch.reviewed` delivery follows once they have decided the last one.
 `batch.reviewed` says 0: its counts and results are the reviewed ones (unless an operator has
-since replayed failed images through the pipeline: each event is still sent once per URL)."""
+since replayed failed images through the pipeline: each event is still sent once per URL).
+
+`result.corrected` (an audit of an auto-accepted image changed its result: inspection/learning/)
+adds `image_id`, the image whose result changed; the rest is the batch as it stands then."""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ def body_of(delivery: WebhookDelivery) -> bytes:
 def payload_of(delivery: WebhookDelivery) -> dict[str, Any]:
     batch = batch_with_counts(delivery.batch_id)
     counts = selectors.counts_of(batch)
-    return {
+    body: dict[str, Any] = {
         "event": delivery.event,
         "delivery_id": str(delivery.id),
         "batch_id": str(batch.id),
@@ -40,6 +43,9 @@ def payload_of(delivery: WebhookDelivery) -> dict[str, Any]:
         "review_pending": counts.needs_review,
         "results_url": results_url(batch.id),
     }
+    if delivery.image_id is not None:
+        body["image_id"] = str(delivery.image_id)
+    return body
 
 
 def batch_with_counts(batch_id: Any) -> Batch:
