@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from inspection.models import ApiKey, Facility, Image, ReviewDecision, ReviewTask, WebhookDelivery
@@ -21,8 +22,8 @@ from inspection.review.decisions import DecisionRefused, DecisionRequest, decide
 from inspection.webhooks import delivery as service
 from inspection.webhooks.delivery import Verdict
 from tests.api_support import make_batch
-from tests.learning_support import accepted_batch, audit_task
-from tests.review_support import CLASSES
+from tests.learning_support import ACCEPTED_BOXES, accepted_batch, audit_task
+from tests.review_support import CLASSES, boxes_json
 from tests.webhook_receiver import Receiver
 from tests.webhook_support import Sent, deliveries_of, open_task
 
@@ -173,3 +174,30 @@ def test_only_a_member_of_the_facility_decides_its_audits(
     with pytest.raises(PermissionDenied):
         decide(task, outsider, DecisionRequest("accepted"))
     assert ReviewTask.objects.get(pk=task.pk).status == ReviewTask.Status.OPEN
+
+
+def test_the_task_page_shows_no_audit_and_decides_it_as_any_task(
+    facility: Facility, sent: Sent, reviewer: Any, reviewer_client: Any, media_root: Any
+) -> None:
+    first, second = accepted_batch(facility, 2).images.order_by("position")
+    confirmed, corrected = audit_task(first), audit_task(second)
+    assert leases.claim_task(confirmed, reviewer)
+    page = reviewer_client.get(f"/review/tasks/{confirmed.pk}/")
+    assert page.status_code == 200
+    assert b"audit" not in page.content.lower()  # nothing tells the reviewer
+    unchanged = boxes_json(ACCEPTED_BOXES)  # what the page sends with an accept
+    answer = reviewer_client.post(
+        f"/review/tasks/{confirmed.pk}/decide/", {"verdict": "accepted", "boxes": unchanged}
+    )
+    assert answer.status_code == 302
+    assert Image.objects.get(pk=first.pk).verdict == ""  # confirmed: the result stands
+
+    corrected.refresh_from_db()  # "next" handed it over with the answer
+    assert corrected.held_by(reviewer, timezone.now())
+    answer = reviewer_client.post(
+        f"/review/tasks/{corrected.pk}/decide/",
+        {"verdict": "accepted", "boxes": boxes_json(ACCEPTED_BOXES[:1])},  # label deleted
+    )
+    assert answer.status_code == 302
+    assert Image.objects.get(pk=second.pk).verdict == "accepted"
+    assert [d.source for d in Image.objects.get(pk=second.pk).final_detections()] == ["reviewer"]
