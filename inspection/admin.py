@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from inspection import admin_thresholds  # noqa: F401  (registers the policy admin)
 from inspection.models import (
+    AUDIT_SHARE_DEFAULT,
     ApiKey,
     Batch,
     Detection,
@@ -74,8 +76,28 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class FacilityForm(forms.ModelForm):
+    # Left blank (or left out of a scripted POST), the share is the model's default (2 %).
+    audit_share = forms.FloatField(
+        required=False,
+        min_value=0.0,
+        max_value=1.0,
+        initial=AUDIT_SHARE_DEFAULT,
+        help_text="Share of auto-accepted images sent to review as audits (0 to 1; blank: 0.02).",
+    )
+
+    class Meta:
+        model = Facility
+        fields = "__all__"
+
+    def clean_audit_share(self) -> float:
+        value = self.cleaned_data.get("audit_share")
+        return AUDIT_SHARE_DEFAULT if value is None else float(value)
+
+
 @admin.register(Facility)
 class FacilityAdmin(admin.ModelAdmin):
+    form = FacilityForm
     list_display = ["slug", "name", "active_model", "thresholds", "audit_share", "created_at"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}

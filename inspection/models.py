@@ -32,6 +32,8 @@ from inspection.webhooks.masking import masked_url
 
 # The longest wait, in sweep intervals, between re-sends of a pending export job.
 RESEND_MAX_WAITS = 12
+# A facility's share of auto-accepted images audited, unless set (Facility.audit_share).
+AUDIT_SHARE_DEFAULT = 0.02
 
 
 def conditional_update(row: models.Model, condition: Q, fields: Mapping[str, object]) -> bool:
@@ -58,7 +60,7 @@ class Facility(models.Model):
     # The share of auto-accepted images that also go to review as audit tasks (the measured
     # precision of what nobody looks at rests on them: inspection/learning/).
     audit_share = models.FloatField(
-        default=0.02,
+        default=AUDIT_SHARE_DEFAULT,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Share of auto-accepted images sent to review as audits (0 to 1).",
     )

@@ -102,3 +102,25 @@ def test_no_audit_at_a_share_of_zero(facility: Facility) -> None:
     facility.save()
     validate_all(inferred_batch(facility, [SURE] * 16))
     assert not ReviewTask.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("typed, share", [("0.1", 0.1), ("", 0.02), ("1.5", None)])
+def test_the_share_is_set_per_facility_in_the_admin(
+    admin_client: Any, typed: str, share: float | None
+) -> None:
+    form = {
+        "slug": "dc-audit",
+        "name": "Audit DC",
+        "active_model": "",
+        "audit_share": typed,
+        "facilitymembership_set-TOTAL_FORMS": "0",
+        "facilitymembership_set-INITIAL_FORMS": "0",
+    }
+    answer = admin_client.post("/admin/inspection/facility/add/", form)
+    saved = Facility.objects.filter(slug="dc-audit").first()
+    if share is None:  # out of range: refused, nothing saved
+        assert answer.status_code == 200 and saved is None
+    else:
+        assert answer.status_code == 302 and saved is not None
+        assert saved.audit_share == share
