@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from inspection.api import (
     analytics,
     facilities,
+    precision,
     schema,  # noqa: F401  (registers the API-key security scheme)
     views,
 )
@@ -36,6 +37,11 @@ urlpatterns = [
         "facilities/<str:slug>/thresholds/",
         facilities.ThresholdsView.as_view(),
         name="facility-thresholds",
+    ),
+    path(
+        "facilities/<str:slug>/precision/",
+        precision.PrecisionView.as_view(),
+        name="facility-precision",
     ),
     path(
         "facilities/<str:slug>/thresholds/versions/",
