@@ -20,14 +20,16 @@ ACCEPTED_BOXES: tuple[Box, ...] = (
 )
 
 
-def accepted_batch(facility: Facility, count: int, **fields: Any) -> Batch:
-    """A completed batch of `count` images the pipeline accepted, each with ACCEPTED_BOXES."""
+def accepted_batch(
+    facility: Facility, count: int, boxes: Sequence[Box] = ACCEPTED_BOXES, **fields: Any
+) -> Batch:
+    """A completed batch of `count` images the pipeline accepted, each with `boxes`."""
     batch = make_batch(facility, [Image.Status.ACCEPTED] * count, **fields)
     batch.images.update(
         model_version=parcel_model(), width=320, height=240, finished_at=timezone.now()
     )
     for image in batch.images.all():
-        add_boxes(image, ACCEPTED_BOXES)
+        add_boxes(image, boxes)
     assert complete_batch_if_done(batch.pk)
     return batch
 

@@ -49,6 +49,8 @@ class ClassReport:
     further_audits: int | None  # boxes still to audit to certify; None: never at this rate
     recommended: ltt.ClassResult
     review: ReviewShare
+    facility_id: int
+    model_version_id: int | None
 
     @property
     def precision(self) -> float | None:
@@ -109,6 +111,8 @@ def _row(
         further_audits=precision.further_audits(correct, len(seen), result.target),
         recommended=result,
         review=review_share(group, name, threshold, result.threshold),
+        facility_id=group.facility_id,
+        model_version_id=group.model_version_id,
     )
 
 

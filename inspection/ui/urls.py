@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from inspection.ui import grid_views, task_views, views
+from inspection.ui import grid_views, precision_views, task_views, views
 
 app_name = "review"
 
@@ -25,6 +25,8 @@ urlpatterns = [
     path("images/<str:image_id>/image.jpg", views.image, name="image"),
     path("images/<str:image_id>/thumb.jpg", views.thumbnail, name="thumbnail"),
     path("stats/", views.stats, name="stats"),
+    path("precision/", precision_views.precision_page, name="precision"),
+    path("precision/apply/", precision_views.apply, name="precision-apply"),
     path("exports/", views.exports, name="exports"),
     path("exports/<str:export_id>/download/", views.download_export, name="export-download"),
 ]
