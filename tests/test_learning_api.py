@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from inspection.learning import precision
@@ -95,3 +96,29 @@ def test_the_tests_behind_a_recommendation(
         "certified": True,
     }
     assert (parcel["certified"], parcel["further_audits"]) == (True, 0)
+
+
+def test_the_same_numbers_as_prometheus_gauges(
+    facility: Facility, reviewer: Any, client: Any, redis_queues: Any
+) -> None:
+    audited(facility, reviewer)
+    text = client.get("/metrics").content.decode()
+    found = {
+        (sample.name, sample.labels.get("class_name")): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith("inspection_precision_")
+        and sample.labels.get("facility") == "dc-north"
+        and sample.labels.get("model") == "parcels:1"
+    }
+    assert found[("inspection_precision_audited_boxes", "label")] == 4
+    assert found[("inspection_precision_measured", "label")] == 0.75
+    assert found[("inspection_precision_lower_bound", "label")] == pytest.approx(
+        precision.lower_bound(3, 4)
+    )
+    assert found[("inspection_precision_threshold", "label")] == 0.5
+    assert found[("inspection_precision_target", "label")] == 0.95
+    assert found[("inspection_precision_certified", "label")] == 0.0
+    assert found[("inspection_precision_further_audits", "parcel")] == 55
+    assert ("inspection_precision_further_audits", "label") not in found  # never: no sample
+    assert ("inspection_precision_measured", "damage") not in found  # nothing audited

@@ -19,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from inspection.learning.gauges import precision_gauges
 from inspection.models import Facility, Image
 from inspection.observability import broker, heartbeat
 from inspection.pipeline.stages import ROLES, stage_queues
@@ -32,7 +33,15 @@ OVERRIDE_WINDOW = timedelta(days=1)
 
 class StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
-        for part in (self._queues, self._workers, self._images, self._reviews, self._overrides):
+        parts = (
+            self._queues,
+            self._workers,
+            self._images,
+            self._reviews,
+            self._overrides,
+            precision_gauges,
+        )
+        for part in parts:
             try:
                 yield from part()
             except Exception as exc:  # one unreachable source must not blank the others
