@@ -10,14 +10,22 @@ from django.utils import timezone
 
 from inspection.models import Batch, Facility, Image, ReviewTask
 from inspection.pipeline.completion import complete_batch_if_done
+from inspection.review.boxes import Box as ReviewerBox
 from tests.api_support import make_batch
-from tests.review_support import Box, add_model_box, parcel_model
+from tests.review_support import CLASSES, Box, add_model_box, parcel_model
 
 # Two confident boxes of a 320x240 photo: a parcel and its label.
 ACCEPTED_BOXES: tuple[Box, ...] = (
     (0, 0.93, [20.0, 30.0, 120.0, 150.0]),
     (1, 0.88, [150.0, 40.0, 250.0, 90.0]),
 )
+# The same with a less confident label.
+LOW_LABEL: tuple[Box, ...] = (
+    (0, 0.93, [20.0, 30.0, 120.0, 150.0]),
+    (1, 0.6, [150.0, 40.0, 250.0, 90.0]),
+)
+# A reviewer's answer that keeps the parcel and deletes the label.
+PARCEL_ONLY = ReviewerBox(0, CLASSES[0], 20.0, 30.0, 120.0, 150.0)
 
 
 def accepted_batch(

@@ -12,13 +12,10 @@ from rest_framework.test import APIClient
 from inspection.learning import precision
 from inspection.models import Facility
 from inspection.review import leases
-from inspection.review.boxes import Box
 from inspection.review.decisions import DecisionRequest, decide
-from tests.learning_support import accepted_batch, audit_task
-from tests.review_support import CLASSES
+from tests.learning_support import PARCEL_ONLY, accepted_batch, audit_task
 
 pytestmark = pytest.mark.django_db
-PARCEL_ONLY = Box(0, CLASSES[0], 20.0, 30.0, 120.0, 150.0)
 
 
 def audited(facility: Facility, reviewer: Any) -> None:

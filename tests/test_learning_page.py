@@ -15,16 +15,13 @@ from inspection.learning import precision
 from inspection.models import Facility, ThresholdPolicy, ThresholdSource
 from inspection.pipeline.policies import policy_for
 from inspection.review import leases
-from inspection.review.boxes import Box
 from inspection.review.decisions import DecisionRequest, decide
-from tests.learning_support import accepted_batch, audit_task
-from tests.review_support import CLASSES, make_member, parcel_model
-from tests.review_support import Box as BoxRow
+from tests.learning_support import LOW_LABEL, PARCEL_ONLY, accepted_batch, audit_task
+from tests.review_support import make_member, parcel_model
 
 pytestmark = pytest.mark.django_db
 PAGE = "/review/precision/"
 APPLY = "/review/precision/apply/"
-PARCEL_ONLY = Box(0, CLASSES[0], 20.0, 30.0, 120.0, 150.0)
 
 
 def audits(facility: Facility, reviewer: Any, count: int, label_wrong_every: int = 0) -> None:
@@ -90,12 +87,6 @@ def test_a_reviewer_or_another_facilitys_admin_sees_nothing(
         answer = client.post(APPLY, {"facility": facility.slug, "model": parcel_model().pk})
         assert answer.status_code == 404
     assert ThresholdPolicy.objects.filter(facility=facility).count() == 1
-
-
-LOW_LABEL: tuple[BoxRow, ...] = (
-    (0, 0.93, [20.0, 30.0, 120.0, 150.0]),
-    (1, 0.6, [150.0, 40.0, 250.0, 90.0]),
-)
 
 
 def test_apply_writes_the_recommendation_as_a_new_policy_version(
