@@ -106,7 +106,7 @@ def images_of(batch: Batch, status: str | None = None) -> QuerySet[Image]:
     """A batch's images in upload order with what their representation needs, in a constant
     number of queries."""
     images = (
-        batch.images.select_related("model_version", "reviewed_by", "policy")
+        batch.images.select_related("model_version", "reviewed_by", "policy", "review_task")
         .prefetch_related("detections")
         .order_by("position")
     )

@@ -84,6 +84,7 @@ def test_an_audit_correction_changes_the_api_result_and_sends_the_webhook_once(
     ]
     assert shown["review"]["verdict"] == "accepted"
     assert shown["review"]["decided_by"] == reviewer.username
+    assert shown["review"]["audit"] is True  # an audit changed what had been accepted
     assert len(shown["review"]["model_detections"]) == 2  # the model's answer is kept
 
     [delivery] = deliveries_of(CORRECTED)
@@ -145,7 +146,7 @@ def test_an_audit_of_a_batch_still_processing_announces_nothing(
 
 
 def test_an_open_audit_does_not_hold_batch_reviewed(
-    facility: Facility, key: ApiKey, sent: Sent, reviewer: Any
+    facility: Facility, key: ApiKey, sent: Sent, reviewer: Any, api_client: APIClient
 ) -> None:
     batch = make_batch(facility, [Image.Status.ACCEPTED, Image.Status.NEEDS_REVIEW], api_key=key)
     audited, waiting = batch.images.order_by("position")
@@ -154,6 +155,7 @@ def test_an_open_audit_does_not_hold_batch_reviewed(
     assert complete_batch_if_done(batch.pk)
     decided(review, reviewer, DecisionRequest("accepted"))
     assert [d.batch_id for d in deliveries_of(REVIEWED)] == [batch.pk]
+    assert api_image(api_client, waiting)["review"]["audit"] is False  # a review's verdict
 
 
 def test_an_audit_verdict_cannot_be_undone(facility: Facility, sent: Sent, reviewer: Any) -> None:

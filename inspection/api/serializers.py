@@ -16,6 +16,7 @@ from inspection.models import (
     Facility,
     Image,
     ModelVersion,
+    ReviewTask,
     ThresholdPolicy,
     ThresholdSource,
     WebhookDelivery,
@@ -233,6 +234,14 @@ class ReviewOutput(serializers.Serializer):
     model_detections = DetectionOutput(
         many=True, help_text="The model's answer before review (`detections` is the final one)."
     )
+    audit = serializers.SerializerMethodField(
+        help_text="True when the pipeline had accepted the image and an audit (a random share "
+        "of accepted images reviewers check) changed its result (`result.corrected`)."
+    )
+
+    def get_audit(self, image: Image) -> bool:
+        task = getattr(image, "review_task", None)  # none: no task (a reverse one-to-one)
+        return task is not None and task.kind == ReviewTask.Kind.AUDIT
 
 
 class ThresholdsOutput(serializers.Serializer):
