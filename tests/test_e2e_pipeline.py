@@ -16,6 +16,7 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from inspection.inference import registry
+from inspection.learning import sampling
 from inspection.models import Batch, Facility, Image, ModelVersion, ReviewTask
 from inspection.pipeline.enqueue import enqueue_preprocess
 from tests import images
@@ -209,7 +210,13 @@ def test_inference_worker_killed_mid_batch_loses_nothing(
         group.stop_all()
     statuses = Counter(Image.objects.filter(batch_id=batch_id).values_list("status", flat=True))
     assert statuses == {Status.ACCEPTED: count}, statuses
-    assert not ReviewTask.objects.filter(image__batch_id=batch_id).exists()
+    # No image needed review; the accepted images drawn for audit (2 %) have an audit task each,
+    # whatever worker validated them and however often.
+    tasks = ReviewTask.objects.filter(image__batch_id=batch_id)
+    assert not tasks.filter(kind=ReviewTask.Kind.REVIEW).exists()
+    accepted = Image.objects.filter(batch_id=batch_id).select_related("facility")
+    drawn = {i.id for i in accepted if sampling.chosen(i.id, i.facility.audit_share)}
+    assert set(tasks.values_list("image_id", flat=True)) == drawn
     report(
         capsys,
         f"crash test: killed the inference worker holding {held} images; all {count} accepted "
