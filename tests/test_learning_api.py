@@ -49,6 +49,7 @@ def test_the_precision_of_the_keys_facility(
     assert label["lower_bound"] == pytest.approx(precision.lower_bound(3, 4))
     assert (label["certified"], label["further_audits"], label["target"]) == (False, None, 0.95)
     assert rows["parcel"]["further_audits"] == precision.further_audits(4, 4, 0.95) == 55
+    assert rows["parcel"]["further_audited_images"] == 55  # one parcel box per image
     assert label["recommended"] == {
         "threshold": None,
         "delta": pytest.approx(0.05 / 3),
@@ -117,5 +118,6 @@ def test_the_same_numbers_as_prometheus_gauges(
     assert found[("inspection_precision_target", "label")] == 0.95
     assert found[("inspection_precision_certified", "label")] == 0.0
     assert found[("inspection_precision_further_audits", "parcel")] == 55
+    assert found[("inspection_precision_further_audited_images", "parcel")] == 55
     assert ("inspection_precision_further_audits", "label") not in found  # never: no sample
     assert ("inspection_precision_measured", "damage") not in found  # nothing audited

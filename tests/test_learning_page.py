@@ -71,6 +71,7 @@ def test_an_admin_sees_the_measured_precision_per_class(
         "20",
         "never at this precision",  # 0.75 is below the promise
     ]
+    assert cells(html, "parcel")[6] == "39 boxes (~39 images)"  # 20 of 20: 59 would certify
     assert "Apply the recommended thresholds" in html
 
 

@@ -4,6 +4,7 @@ and the review share it would cause; read only within the caller's facilities.""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -109,8 +110,12 @@ def test_the_report_counts_bounds_and_audits_needed_per_class(
     assert parcel.lower_bound == pytest.approx(precision.lower_bound(8, 9))
     assert not parcel.certified
     assert parcel.further_audits == precision.further_audits(8, 9, 0.8)
+    assert parcel.further_audits is not None
+    # 9 parcel boxes came with 10 audited images: the boxes still needed take 10/9 as many.
+    assert parcel.further_audited_images == math.ceil(parcel.further_audits * 10 / 9)
     assert label.further_audits is None  # 6 of 9 is below 0.95: never at this rate
     assert damage.further_audits == 59  # nothing audited: 59 correct boxes in a row would do
+    assert damage.further_audited_images is None  # no audited image had a damage box yet
     # Ten audits certify no threshold: nothing recommended, nothing tested.
     assert {row.recommended.threshold for row in rows} == {None}
     assert [row.recommended.delta for row in rows] == [pytest.approx(0.05 / 3)] * 3

@@ -60,6 +60,11 @@ class ClassPrecisionOutput(serializers.Serializer):
         allow_null=True,
         help_text="Boxes still to audit to certify, if the observed precision held; null: never.",
     )
+    further_audited_images = serializers.IntegerField(
+        allow_null=True,
+        help_text="The audited images those boxes take, at the rate the class has come with "
+        "audited images; null: never, or the class not seen in an audit yet.",
+    )
     recommended = RecommendationOutput()
     review = ReviewShareOutput()
 

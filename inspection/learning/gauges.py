@@ -26,6 +26,7 @@ GAUGES: tuple[tuple[str, str, Callable[[ClassReport], float | None]], ...] = (
     ("lower_bound", "One-sided 95 % Clopper-Pearson lower bound.", lambda r: r.lower_bound),
     ("certified", "1 when the bound reaches the target.", lambda r: float(r.certified)),
     ("further_audits", "Boxes still to audit to certify.", lambda r: r.further_audits),
+    ("further_audited_images", "Images those take.", lambda r: r.further_audited_images),
     ("recommended_threshold", "Learn then Test's threshold.", lambda r: r.recommended.threshold),
 )
 

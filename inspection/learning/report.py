@@ -12,6 +12,7 @@ the threshold sends its image to review)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -59,6 +60,14 @@ class ClassReport:
     @property
     def certified(self) -> bool:
         return self.lower_bound >= self.target
+
+    @property
+    def further_audited_images(self) -> int | None:
+        """The further audits (images) those boxes take, at the rate the class has come with
+        audited images so far; None when never, or when no audited image had the class yet."""
+        if self.further_audits is None or not self.boxes:
+            return None
+        return math.ceil(self.further_audits * self.audited_images / self.boxes)
 
 
 def precision_report(
