@@ -40,8 +40,14 @@ class RssSampler(threading.Thread):
             self._stop_event.wait(SAMPLE_SECONDS)
 
     def stop(self) -> None:
+        """Stop, with one last sample: a short run (a fast model, a few images) may otherwise
+        end between two samples and leave nothing after its warm-up."""
         self._stop_event.set()
         self.join(5)
+        try:
+            self.samples.append((time.monotonic(), rss_bytes(self.pid)))
+        except psutil.NoSuchProcess:
+            pass
 
 
 def memory(
