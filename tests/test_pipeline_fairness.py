@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from inspection.models import Facility, Image, ModelVersion, StageTurn
-from inspection.pipeline.claims import PREPROCESS
+from inspection.pipeline.claims import INFER, PREPROCESS
 from inspection.pipeline.fairness import claim_fairly, facilities_in_turn
 from inspection.pipeline.infer import infer_image
 from inspection.pipeline.preprocess import preprocess_image
@@ -80,12 +80,15 @@ def test_every_message_processes_a_batch_whichever_image_it_names(
     assert {reload(image).status for image in images} == {Status.PREPROCESSED}
 
 
-def test_an_inference_batch_is_filled_in_turns(
+def test_while_facilities_compete_a_batch_holds_one_image_of_each(
     facility: Facility,
     other_facility: Facility,
     dev_model: ModelVersion,
     settings: Any,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
+    """So the small facility's image never waits behind a whole batch of the large one's; the
+    message, sent for a full batch, sends one more for the images it left."""
     settings.INFERENCE_BATCH_SIZE = 4
     other_facility.active_model = dev_model
     other_facility.save()
@@ -93,6 +96,10 @@ def test_an_inference_batch_is_filled_in_turns(
     small = queued(other_facility, 2, 10)
     for image in large + small:
         preprocess_image(image.pk)
-    assert infer_image(large[0].pk) == 4
+    with django_capture_on_commit_callbacks() as sent:
+        assert infer_image(large[0].pk) == 2
+    assert sum(1 for c in sent if c.args[0] is INFER) == 1  # one more for what it left
     inferred = {i.pk for i in large + small if reload(i).status == Status.INFERRED}
-    assert inferred == {large[0].pk, large[1].pk, small[0].pk, small[1].pk}
+    assert inferred == {large[0].pk, small[0].pk}
+    assert infer_image(large[0].pk) == 2
+    assert reload(small[1]).status == Status.INFERRED

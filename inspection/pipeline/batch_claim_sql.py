@@ -8,6 +8,9 @@ stage, then every facility's second, ...), lock the first `count` that nobody el
 and record the facilities' turns. An image on a later attempt (released after a failure, or
 whose holder died) is claimed alone: when the first image in order is one, the batch is that
 image only, and other retries wait for their own turn; a poison image then fails by itself.
+While several facilities have images waiting, a batch holds at most one image per facility (its
+oldest, in turn order): no facility's image waits behind another's whole batch at any stage,
+and each facility's share of a batch's time is one image; a facility alone fills its batches.
 
 Returns the claimed rows with what they were before the claim (when they started waiting, their
 timings). See fairness.claim_batch for the other databases. Times are the statement's
@@ -55,6 +58,14 @@ ordered AS (
 head AS (
     SELECT id, attempts FROM ordered ORDER BY turn LIMIT 1
 ),
+cap AS (
+    SELECT CASE
+        WHEN (SELECT attempts FROM head) > 0 THEN 1
+        WHEN (SELECT count(DISTINCT facility_id) FROM ordered) > 1
+            THEN LEAST(%(count)s, (SELECT count(DISTINCT facility_id) FROM ordered))
+        ELSE %(count)s
+    END AS n
+),
 picked AS (
     SELECT i.id, i.facility_id, i.updated_at AS waiting_since, i.timings
     FROM {image} i
@@ -62,7 +73,7 @@ picked AS (
     WHERE o.id = (SELECT id FROM head)
        OR ((SELECT attempts FROM head) = 0 AND o.attempts = 0)
     ORDER BY o.turn
-    LIMIT CASE WHEN (SELECT attempts FROM head) > 0 THEN 1 ELSE %(count)s END
+    LIMIT (SELECT n FROM cap)
     FOR UPDATE OF i SKIP LOCKED
 ),
 claimed AS (
@@ -86,14 +97,16 @@ turned AS (
     SELECT DISTINCT facility_id, %(stage)s, %(now)s FROM claimed
     ON CONFLICT (facility_id, stage) DO UPDATE SET served_at = EXCLUDED.served_at
 )
-SELECT id, batch_id, attempts, waiting_since, timings FROM claimed
+SELECT id, batch_id, attempts, waiting_since, timings,
+       (SELECT n FROM cap), (SELECT count(*) FROM ordered) FROM claimed
 """
 
 
 def claim_rows(
     stage: Stage, count: int, token: uuid.UUID, holder: str, now: datetime
-) -> list[tuple[Any, Any, int, datetime, Any]]:
-    """(id, batch_id, attempts after the claim, waiting since, timings) of each claimed image."""
+) -> list[tuple[Any, Any, int, datetime, Any, int, int]]:
+    """(id, batch_id, attempts after the claim, waiting since, timings, the batch's cap, the
+    candidates read) of each claimed image."""
     sql = CLAIM_SQL.format(
         facility=Facility._meta.db_table,
         turn=StageTurn._meta.db_table,

@@ -16,7 +16,6 @@ from __future__ import annotations
 from django.conf import settings
 
 from inspection.pipeline.claims import INFER, Claim
-from inspection.pipeline.enqueue import enqueue_infer
 from inspection.pipeline.fairness import claim_batch
 
 # The inference time per image this process measured last (None before its first batch).
@@ -39,11 +38,6 @@ def batch_size_limit(ms_per_image: float | None = None) -> int:
 
 
 def claim_inference_batch() -> list[Claim]:
-    """The next inference batch, within this process's limit; when that limit is below the
-    batch size messages are sent for and the claim took all it could, one more message for the
-    images this one also stood for (a no-op if another worker took them first)."""
-    limit = batch_size_limit()
-    claimed = claim_batch(INFER, limit)
-    if claimed and len(claimed) == limit < INFER.batch_size:
-        enqueue_infer([claimed[0].image_id])
-    return claimed
+    """The next inference batch, within this process's time budget (a batch it cut sends a
+    message for the rest: fairness.claim_batch)."""
+    return claim_batch(INFER, batch_size_limit())

@@ -23,6 +23,7 @@ from django.utils import timezone
 from inspection.models import Facility, Image, StageTurn
 from inspection.pipeline import batch_claim_sql, claims
 from inspection.pipeline.claims import CLAIM_FIELDS, Claim, Stage
+from inspection.pipeline.enqueue import send_now
 
 # Candidates read per facility beyond what is wanted: other workers may claim some first.
 SPARE_CANDIDATES = 3
@@ -31,16 +32,37 @@ SPARE_CANDIDATES = 3
 def claim_batch(stage: Stage, count: int | None = None) -> list[Claim]:
     """Claim the next batch at `stage` (up to `count`, default the stage's batch size) in fair
     order, under one token. An image on a later attempt is claimed alone (a poison image fails
-    by itself). One statement on PostgreSQL (batch_claim_sql); row by row elsewhere."""
+    by itself); while several facilities wait, at most one image each. One statement on
+    PostgreSQL (batch_claim_sql); row by row elsewhere.
+
+    Messages are sent one per stage batch size of images: a claim cut below that (by the
+    facilities' turns or the inference time budget) while more images wait sends one more
+    message for them, so none is left without one."""
     count = count or stage.batch_size
     token, now = uuid.uuid4(), timezone.now()
     if connection.vendor == "postgresql":
         rows = batch_claim_sql.claim_rows(stage, count, token, claims.holder(), now)
-        return [claims.claim_of(stage, token, now, *row) for row in rows]
+        claimed = [claims.claim_of(stage, token, now, *row[:5]) for row in rows]
+        cap, candidates = (rows[0][5], rows[0][6]) if rows else (count, 0)
+    else:
+        claimed, cap = _claim_row_by_row(stage, count, token)
+        candidates = len(claimed) + int(_claimable(stage, False).exists())
+    if claimed and claimed[0].attempt == 1 and len(claimed) == cap < stage.batch_size:
+        if candidates > len(claimed):
+            send_now(stage, [claimed[0].image_id])
+    return claimed
+
+
+def _claim_row_by_row(stage: Stage, count: int, token: uuid.UUID) -> tuple[list[Claim], int]:
+    """The same batch as the one statement, claimed row by row (SQLite); and its cap."""
+    facilities = len(facilities_in_turn(stage))
     first = claim_fairly(stage, 1, token=token)
-    if not first or first[0].attempt > 1 or count == 1:
-        return first
-    return first + claim_fairly(stage, count - 1, fresh_only=True, token=token)
+    if not first or first[0].attempt > 1:
+        return first, 1
+    cap = min(count, facilities) if facilities > 1 else count
+    if cap == 1:
+        return first, cap
+    return first + claim_fairly(stage, cap - 1, fresh_only=True, token=token), cap
 
 
 def claim_fairly(
