@@ -88,7 +88,8 @@ class Service:
         old = self.group.children.pop("web")
         old.terminate()
         old.wait(30)
-        self.group.start("web", self._processes.web_command(self.port), extra_env)
+        env = {**self._processes.metrics_env("web"), **extra_env}  # its counters, as at start
+        self.group.start("web", self._processes.web_command(self.port), env)
         if not self._processes.wait_for_port(self.port, 60):
             raise RuntimeError("web did not restart:\n" + self.group.log_tail("web"))
 
