@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import redis
 
@@ -85,19 +86,47 @@ def walk(transactional_db: None, tmp_path: Path) -> Any:
 
 def stop_service(process: subprocess.Popen[bytes]) -> None:
     """`make up` runs in the script's process group: SIGTERM reaches `manage.py serve`, which
-    stops its children."""
+    stops its children. They run in sessions of their own, so if serve dies before it has
+    stopped them (killed after 30 s here), they would live on, on this test run's database and
+    Redis, and take later tests' messages (CI saw that once): whatever of the service is still
+    alive at the end is killed."""
+    service = _process_tree(process.pid)
     try:
-        os.killpg(process.pid, signal.SIGTERM)
+        _stop_group(process.pid)
+    finally:
+        for leftover in service:
+            try:
+                leftover.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+
+def _process_tree(session: int) -> list[psutil.Process]:
+    """Every process of the script's session (bash, make, serve: the script may have ended
+    while `make up` runs on) and their descendants."""
+    found: list[psutil.Process] = []
+    for candidate in psutil.process_iter():
+        try:
+            if os.getsid(candidate.pid) == session:
+                found += [candidate, *candidate.children(recursive=True)]
+        except (psutil.NoSuchProcess, ProcessLookupError, PermissionError):
+            pass
+    return found
+
+
+def _stop_group(group: int) -> None:
+    try:
+        os.killpg(group, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            os.killpg(process.pid, 0)
+            os.killpg(group, 0)
         except ProcessLookupError:
             return
         time.sleep(0.5)
-    os.killpg(process.pid, signal.SIGKILL)
+    os.killpg(group, signal.SIGKILL)
 
 
 def output_folder(tmp_path: Path) -> Path:
