@@ -39,6 +39,7 @@ def test_register_reads_the_model_through_the_worker_loader(dev_model_file: Path
     assert len(model.checksum) == 64
 
 
+@pytest.mark.slow  # over a second on 2 cores (pytest.ini)
 def test_register_is_idempotent_for_the_same_weights(dev_model_file: Path, tmp_path: Path) -> None:
     first = registry.register_model(dev_model_file, "dev", "1")
     assert registry.register_model(dev_model_file, "dev", "1") == first
@@ -64,6 +65,7 @@ def test_activate_model(facility: Facility, dev_model_file: Path) -> None:
     assert Facility.objects.get(pk=facility.pk).active_model == model
 
 
+@pytest.mark.slow  # over a second on 2 cores (pytest.ini)
 def test_management_commands(facility: Facility, tmp_path: Path) -> None:
     out = tmp_path / "cmd.pt"
     call_command("build_dev_model", "--out", str(out))

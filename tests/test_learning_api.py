@@ -71,6 +71,7 @@ def test_no_audit_yet_is_an_empty_list(facility: Facility, api_client: APIClient
     assert body == {"facility": "dc-north", "classes": []}
 
 
+@pytest.mark.slow  # over a second on 2 cores (pytest.ini)
 def test_the_tests_behind_a_recommendation(
     facility: Facility, reviewer: Any, api_client: APIClient
 ) -> None:

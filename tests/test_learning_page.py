@@ -90,6 +90,7 @@ def test_a_reviewer_or_another_facilitys_admin_sees_nothing(
     assert ThresholdPolicy.objects.filter(facility=facility).count() == 1
 
 
+@pytest.mark.slow  # over a second on 2 cores (pytest.ini)
 def test_apply_writes_the_recommendation_as_a_new_policy_version(
     facility: Facility, reviewer: Any
 ) -> None:

@@ -137,6 +137,7 @@ def simulated(rng: np.random.Generator, per_class: int) -> dict[str, list[Observ
     return found
 
 
+@pytest.mark.slow  # over a second on 2 cores (pytest.ini)
 def test_the_chosen_thresholds_miss_their_target_in_at_most_alpha_of_runs() -> None:
     rng = np.random.default_rng(2021)
     runs, misses, chosen = 200, 0, {name: 0 for name in TRUTH}
@@ -154,6 +155,7 @@ def test_the_chosen_thresholds_miss_their_target_in_at_most_alpha_of_runs() -> N
     assert min(chosen.values()) >= 0.8 * runs
 
 
+@pytest.mark.slow  # over a second on 2 cores (pytest.ini)
 def test_without_the_guarantee_the_same_runs_miss_far_more_often() -> None:
     """The control: the lowest threshold whose observed precision reaches the target (no
     bound, no sequence) misses in most runs, so the test above measures something."""

@@ -121,6 +121,7 @@ def test_the_report_counts_bounds_and_audits_needed_per_class(
     assert [row.recommended.delta for row in rows] == [pytest.approx(0.05 / 3)] * 3
 
 
+@pytest.mark.slow  # over a second on 2 cores (pytest.ini)
 @pytest.mark.django_db
 def test_the_recommendation_and_the_review_share_it_would_cause(
     facility: Facility, reviewer: Any

@@ -28,6 +28,7 @@ def test_default_weights_are_small_and_calibrated() -> None:
     assert calibrated_with == settings.INFERENCE_NMS_IOU
 
 
+@pytest.mark.slow  # over a second on 2 cores (pytest.ini)
 def test_workers_suppress_overlapping_boxes_at_the_nms_setting(settings: Any) -> None:
     """A looser NMS keeps the overlapping duplicates a stricter one drops."""
     settings.INFERENCE_DEVICE = "cpu"
