@@ -19,10 +19,11 @@ install: $(STAMP)
 
 # Every lock is complete and hashed, so pip installs exactly what they list (--no-deps): the
 # runtime set, then development and tests, then the model lab (README, "Dependencies").
-$(STAMP): $(LOCKS)
+$(STAMP): requirements.txt $(LOCKS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --require-hashes --no-deps $(addprefix -r ,$(LOCKS))
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements.txt \
+		-r requirements/dev-nodeps.txt
 	touch $(STAMP)
 
 demo: install
