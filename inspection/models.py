@@ -468,16 +468,7 @@ class Image(models.Model):
         self, verdict: str, user: object, at: datetime, reason: str = "", comment: str = ""
     ) -> bool:
         """Store a human verdict, only while the image still waits for one."""
-        status = self.Status.ACCEPTED if verdict == self.Verdict.ACCEPTED else self.Status.REJECTED
-        fields = {
-            "status": status,
-            "verdict": verdict,
-            "reviewed_by": user,
-            "reviewed_at": at,
-            "reason": reason,
-            "reason_detail": comment[:500],
-            "updated_at": at,
-        }
+        fields = self._verdict_fields(verdict, user, at, reason, comment)
         return conditional_update(self, Q(status=self.Status.NEEDS_REVIEW), fields)
 
     def record_audit_correction(
@@ -486,8 +477,15 @@ class Image(models.Model):
         """An audit changed the result of an image the pipeline accepted: store the verdict
         like a review's (the API then shows the reviewer's boxes), once, only while the image
         still holds the pipeline's answer."""
+        fields = self._verdict_fields(verdict, user, at, reason, comment)
+        return conditional_update(self, Q(status=self.Status.ACCEPTED, verdict=""), fields)
+
+    def _verdict_fields(
+        self, verdict: str, user: object, at: datetime, reason: str, comment: str
+    ) -> dict[str, object]:
+        """What a human verdict writes on the image, a review's or an audit's."""
         status = self.Status.ACCEPTED if verdict == self.Verdict.ACCEPTED else self.Status.REJECTED
-        fields = {
+        return {
             "status": status,
             "verdict": verdict,
             "reviewed_by": user,
@@ -496,7 +494,6 @@ class Image(models.Model):
             "reason_detail": comment[:500],
             "updated_at": at,
         }
-        return conditional_update(self, Q(status=self.Status.ACCEPTED, verdict=""), fields)
 
 
 class Detection(models.Model):

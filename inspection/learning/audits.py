@@ -45,21 +45,8 @@ def decide(task: ReviewTask, user: User, request: DecisionRequest) -> ReviewDeci
         before = snapshot(image.status, model_boxes)
         if changes or request.verdict == Image.Verdict.REJECTED:
             _correct(image, reviewer, request, final, now)
-        return ReviewDecision.objects.create(
-            task=task,
-            image=image,
-            facility_id=task.facility_id,
-            decided_by=reviewer,
-            decided_at=now,
-            action=verdicts.action(request, changes),
-            verdict=request.verdict,
-            reason=request.reason,
-            comment=request.comment,
-            before=before,
-            after=snapshot(image.status, final),
-            changed=bool(changes),
-            changed_classes=changes,
-            seconds_spent=verdicts.seconds_spent(claimed_at, now, request.decided_together),
+        return verdicts.record(
+            task, image, reviewer, now, request, claimed_at, before, final, changes
         )
 
 

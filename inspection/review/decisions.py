@@ -38,21 +38,8 @@ def decide(task: ReviewTask, user: User, request: DecisionRequest) -> ReviewDeci
             raise DecisionRefused("This image has already been decided.")
         verdicts.store_boxes(image, final)
         changes = verdicts.changes(request, model_boxes, final)
-        decision = ReviewDecision.objects.create(
-            task=task,
-            image=image,
-            facility_id=task.facility_id,
-            decided_by=reviewer,
-            decided_at=now,
-            action=verdicts.action(request, changes),
-            verdict=request.verdict,
-            reason=request.reason,
-            comment=request.comment,
-            before=before,
-            after=snapshot(image.status, final),
-            changed=bool(changes),
-            changed_classes=changes,
-            seconds_spent=verdicts.seconds_spent(claimed_at, now, request.decided_together),
+        decision = verdicts.record(
+            task, image, reviewer, now, request, claimed_at, before, final, changes
         )
         announce_if_reviewed(image.batch_id)
     return decision

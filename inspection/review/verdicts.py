@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from inspection.models import Detection, Image, ReviewDecision
-from inspection.review.boxes import Box, changed_classes
+from django.contrib.auth.models import User as SignedIn
+
+from inspection.models import Detection, Image, ReviewDecision, ReviewTask
+from inspection.review.boxes import Box, changed_classes, snapshot
 
 # Reject reasons offered by the task page (codes are stored; labels are shown).
 REJECT_REASONS = {
@@ -88,4 +90,34 @@ def store_boxes(image: Image, boxes: list[Box]) -> None:
             accepted=True,
         )
         for box in boxes
+    )
+
+
+def record(
+    task: ReviewTask,
+    image: Image,
+    reviewer: SignedIn,
+    now: datetime,
+    request: DecisionRequest,
+    claimed_at: datetime | None,
+    before: dict[str, object],
+    final: list[Box],
+    changed: list[str],
+) -> ReviewDecision:
+    """The decision's audit row, a review's or an audit's alike."""
+    return ReviewDecision.objects.create(
+        task=task,
+        image=image,
+        facility_id=task.facility_id,
+        decided_by=reviewer,
+        decided_at=now,
+        action=action(request, changed),
+        verdict=request.verdict,
+        reason=request.reason,
+        comment=request.comment,
+        before=before,
+        after=snapshot(image.status, final),
+        changed=bool(changed),
+        changed_classes=changed,
+        seconds_spent=seconds_spent(claimed_at, now, request.decided_together),
     )
