@@ -62,13 +62,18 @@ def _small_under_load(
 
     started = time.time()
     batch_id = post_batch(service, small, [path])
+    posted = time.time()
     decided = Image.objects.filter(batch_id=batch_id, finished_at__isnull=False)
     if not progress.wait_until(decided.exists, 120, 0.02, service.dead):
         raise RuntimeError("a one-image batch under load got no decision in 120 s")
-    finished_at = decided.values_list("finished_at", flat=True).get()
+    image = decided.values("finished_at", "timings").get()
+    finished_at = image["finished_at"]
     assert finished_at is not None  # the query takes finished images only
     return {
         "latency_ms": round((finished_at.timestamp() - started) * 1000, 1),
+        "post_ms": round((posted - started) * 1000, 1),
+        # Each stage's wait for its claim and its work: where the time under load goes.
+        "timings": image["timings"],
         "large_batch_unfinished": progress.batch_completed_at(large_batch) is None,
         "large_batch_decided": _decided(large_batch),
     }

@@ -130,6 +130,25 @@ def test_infer_stores_boxes_in_original_pixels(image: Image, facility: Facility)
     assert {"queue_wait_ms", "inference_ms", "batch_size", "preprocess_ms"} <= set(image.timings)
 
 
+def test_each_stage_records_how_long_the_image_waited_for_its_claim(
+    image: Image, facility: Facility
+) -> None:
+    accepting_policy(facility)
+    waited = {"preprocess": 2.0, "infer": 3.0, "validate": 1.5}  # seconds, made up
+    for seconds, stage in zip(
+        waited.values(), (preprocess_image, infer_image, validate_image), strict=True
+    ):
+        # The image entered the stage's waiting status that long ago.
+        Image.objects.filter(pk=image.pk).update(
+            updated_at=timezone.now() - timedelta(seconds=seconds)
+        )
+        stage(image.pk)
+    timings = reload(image).timings
+    for name, seconds in waited.items():
+        assert seconds * 1000 <= timings[f"{name}_wait_ms"] < seconds * 1000 + 5000, name
+    assert timings["total_ms"] > 0 and "preprocess_ms" in timings  # the others are kept
+
+
 def test_infer_rerun_replaces_detections(image: Image, facility: Facility) -> None:
     accepting_policy(facility, min_confidence=0.001)
     run_to(image, Status.INFERRED)

@@ -111,7 +111,7 @@ def claim_row(stage: Stage, row: dict[str, Any], token: uuid.UUID | None = None)
         token=token,
         claimed_at=now,
         waiting_since=row["updated_at"],
-        timings=dict(row["timings"] or {}),
+        timings=_with_wait(stage, dict(row["timings"] or {}), row["updated_at"], now),
     )
 
 
@@ -128,7 +128,17 @@ def claim_of(
     """A claim from a row a batch claim returned (timings as stored: JSON text or a dict)."""
     if isinstance(timings, str):
         timings = json.loads(timings)
-    return Claim(stage, image_id, batch_id, attempt, token, now, waiting_since, dict(timings or {}))
+    timings = _with_wait(stage, dict(timings or {}), waiting_since, now)
+    return Claim(stage, image_id, batch_id, attempt, token, now, waiting_since, timings)
+
+
+def _with_wait(
+    stage: Stage, timings: dict[str, Any], waiting_since: datetime, now: datetime
+) -> dict[str, Any]:
+    """The timings with how long the image waited for this stage's claim (`preprocess_wait_ms`,
+    `infer_wait_ms`, `validate_wait_ms`): where an image's end-to-end time goes between stages."""
+    waited = round((now - waiting_since).total_seconds() * 1000, 1)
+    return {**timings, f"{stage.name}_wait_ms": waited}
 
 
 def over_attempt_cap(claim: Claim) -> bool:
