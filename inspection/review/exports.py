@@ -170,10 +170,10 @@ def yolo_line(box: Box, width: int, height: int) -> str:
     return f"{box.class_id} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}"
 
 
-def data_yaml(names: dict[int, str]) -> str:
+def data_yaml(names: dict[int, str], train: str = "images", val: str = "images") -> str:
     # No `path:`: ultralytics then resolves images/ next to this file wherever it is unpacked
     # (`path: .` would mean the directory training is started from).
-    lines = ["train: images", "val: images", f"nc: {len(names)}", "names:"]
+    lines = [f"train: {train}", f"val: {val}", f"nc: {len(names)}", "names:"]
     lines += [f"  {class_id}: {json.dumps(name)}" for class_id, name in names.items()]
     return "\n".join(lines) + "\n"
 
