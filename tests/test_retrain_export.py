@@ -89,6 +89,7 @@ def test_a_corrected_review_is_labelled_with_the_reviewers_boxes(
     assert rows[0][1:] == pytest.approx(normalized([32, 24, 160, 144]), abs=1e-6)
     assert rows[1][1:] == pytest.approx(normalized([200, 120, 280, 200]), abs=1e-6)
     assert dataset.boxes_per_class == {"parcel": 2, "label": 1, "damage": 1}
+    assert dataset.images_per_class == {"parcel": 2, "label": 1, "damage": 1}
 
 
 def test_an_accepted_review_is_labelled_with_the_models_boxes_it_kept(

@@ -70,6 +70,7 @@ class VerdictDataset:
     class_names: tuple[str, ...]
     splits: dict[str, list[str]] = field(default_factory=dict)  # split -> image ids
     boxes_per_class: Counter[str] = field(default_factory=Counter)
+    images_per_class: Counter[str] = field(default_factory=Counter)  # images holding the class
     # Images left out because they hold classes the model lacks: image id -> those classes.
     unknown_classes: dict[str, list[str]] = field(default_factory=dict)
 
@@ -162,6 +163,7 @@ def export_verdicts(
     for item in items:
         write_image(out_dir, side[str(item.image.pk)], item)
         dataset.boxes_per_class.update(box.class_name for box in item.boxes)
+        dataset.images_per_class.update({box.class_name for box in item.boxes})
     names = dict(enumerate(class_names))
     dataset.data_yaml.write_text(data_yaml(names, train="images/train", val="images/val"))
     return dataset
