@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -28,7 +28,7 @@ from tests.review_support import make_task
 
 pytestmark = pytest.mark.usefixtures("media_root")
 
-SAMPLES = sorted((Path(settings.BASE_DIR) / "samples" / "demo").glob("[0-2]*.jpg"))
+SAMPLES = sorted((Path(django_settings.BASE_DIR) / "samples" / "demo").glob("[0-2]*.jpg"))
 TODAY = timezone.localdate().isoformat()
 
 
@@ -77,8 +77,13 @@ def run(*args: str) -> str:
 @pytest.mark.training
 @pytest.mark.usefixtures("keep_torch_threads")
 def test_verdicts_fine_tune_the_active_model_into_a_calibrated_inactive_candidate(
-    facility: Facility, reviewer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    facility: Facility,
+    reviewer: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
 ) -> None:
+    settings.INFERENCE_EXPORT_DIR = tmp_path / "exports"  # registration's probe caches one here
     monkeypatch.setattr(retrain, "SHADOW_MODULE", __name__)
     SHADOWED.clear()
     base = facility.active_model
