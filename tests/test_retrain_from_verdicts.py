@@ -174,3 +174,17 @@ def test_shadow_is_refused_before_training_where_shadow_models_are_missing(
 def test_a_bad_date_is_refused_by_the_parser(facility: Facility) -> None:
     with pytest.raises(CommandError, match="'2026-13-01' is not a date"):
         run("--facility", "dc-north", "--since", "2026-13-01")
+
+
+def test_an_exported_active_model_is_refused(facility: Facility) -> None:
+    export = ModelVersion.objects.create(
+        name="default-onnx", version="1", file_path="/models/default.onnx", format="onnx"
+    )
+    Facility.objects.filter(pk=facility.pk).update(active_model=export)
+    with pytest.raises(CommandError, match="is an onnx export: fine-tuning needs its .pt weights"):
+        run("--facility", "dc-north", "--since", TODAY)
+
+
+def test_a_precision_target_for_a_class_the_model_lacks_is_refused(facility: Facility) -> None:
+    with pytest.raises(CommandError, match="unknown class pallet"):
+        run("--facility", "dc-north", "--since", TODAY, "--class-precision", "pallet=0.8")
