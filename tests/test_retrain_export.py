@@ -92,6 +92,20 @@ def test_a_corrected_review_is_labelled_with_the_reviewers_boxes(
     assert dataset.images_per_class == {"parcel": 2, "label": 1, "damage": 1}
 
 
+def test_images_per_class_count_an_image_once_and_boxes_each_time(
+    facility: Facility, reviewer: Any, tmp_path: Path
+) -> None:
+    two_parcels = [FIXED[0], ReviewerBox(0, "parcel", 170, 10, 300, 100)]
+    reviewed(facility, reviewer, DecisionRequest("accepted", two_parcels))
+    reviewed(facility, reviewer, DecisionRequest("accepted", []))  # nothing there: a negative
+    dataset = export(facility, tmp_path / "data")
+    assert dataset.boxes_per_class == {"parcel": 2}
+    assert dataset.images_per_class == {"parcel": 1}
+    assert dataset.images == 2
+    empty = [p for p in tmp_path.glob("data/labels/*/*.txt") if not p.read_text()]
+    assert len(empty) == 1
+
+
 def test_an_accepted_review_is_labelled_with_the_models_boxes_it_kept(
     facility: Facility, reviewer: Any, tmp_path: Path
 ) -> None:
