@@ -90,6 +90,9 @@ def test_while_facilities_compete_a_batch_holds_one_image_of_each(
     """So the small facility's image never waits behind a whole batch of the large one's; the
     message, sent for a full batch, sends one more for the images it left."""
     settings.INFERENCE_BATCH_SIZE = 4
+    # About the facilities' cap, not the time budget: on a loaded machine the process's measured
+    # time per image would cut the batch to one image (a helper's run saw 1 instead of 2).
+    settings.INFERENCE_MAX_BATCH_MS = 10**6
     other_facility.active_model = dev_model
     other_facility.save()
     large = queued(facility, 8)
