@@ -25,6 +25,7 @@ from inspection.models import (
     FacilityMembership,
     Image,
     ModelVersion,
+    ReplayRequest,
     ReviewDecision,
     ReviewTask,
     WebhookDelivery,
@@ -58,6 +59,7 @@ IMAGE_PIPELINE_FIELDS = (
     "preprocessed_key",
     "scale",
     "model_version",
+    "replay_model",
     "multi_frame",
     "policy",
     "threshold_source",
@@ -269,6 +271,17 @@ class ReviewDecisionAdmin(ReadOnlyAdmin):
     search_fields = ["image__id", "decided_by__username"]
     list_select_related = ["decided_by", "facility", "image"]
     date_hierarchy = "decided_at"
+
+
+@admin.register(ReplayRequest)
+class ReplayRequestAdmin(ReadOnlyAdmin):
+    """The audit trail of replays (the failed images page, the API, `replay_failed`)."""
+
+    list_display = ["requested_at", "author", "scope", "reason", "facility", "model_version"]
+    list_display += ["replayed"]
+    list_filter = ["scope", "facility"]
+    search_fields = ["author", "image_id", "batch_id", "reason"]
+    date_hierarchy = "requested_at"
 
 
 @admin.register(ExportJob)

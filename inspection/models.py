@@ -1,6 +1,6 @@
 """Domain models: facilities, API keys, model versions, threshold policies, batches, images,
-detections, review tasks, review decisions and export jobs. One-row state changes live here as
-methods; workflows that span models live in services.
+detections, review tasks, review decisions, replay requests and export jobs. One-row state
+changes live here as methods; workflows that span models live in services.
 
 How a human verdict is stored (see `inspection.review.decisions`):
 - `Image.status` moves from `needs_review` to `accepted` or `rejected`, and `Image.verdict`,
@@ -403,6 +403,11 @@ class Image(models.Model):
     model_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A replay against another model version (pipeline/replay.py): preprocessing takes this one
+    # instead of the facility's active model, for this image only. Null: the active model.
+    replay_model = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # The upload had more than one frame (animated GIF/WebP/PNG, multi-page TIFF): the first was
     # processed (or the image was refused, by MULTI_FRAME_IMAGES=refuse).
     multi_frame = models.BooleanField(default=False)
@@ -685,6 +690,78 @@ class ReviewDecision(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise AuditRowImmutable("Review decisions are append-only.")
+
+
+class ReplayRequestQuerySet(models.QuerySet["ReplayRequest"]):
+    def update(self, **kwargs: object) -> int:
+        raise AuditRowImmutable("Replay requests are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditRowImmutable("Replay requests are append-only.")
+
+
+class ReplayRequest(models.Model):
+    """The audit trail of replays (inspection/dead_letters/): one row per request to send
+    failed images through the pipeline again, append-only like ReviewDecision. It says who asked
+    (a user, an API key or a command), when, for what scope (one image, one batch, or every
+    failed image of a reason, optionally at one facility), against which model version (null:
+    each facility's active one), and what came of it. The scope's image and batch are plain ids,
+    not keys: the audit outlives them. A repeated request with the same idempotency key (per
+    caller) finds this row and replays nothing."""
+
+    class Scope(models.TextChoices):
+        IMAGE = "image"
+        BATCH = "batch"
+        REASON = "reason"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    author = models.CharField(max_length=200, help_text="Who asked, in words.")
+    # Whose idempotency keys this row's key is among (`user:<id>`, `key:<id>`, `command`).
+    caller = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, help_text="sha256 of the scope and model.")
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    image_id = models.UUIDField(null=True, blank=True)
+    batch_id = models.UUIDField(null=True, blank=True)
+    reason = models.CharField(max_length=64, blank=True)
+    facility = models.ForeignKey(
+        Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    replayed = models.PositiveIntegerField(default=0, help_text="Images queued again.")
+    # Images the request named that were not failed any more (replayed meanwhile, or never
+    # failed): left alone, and reported.
+    skipped_ids = models.JSONField(default=list, blank=True)
+
+    objects = ReplayRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["caller", "idempotency_key"], name="uniq_replay_idempotency_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"replay {self.scope} by {self.author}: {self.replayed} image(s)"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise AuditRowImmutable("Replay requests are append-only.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise AuditRowImmutable("Replay requests are append-only.")
 
 
 class ExportJob(models.Model):

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from inspection.models import Batch, Facility, Image, ModelVersion
+from inspection.models import Batch, Facility, Image, ModelVersion, ReplayRequest
+from inspection.pipeline.enqueue import batches
+from inspection.pipeline.stages import PREPROCESS
 from tests.api_support import Published
 from tests.workers import add_image, empty_batch
 
@@ -49,8 +51,10 @@ def test_every_failed_image_is_queued_again_and_the_batch_reopens(
     }
     failed_batch.refresh_from_db()
     assert failed_batch.status == Batch.Status.PROCESSING
-    sent = sorted(args[0] for name, args, _ in published.calls)
-    assert sent == sorted(str(images[n].pk) for n in ("a.jpg", "b.jpg"))
+    # One preprocess message per stage batch of the replayed images (it names the first).
+    replayed = sorted(str(images[n].pk) for n in ("a.jpg", "b.jpg"))
+    sent = [args[0] for name, args, _ in published.calls]
+    assert sent == [ids[0] for ids in batches(PREPROCESS, replayed)]
 
 
 def test_a_reason_narrows_the_replay(failed_batch: Batch, published: Published) -> None:
@@ -81,3 +85,30 @@ def test_nothing_failed_is_said_and_changes_nothing(
 def test_an_unknown_batch_is_refused_in_one_line(batch_id: str, message: str) -> None:
     with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
         replay(batch_id)
+
+
+def test_each_batch_replayed_is_one_audited_request(
+    failed_batch: Batch, published: Published
+) -> None:
+    replay(str(failed_batch.pk), "--reason", "attempts_exhausted", "--reason", "original_missing")
+    rows = ReplayRequest.objects.order_by("reason")
+    assert [(r.scope, r.batch_id, r.reason, r.replayed, r.author) for r in rows] == [
+        ("batch", failed_batch.pk, reason, 1, "manage.py replay_failed")
+        for reason in ("attempts_exhausted", "original_missing")
+    ]
+
+
+def test_a_replay_against_another_model_version_is_recorded(
+    failed_batch: Batch, dev_model: ModelVersion, published: Published
+) -> None:
+    said = replay(str(failed_batch.pk), "--model", "dev:test")
+    assert "2 failed image(s) queued again" in said
+    replay_models = set(failed_batch.images.values_list("replay_model", flat=True))
+    assert replay_models == {dev_model.pk, None}  # the accepted image is untouched
+    assert ReplayRequest.objects.get().model_version == dev_model
+
+
+def test_an_unknown_model_version_is_refused(failed_batch: Batch) -> None:
+    with pytest.raises(CommandError, match="No registered model version 'dev:nope'"):
+        replay(str(failed_batch.pk), "--model", "dev:nope")
+    assert failed_batch.images.filter(status=Status.FAILED).count() == 2

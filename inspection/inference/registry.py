@@ -47,6 +47,14 @@ def checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+def model_by_ref(ref: str) -> ModelVersion | None:
+    """A registered model by id or by `name:version`, as register_model and list_models show."""
+    name, sep, version = ref.partition(":")
+    if sep:
+        return ModelVersion.objects.filter(name=name, version=version).first()
+    return ModelVersion.objects.filter(pk=int(ref)).first() if ref.isdigit() else None
+
+
 def register(
     path: Path | str,
     name: str,

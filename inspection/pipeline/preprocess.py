@@ -1,4 +1,5 @@
-"""Stage 1: decode the original, measure quality, resize for the facility's active model."""
+"""Stage 1: decode the original, measure quality, resize for the facility's active model (or
+the model a replay asked for, for this image only: `Image.replay_model`)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def preprocess_image(image_id: Any) -> int:
 
 
 def _preprocess_batch(batch: list[Claim]) -> int:
-    images = Image.objects.select_related("facility__active_model").in_bulk(
+    images = Image.objects.select_related("facility__active_model", "replay_model").in_bulk(
         [claim.image_id for claim in batch]
     )
     done = {}
@@ -53,7 +54,7 @@ def _preprocess_batch(batch: list[Claim]) -> int:
 def _preprocess(claim: Claim, image: Image) -> dict[str, Any]:
     """The image's preprocessed array, stored; returns the fields its row gets."""
     log = claim_log(claim)
-    model = image.facility.active_model
+    model = image.replay_model or image.facility.active_model
     started = time.perf_counter()
     # Decoded before the model is checked: a broken file gets its own reason whatever happens.
     size = model.input_size if model else DEFAULT_INPUT_SIZE

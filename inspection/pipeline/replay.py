@@ -1,40 +1,62 @@
 """Replaying failed images: back to `queued`, attempts and claims cleared, through the pipeline
-again (with the facility's active model and policy of now). An operator runs it with
-`manage.py replay_failed` once the cause is fixed (a model activated, storage restored, an
-outage that exhausted the attempts)."""
+again, with the facility's policy of now and its active model, or another registered model
+version for these images only (`Image.replay_model`, which preprocessing takes instead; the
+facility's active model is not touched). The one place a failed image is reset: the dead
+letters page and API (inspection/dead_letters/) and `manage.py replay_failed` come here.
+
+Idempotent by conditional update: only images still `failed` are reset, under a row lock, so
+two replays of the same images at once (a double click, a client retry) replay each once."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from inspection.models import Batch, Detection, Image
+from inspection.models import Batch, Detection, Image, ModelVersion
 from inspection.pipeline.enqueue import enqueue_preprocess
 
 
-def replay_image(image_id: Any) -> bool:
+def replay_image(image_id: Any, model: ModelVersion | None = None) -> bool:
     """Replay one failed image; False when it is not failed (nothing to replay)."""
-    with transaction.atomic():
-        if not _reset(Image.objects.filter(id=image_id, status=Image.Status.FAILED)):
-            return False
-        Detection.objects.filter(image_id=image_id).delete()
-        _reopen(Image.objects.filter(id=image_id).values_list("batch_id", flat=True).get())
-        enqueue_preprocess([image_id])
-    return True
+    return bool(replay_images([image_id], model))
 
 
-def replay_failed(batch: Batch, reasons: list[str] | None = None) -> int:
+def replay_failed(
+    batch: Batch, reasons: list[str] | None = None, model: ModelVersion | None = None
+) -> int:
     """Replay a batch's failed images (optionally only those with some reasons)."""
     failed = Image.objects.filter(batch=batch, status=Image.Status.FAILED)
     if reasons:
         failed = failed.filter(reason__in=reasons)
-    ids = list(failed.values_list("id", flat=True))
-    return sum(replay_image(image_id) for image_id in ids)
+    return len(replay_images(list(failed.values_list("id", flat=True)), model))
 
 
-def _reset(images: Any) -> int:
+def replay_images(image_ids: Iterable[Any], model: ModelVersion | None = None) -> list[Any]:
+    """Replay those of the images that are failed; returns their ids (the others are left
+    alone). Their messages go out after the caller's transaction commits."""
+    with transaction.atomic():
+        # Locked, then read again by PostgreSQL once a concurrent replay commits: an image
+        # another replay reset meanwhile is not failed any more and drops out here.
+        rows = list(
+            Image.objects.select_for_update()
+            .filter(id__in=list(image_ids), status=Image.Status.FAILED)
+            .order_by("pk")
+            .values_list("id", "batch_id")
+        )
+        ids = [image_id for image_id, _ in rows]
+        if not ids:
+            return []
+        _reset(Image.objects.filter(id__in=ids), model)
+        Detection.objects.filter(image_id__in=ids).delete()
+        _reopen({batch_id for _, batch_id in rows})
+        enqueue_preprocess(ids)
+    return ids
+
+
+def _reset(images: Any, model: ModelVersion | None) -> int:
     return int(
         images.update(
             status=Image.Status.QUEUED,
@@ -47,13 +69,14 @@ def _reset(images: Any) -> int:
             reason_detail="",
             lease_expires_at=None,
             finished_at=None,
+            replay_model=model,
             updated_at=timezone.now(),
         )
     )
 
 
-def _reopen(batch_id: Any) -> None:
+def _reopen(batch_ids: set[Any]) -> None:
     now = timezone.now()
-    Batch.objects.filter(id=batch_id, status=Batch.Status.COMPLETED).update(
+    Batch.objects.filter(id__in=batch_ids, status=Batch.Status.COMPLETED).update(
         status=Batch.Status.PROCESSING, completed_at=None, updated_at=now
     )

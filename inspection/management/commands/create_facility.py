@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from inspection.inference.registry import model_by_ref
 from inspection.management.base import InspectionCommand
 from inspection.models import ModelVersion
 from inspection.services import DomainError
@@ -38,11 +39,7 @@ def model_version_or_error(ref: str | None) -> ModelVersion | None:
     """A registered model by id or by `name:version`, as register_model and list_models show."""
     if ref is None:
         return None
-    name, sep, version = ref.partition(":")
-    rows = ModelVersion.objects.filter(name=name, version=version) if sep else None
-    if rows is None:
-        rows = ModelVersion.objects.filter(pk=int(ref)) if ref.isdigit() else None
-    model = rows.first() if rows is not None else None
+    model = model_by_ref(ref)
     if model is None:
         raise CommandError(f"No model version {ref!r} (manage.py list_models shows them).")
     return model
