@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from inspection import outages
+from inspection.dead_letters.replays import ReplayKeyReused, UnknownModelVersion
 from inspection.services import DomainError
 from inspection.services.facilities import NoActiveModel
 from inspection.services.policies import InvalidThresholds
@@ -97,7 +98,9 @@ def from_domain_error(exc: DomainError) -> ApiError:
     if isinstance(exc, Overloaded):
         headers = {"Retry-After": str(exc.retry_after)}
         return ApiError(status.HTTP_503_SERVICE_UNAVAILABLE, exc.code, exc.detail, None, headers)
-    if isinstance(exc, IdempotencyKeyReused):
+    if isinstance(exc, UnknownModelVersion):
+        return ApiError(status.HTTP_404_NOT_FOUND, exc.code, exc.detail)
+    if isinstance(exc, IdempotencyKeyReused | ReplayKeyReused):
         return ApiError(status.HTTP_409_CONFLICT, exc.code, exc.detail)
     return ApiError(status.HTTP_400_BAD_REQUEST, exc.code, exc.detail)
 

@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 
 from inspection.api import (
     analytics,
+    dead_letters,
     facilities,
     precision,
     schema,  # noqa: F401  (registers the API-key security scheme)
@@ -32,6 +33,13 @@ urlpatterns = [
         views.BatchResultsCsvView.as_view(),
         name="batch-results-csv",
     ),
+    path("failed-images/", dead_letters.FailedImageListView.as_view(), name="failed-image-list"),
+    path(
+        "failed-images/reasons/",
+        dead_letters.FailedReasonsView.as_view(),
+        name="failed-image-reasons",
+    ),
+    path("failed-images/replay/", dead_letters.ReplayView.as_view(), name="failed-image-replay"),
     path("facilities/", facilities.FacilityListView.as_view(), name="facility-list"),
     path(
         "facilities/<str:slug>/thresholds/",
