@@ -12,7 +12,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from inspection.inference import registry
-from inspection.models import Facility, Image, ModelVersion, ReplayRequest
+from inspection.models import Facility, Image, ReplayRequest
 from tests.dead_letter_support import completed_batch, failed_image, hours_ago
 from tests.workers import reload
 
@@ -24,11 +24,13 @@ REPLAY_URL = "/api/v1/failed-images/replay/"
 
 
 @pytest.fixture
-def mine(facility: Facility, dev_model: ModelVersion, media_root: Path) -> dict[str, Image]:
+def mine(facility: Facility, media_root: Path) -> dict[str, Image]:
     batch = completed_batch(facility, "dock-7")
     return {
         "crash": failed_image(batch, "inference_error", "RuntimeError('boom')", hours_ago(2)),
-        "dark": failed_image(batch, "too_dark", "mean 4", hours_ago(1), model_version=dev_model),
+        "dark": failed_image(
+            batch, "too_dark", "mean 4", hours_ago(1), model_version=facility.active_model
+        ),
     }
 
 
@@ -43,7 +45,7 @@ def replay(client: APIClient, key: str = "", **body: Any) -> Any:
 
 
 def test_the_list_shows_the_keys_failed_images_with_their_reasons(
-    api_client: APIClient, mine: dict[str, Image], theirs: Image
+    api_client: APIClient, mine: dict[str, Image], theirs: Image, facility: Facility
 ) -> None:
     response = api_client.get(LIST_URL)
     assert response.status_code == 200
@@ -59,7 +61,7 @@ def test_the_list_shows_the_keys_failed_images_with_their_reasons(
         "reason": "too_dark",
         "detail": "mean 4",
         "attempts": 3,
-        "model_version": "dev:test",
+        "model_version": str(facility.active_model),
     }
     assert body["results"][1]["model_version"] is None
 
@@ -159,6 +161,7 @@ def test_the_same_key_twice_replays_once_and_answers_200_with_the_first_request(
     assert (reused.status_code, reused.json()["code"]) == (409, "idempotency_key_reused")
 
 
+@pytest.mark.slow
 def test_a_replay_against_another_model_version(
     api_client: APIClient, mine: dict[str, Image], dev_model_file: Path, published: Any
 ) -> None:

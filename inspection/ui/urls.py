@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from inspection.ui import grid_views, precision_views, task_views, views
+from inspection.ui import dead_letter_views, grid_views, precision_views, task_views, views
 
 app_name = "review"
 
@@ -27,6 +27,8 @@ urlpatterns = [
     path("stats/", views.stats, name="stats"),
     path("precision/", precision_views.precision_page, name="precision"),
     path("precision/apply/", precision_views.apply, name="precision-apply"),
+    path("failed/", dead_letter_views.failed_page, name="failed"),
+    path("failed/replay/", dead_letter_views.replay, name="failed-replay"),
     path("exports/", views.exports, name="exports"),
     path("exports/<str:export_id>/download/", views.download_export, name="export-download"),
 ]
