@@ -5,6 +5,7 @@ audited once per request."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,7 @@ def test_a_reason_at_one_facility_leaves_the_others(
 ) -> None:
     scope = ReplayScope(reason="inference_error", facility="dc-south")
     outcome = request_replay(everyone(), scope, COMMAND)
+    assert outcome.request.facility is not None
     assert (outcome.request.replayed, outcome.request.facility.slug) == (1, "dc-south")
     assert reload(theirs).status == Status.QUEUED
     assert reload(mine["crash"]).status == Status.FAILED
@@ -299,9 +301,9 @@ def test_a_model_version_is_named_name_colon_version(dev_model: ModelVersion) ->
 def test_a_malformed_scope_is_refused_with_what_is_wrong(
     fields: dict[str, Any], message: str
 ) -> None:
-    import uuid
-
-    typed = {k: (uuid.uuid4() if k in ("image", "batch") else v) for k, v in fields.items()}
+    typed: dict[str, Any] = {
+        k: (uuid.uuid4() if k in ("image", "batch") else v) for k, v in fields.items()
+    }
     with pytest.raises(InvalidReplay, match=message):
         ReplayScope(**typed)
 

@@ -40,7 +40,7 @@ def theirs(other_facility: Facility, media_root: Path) -> Image:
 
 
 def replay(client: APIClient, key: str = "", **body: Any) -> Any:
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    headers: dict[str, Any] = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
     return client.post(REPLAY_URL, body, format="json", **headers)
 
 

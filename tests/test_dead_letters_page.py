@@ -104,6 +104,7 @@ def test_replay_one_image_is_queued_again_and_recorded_with_the_admin(
     assert reload(mine["crash"]).status == Status.QUEUED
     assert reload(mine["dark"]).status == Status.FAILED
     row = ReplayRequest.objects.get()
+    assert row.requested_by is not None
     assert (row.scope, row.author, row.requested_by.username) == (
         "image",
         "failed images page ada",

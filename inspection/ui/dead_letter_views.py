@@ -92,7 +92,7 @@ def _said(outcome: ReplayOutcome) -> str:
 
 
 def _problems(form: ReplayForm) -> str:
-    return " ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+    return " ".join(f"{name}: {' '.join(map(str, errors))}" for name, errors in form.errors.items())
 
 
 def _back(request: HttpRequest) -> HttpResponse:
