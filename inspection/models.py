@@ -738,8 +738,8 @@ class ReplayRequest(models.Model):
         ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     replayed = models.PositiveIntegerField(default=0, help_text="Images queued again.")
-    # Images the request named that were not failed any more (replayed meanwhile, or never
-    # failed): left alone, and reported.
+    # Images the request named that were left alone, and reported: not failed any more
+    # (replayed meanwhile, or never failed), or refused at upload (nothing stored to replay).
     skipped_ids = models.JSONField(default=list, blank=True)
 
     objects = ReplayRequestQuerySet.as_manager()

@@ -233,6 +233,17 @@ def test_a_repeat_with_the_same_key_finds_the_first_request_and_replays_nothing(
     assert ReplayRequest.objects.count() == 1
 
 
+def test_an_upload_refused_before_it_was_stored_is_skipped(
+    facility: Facility, media_root: Path, published: Any
+) -> None:
+    batch = completed_batch(facility)
+    refused = add_image(batch, b"", "huge.png", status=Status.FAILED, reason="too_many_pixels")
+    Image.objects.filter(pk=refused.pk).update(storage_key="")
+    outcome = request_replay(only(facility), ReplayScope(batch=batch.pk), COMMAND)
+    assert (outcome.request.replayed, outcome.request.skipped_ids) == (0, [str(refused.pk)])
+    assert reload(refused).status == Status.FAILED
+
+
 def test_a_key_is_per_caller_and_refused_for_a_different_request(
     mine: dict[str, Image], facility: Facility, reviewer: Any, published: Any
 ) -> None:

@@ -168,7 +168,8 @@ class ReplayOutput(serializers.Serializer):
     skipped = serializers.ListField(
         source="skipped_ids",
         child=serializers.UUIDField(),
-        help_text="Images named that were not failed any more (left alone).",
+        help_text="Images named but left alone: not failed any more, or refused at upload "
+        "(nothing stored to replay).",
     )
     requested_at = serializers.DateTimeField()
     requested_by = serializers.CharField(source="author")

@@ -35,14 +35,16 @@ def replay_failed(
 
 
 def replay_images(image_ids: Iterable[Any], model: ModelVersion | None = None) -> list[Any]:
-    """Replay those of the images that are failed; returns their ids (the others are left
-    alone). Their messages go out after the caller's transaction commits."""
+    """Replay those of the images that are failed and have a stored original; returns their
+    ids (the others are left alone). Their messages go out after the caller's transaction
+    commits."""
     with transaction.atomic():
         # Locked, then read again by PostgreSQL once a concurrent replay commits: an image
         # another replay reset meanwhile is not failed any more and drops out here.
         rows = list(
             Image.objects.select_for_update()
             .filter(id__in=list(image_ids), status=Image.Status.FAILED)
+            .exclude(storage_key="")  # refused at upload: nothing was stored to run again
             .order_by("pk")
             .values_list("id", "batch_id")
         )

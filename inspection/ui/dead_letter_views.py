@@ -87,8 +87,9 @@ def _said(outcome: ReplayOutcome) -> str:
     if not outcome.created:
         return f"Already sent (a repeated click): {row.replayed} image(s) were queued again then."
     model = f" with {row.model_version}" if row.model_version else ""
-    skipped = f"; {len(row.skipped_ids)} not failed any more, left alone" if row.skipped_ids else ""
-    return f"{row.replayed} image(s) queued again{model}{skipped}."
+    skipped = len(row.skipped_ids)
+    left = f"; {skipped} left alone (not failed any more, or no stored original)" if skipped else ""
+    return f"{row.replayed} image(s) queued again{model}{left}."
 
 
 def _problems(form: ReplayForm) -> str:
