@@ -5,12 +5,16 @@ audited once per request."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.http import Http404
+from prometheus_client import REGISTRY
 
 from inspection.dead_letters.replays import (
     Caller,
@@ -155,6 +159,17 @@ def test_replaying_one_image_queues_it_again_and_writes_one_audit_row(
     assert reload(mine["crash2"]).status == Status.FAILED  # the other one of the reason stays
 
 
+def test_a_committed_replay_counts_its_images_per_facility(
+    mine: dict[str, Image], facility: Facility, django_capture_on_commit_callbacks: Any
+) -> None:
+    labels = {"facility": "dc-north"}
+    before = REGISTRY.get_sample_value("inspection_images_replayed_total", labels) or 0.0
+    with django_capture_on_commit_callbacks(execute=True):
+        request_replay(only(facility), ReplayScope(reason="inference_error"), COMMAND)
+    after = REGISTRY.get_sample_value("inspection_images_replayed_total", labels)
+    assert after == before + 2
+
+
 def test_replaying_a_batch_replays_its_failed_images_only(
     mine: dict[str, Image], facility: Facility, published: Any
 ) -> None:
@@ -218,17 +233,21 @@ def test_the_same_request_twice_replays_each_image_once_and_reports_the_second_s
 
 
 def test_a_repeat_with_the_same_key_finds_the_first_request_and_replays_nothing(
-    mine: dict[str, Image], facility: Facility, django_capture_on_commit_callbacks: Any
+    mine: dict[str, Image],
+    facility: Facility,
+    django_capture_on_commit_callbacks: Any,
+    published: Any,
 ) -> None:
     scope = ReplayScope(reason="inference_error")
-    with django_capture_on_commit_callbacks() as sent:
+    with django_capture_on_commit_callbacks(execute=True):
         first = request_replay(only(facility), scope, COMMAND, idempotency_key="k-1")
     # Failed again meanwhile: a retry of the same request must not send it a second time.
     Image.objects.filter(pk=mine["crash"].pk).update(status=Status.FAILED, reason="inference_error")
-    with django_capture_on_commit_callbacks() as resent:
+    sent = len(published.calls)
+    with django_capture_on_commit_callbacks(execute=True):
         again = request_replay(only(facility), scope, COMMAND, idempotency_key="k-1")
     assert (first.created, again.created, again.request.pk) == (True, False, first.request.pk)
-    assert len(sent) == 1 and resent == []
+    assert (sent, len(published.calls)) == (1, 1)  # one preprocess message, never again
     assert reload(mine["crash"]).status == Status.FAILED
     assert ReplayRequest.objects.count() == 1
 
@@ -327,3 +346,34 @@ def test_audit_rows_are_append_only(mine: dict[str, Image], facility: Facility) 
         ReplayRequest.objects.all().update(replayed=5)
     with pytest.raises(AuditRowImmutable):
         ReplayRequest.objects.all().delete()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("key", [None, "same-click"])
+def test_the_same_replay_twice_at_once_replays_each_image_once(
+    facility: Facility, media_root: Path, published: Any, key: str | None
+) -> None:
+    batch = completed_batch(facility)
+    images = [failed_image(batch, "inference_error") for _ in range(3)]
+    start = threading.Barrier(2)
+
+    def replay_once() -> tuple[int, bool]:
+        try:
+            start.wait()
+            outcome = request_replay(
+                only(facility), ReplayScope(batch=batch.pk), COMMAND, idempotency_key=key
+            )
+            return outcome.request.replayed, outcome.created
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = [future.result() for future in [pool.submit(replay_once) for _ in range(2)]]
+    # Without a key the second request is a request of its own that found nothing failed;
+    # with one, both answers are the first request (one of them a repeat).
+    expected = [(0, True), (3, True)] if key is None else [(3, False), (3, True)]
+    assert sorted(results) == expected
+    assert ReplayRequest.objects.count() == (2 if key is None else 1)
+    assert {reload(image).status for image in images} == {Status.QUEUED}
+    assert len(published.calls) == 1  # one preprocess message for the three, sent once

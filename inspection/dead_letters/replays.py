@@ -15,6 +15,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -25,6 +26,7 @@ from django.shortcuts import get_object_or_404
 from inspection.dead_letters.selectors import FacilityScope, FailedFilter, failed_images
 from inspection.inference.registry import model_by_ref
 from inspection.models import ApiKey, Batch, Facility, Image, ModelVersion, ReplayRequest
+from inspection.observability import hooks
 from inspection.pipeline.replay import replay_images
 from inspection.services import DomainError
 
@@ -130,6 +132,8 @@ def request_replay(
     try:
         with transaction.atomic():
             replayed = set(replay_images(named, model))
+            if replayed:
+                transaction.on_commit(partial(hooks.images_replayed, replayed))
             request = ReplayRequest.objects.create(
                 requested_by=caller.user,
                 api_key=caller.api_key,

@@ -63,5 +63,19 @@ def image_failed(image_id: Any, reason: str) -> None:
         image_finished(facility_id, Image.Status.FAILED, reason)
 
 
+def images_replayed(image_ids: Iterable[Any]) -> None:
+    """After a replay committed: how many images of each facility it sent again."""
+    from django.db.models import Count
+
+    from inspection.models import Image
+
+    try:
+        rows = Image.objects.filter(pk__in=list(image_ids)).values("facility_id")
+        for row in rows.annotate(n=Count("id")).order_by():
+            metrics.record_replayed(facility_slug(row["facility_id"]), row["n"])
+    except Exception:  # the replay is committed; a lost sample is not worth an error
+        logger.warning("could not record the replayed images", exc_info=True)
+
+
 def detections_kept(facility_id: int, detections: Iterable[tuple[str, float]]) -> None:
     metrics.record_confidences(facility_slug(facility_id), detections)

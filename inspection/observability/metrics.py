@@ -87,6 +87,11 @@ INFERENCE_BACKEND = Gauge(
     multiprocess_mode="livemax",
 )
 TASKS = Counter(f"{PREFIX}_tasks", "Celery task results by task and outcome.", ["task", "outcome"])
+# Failed images sent through the pipeline again (inspection/dead_letters/), counted in the
+# process that replayed them (the web, or a command).
+IMAGES_REPLAYED = Counter(
+    f"{PREFIX}_images_replayed", "Failed images replayed, by facility.", ["facility"]
+)
 IMAGES_FINISHED = Counter(
     f"{PREFIX}_images_finished",
     "Images that reached a terminal status, by status and failure reason.",
@@ -148,6 +153,10 @@ def record_task(task: str, outcome: str) -> None:
 
 def record_finished(facility: str, status: str, reason: str = "") -> None:
     IMAGES_FINISHED.labels(facility, status, reason).inc()
+
+
+def record_replayed(facility: str, count: int) -> None:
+    IMAGES_REPLAYED.labels(facility).inc(count)
 
 
 def record_confidences(facility: str, detections: Iterable[tuple[str, float]]) -> None:
