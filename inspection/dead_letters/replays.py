@@ -129,27 +129,22 @@ def request_replay(
     if earlier is not None:
         return _repeat(earlier, fingerprint)
     named, facility = _named_images(facilities, scope)
+    row = ReplayRequest(
+        requested_by=caller.user,
+        api_key=caller.api_key,
+        author=caller.author,
+        caller=caller.key,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        scope=scope.kind,
+        image_id=scope.image,
+        batch_id=scope.batch,
+        reason=scope.reason,
+        facility=facility,
+        model_version=model,
+    )
     try:
-        with transaction.atomic():
-            replayed = set(replay_images(named, model))
-            if replayed:
-                transaction.on_commit(partial(hooks.images_replayed, replayed))
-            request = ReplayRequest.objects.create(
-                requested_by=caller.user,
-                api_key=caller.api_key,
-                author=caller.author,
-                caller=caller.key,
-                idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
-                scope=scope.kind,
-                image_id=scope.image,
-                batch_id=scope.batch,
-                reason=scope.reason,
-                facility=facility,
-                model_version=model,
-                replayed=len(replayed),
-                skipped_ids=[str(image_id) for image_id in named if image_id not in replayed],
-            )
+        return ReplayOutcome(_replay_and_record(named, row), created=True)
     except IntegrityError:
         # The same key committed first by a concurrent request: its resets stand, ours rolled
         # back with this transaction.
@@ -157,7 +152,18 @@ def request_replay(
         if earlier is None:
             raise
         return _repeat(earlier, fingerprint)
-    return ReplayOutcome(request, created=True)
+
+
+def _replay_and_record(named: list[Any], row: ReplayRequest) -> ReplayRequest:
+    """The resets and their audit row, in one transaction."""
+    with transaction.atomic():
+        replayed = set(replay_images(named, row.model_version))
+        if replayed:
+            transaction.on_commit(partial(hooks.images_replayed, replayed))
+        row.replayed = len(replayed)
+        row.skipped_ids = [str(image_id) for image_id in named if image_id not in replayed]
+        row.save()
+    return row
 
 
 def _earlier(caller: Caller, idempotency_key: str | None) -> ReplayRequest | None:
