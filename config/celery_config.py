@@ -81,4 +81,8 @@ beat_schedule = {
         "task": task_names.SWEEP_EXPORTS,
         "schedule": float(settings.EXPORT_SWEEP_INTERVAL_SECONDS),
     },
+    "check-drift": {
+        "task": task_names.CHECK_DRIFT,
+        "schedule": float(settings.DRIFT_CHECK_INTERVAL_SECONDS),
+    },
 }

@@ -302,6 +302,12 @@ PIPELINE_SWEEP_INTERVAL_SECONDS = env_int("PIPELINE_SWEEP_INTERVAL_SECONDS", 5)
 # An image the sweeper re-sent waits this long before another re-send, then twice as long, ...
 PIPELINE_RESEND_SECONDS = env_int("PIPELINE_RESEND_SECONDS", 30)
 
+# --- Drift guard (docs/learning.md) -----------------------------------------------------------
+# How often beat checks every facility's confidences and measured precision.
+DRIFT_CHECK_INTERVAL_SECONDS = env_int("DRIFT_CHECK_INTERVAL_SECONDS", 900)
+# The recent window compared with the reference window of the active thresholds.
+DRIFT_RECENT_HOURS = env_int("DRIFT_RECENT_HOURS", 24)
+
 # --- Review UI and exports ------------------------------------------------------------------
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "review:queue"

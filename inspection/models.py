@@ -64,6 +64,13 @@ class Facility(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Share of auto-accepted images sent to review as audits (0 to 1).",
     )
+    # While a drift alert of a class is open here, images with a box of that class go to review
+    # (inspection/learning/drift_routing.py). Off by default: more review work is a choice.
+    drift_routes_to_review = models.BooleanField(
+        default=False,
+        help_text="Route a class to review while a drift alert on it is open (until an admin "
+        "acknowledges it).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -864,6 +871,83 @@ class StageTurn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage} {self.facility_id} @ {self.served_at}"
+
+
+class DriftMeasure(models.Model):
+    """The last drift check of a class (inspection/learning/drift.py): the population stability
+    index of its recent confidences against the reference window of the active thresholds, per
+    facility and camera (null: all cameras). Read by /metrics; one row per key, overwritten."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="+")
+    camera = models.CharField(max_length=100, null=True, blank=True)
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    class_name = models.CharField(max_length=100)
+    psi = models.FloatField(null=True, blank=True, help_text="None: too few boxes to compare.")
+    recent_boxes = models.PositiveIntegerField()
+    reference_boxes = models.PositiveIntegerField()
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "camera", "model_version", "class_name"],
+                name="uniq_drift_measure",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class DriftAlert(models.Model):
+    """A class of a facility's active model that drifted (its confidences moved away from the
+    window its thresholds were set on) or whose measured precision bound fell below the promise.
+    Open until an admin acknowledges it; at most one per facility, camera, model, class, kind and
+    threshold version, so an acknowledged alert stays quiet until new thresholds are set."""
+
+    class Kind(models.TextChoices):
+        DRIFT = "drift"
+        PRECISION = "precision"
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="drift_alerts")
+    camera = models.CharField(max_length=100, null=True, blank=True)
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    class_name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The threshold version whose reference window (drift) or promise (precision) was checked;
+    # null: the model's registration thresholds.
+    policy = models.ForeignKey(
+        ThresholdPolicy, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    statistic = models.FloatField(help_text="PSI (drift) or the 95 % lower bound (precision).")
+    cutoff = models.FloatField(help_text="PSI above it, or a bound below it, fires.")
+    detail = models.CharField(max_length=300, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    # The audit of an acknowledgement: who (a user on the thresholds page, or an API key) and when.
+    acknowledged_by = models.CharField(max_length=200, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "camera", "model_version", "class_name", "kind", "policy"],
+                name="uniq_drift_alert",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        where = f"{self.facility_id}/{self.camera}" if self.camera is not None else self.facility_id
+        return f"{self.kind} {self.class_name} @ {where}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
+
+    def acknowledge(self, author: str) -> bool:
+        """Only the first acknowledgement counts (a second one changes nothing)."""
+        fields = {"acknowledged_by": author[:200], "acknowledged_at": timezone.now()}
+        return conditional_update(self, Q(acknowledged_at__isnull=True), fields)
 
 
 # The analytics page's hourly rollups live with their readers; imported here so they belong to

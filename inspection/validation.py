@@ -5,18 +5,21 @@ and the validate stage deletes them (they never reach a reviewer or an export). 
 detection is `accepted` when its confidence reaches its class threshold; a kept detection below
 its threshold sends the image to review (`low_confidence:<class>`, one reason per class).
 A policy with `review_all` (a model with no thresholds yet) accepts nothing: every image goes to
-review with the reason `no_thresholds`.
+review with the reason `no_thresholds`. A class under an open drift alert at a facility that
+opted in (`watched`: inspection/learning/drift_routing.py) sends every image with a kept box of
+it to review (`drift:<class>`), whatever its confidence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 ACCEPTED: Literal["accepted"] = "accepted"
 NEEDS_REVIEW: Literal["needs_review"] = "needs_review"
 NO_THRESHOLDS = "no_thresholds"
+DRIFT = "drift"
 
 
 class PolicyLike(Protocol):
@@ -83,7 +86,10 @@ class Decision:
 
 
 def decide(
-    detections: Sequence[Candidate], quality_flags: Sequence[str], policy: Policy = DEFAULT_POLICY
+    detections: Sequence[Candidate],
+    quality_flags: Sequence[str],
+    policy: Policy = DEFAULT_POLICY,
+    watched: Set[str] = frozenset(),
 ) -> Decision:
     dropped = [i for i, d in enumerate(detections) if d.confidence < policy.min_confidence]
     accepted = {
@@ -92,6 +98,7 @@ def decide(
         if d.confidence >= policy.min_confidence
     }
     reasons = review_reasons(detections, accepted, quality_flags, policy)
+    reasons += drift_reasons(detections, accepted, watched)
     return Decision(NEEDS_REVIEW if reasons else ACCEPTED, reasons, accepted, dropped)
 
 
@@ -111,6 +118,14 @@ def review_reasons(
     if policy.review_if_no_detections and not accepted:
         reasons.append("no_detections")
     return reasons
+
+
+def drift_reasons(
+    detections: Sequence[Candidate], accepted: Mapping[int, bool], watched: Set[str]
+) -> list[str]:
+    """One reason per watched class among the kept boxes."""
+    drifted = sorted({detections[i].class_name for i in accepted} & set(watched))
+    return [f"{DRIFT}:{name}" for name in drifted]
 
 
 def lowest_confidence(detections: Sequence[Candidate], decision: Decision) -> float | None:

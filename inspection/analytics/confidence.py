@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from functools import reduce
 from operator import or_
 from typing import Any, cast
@@ -95,15 +96,22 @@ def distribution(scope: Scope) -> Distributions:
     return Distributions("confidence", title, scope, EDGES, classes, windows, empty)
 
 
+def class_bins(
+    facility_id: int, model_id: int, since: datetime, until: datetime, camera: str | None
+) -> dict[str, list[int]]:
+    """One facility's boxes of one model per class in each of the EDGES bins, on images decided
+    in [since, until), of a camera (None: all). The chart and the drift guard both read this."""
+    split = Split.of([facility_id], since, until, camera)
+    return _bins_by_class(split, [(facility_id, model_id)])
+
+
 def _reference_bins(references: list[Reference], camera: str | None) -> dict[str, list[int]]:
     total: dict[str, list[int]] = defaultdict(lambda: [0] * CONFIDENCE_BINS)
     for ref in references:
         if ref.since is None or ref.until is None:
             continue
-        split = Split.of([ref.facility.pk], ref.since, ref.until, camera)
-        for name, counts in _bins_by_class(
-            split, [(ref.facility.pk, ref.model_version_id)]
-        ).items():
+        bins = class_bins(ref.facility.pk, ref.model_version_id, ref.since, ref.until, camera)
+        for name, counts in bins.items():
             total[name] = _plus(total[name], counts)
     return dict(total)
 

@@ -19,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from inspection.learning.drift_gauges import drift_gauges
 from inspection.learning.gauges import precision_gauges
 from inspection.models import Facility, Image
 from inspection.observability import broker, heartbeat
@@ -40,6 +41,7 @@ class StateCollector(Collector):
             self._reviews,
             self._overrides,
             precision_gauges,
+            drift_gauges,
         )
         for part in parts:
             try:

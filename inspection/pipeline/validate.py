@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from inspection import storage
 from inspection.learning import sampling
+from inspection.learning.drift_routing import Watch, watch_for
 from inspection.models import Detection, Image, ReviewTask
 from inspection.observability import hooks
 from inspection.pipeline import claims
@@ -46,18 +47,22 @@ class Routed:
 
 def _validate_batch(batch: list[Claim]) -> int:
     ids = [claim.image_id for claim in batch]
-    images = Image.objects.select_related("facility").in_bulk(ids)  # its audit share
+    # The facility for its audit share and drift opt-in, the batch for its camera.
+    images = Image.objects.select_related("facility", "batch").in_bulk(ids)
     found: dict[Any, list[Detection]] = defaultdict(list)
     for detection in Detection.objects.filter(image_id__in=ids):  # most confident first
         found[detection.image_id].append(detection)
     policies = _policies({(image.facility_id, image.model_version_id) for image in images.values()})
+    watch = watch_for(images.values())
     routed = [
         result
         for claim in batch
         if (
             result := per_image(
                 claim,
-                partial(_route, claim, images[claim.image_id], found[claim.image_id], policies),
+                partial(
+                    _route, claim, images[claim.image_id], found[claim.image_id], policies, watch
+                ),
                 "validation_error",
             )
         )
@@ -91,10 +96,12 @@ def _route(
     image: Image,
     detections: list[Detection],
     policies: dict[tuple[Any, Any], AppliedPolicy],
+    watch: Watch,
 ) -> Routed:
     candidates = [Candidate(d.class_name, _score(d)) for d in detections]
     applied = policies[(image.facility_id, image.model_version_id)]
-    decision = decide(candidates, image.quality_flags, applied.rules)
+    watched = watch.classes(image.facility_id, image.model_version_id, image.batch.camera)
+    decision = decide(candidates, image.quality_flags, applied.rules, watched)
     return Routed(
         claim, image, detections, decision, lowest_confidence(candidates, decision), applied
     )

@@ -17,13 +17,14 @@ from inspection.models import Detection, Facility, ReviewDecision, ReviewTask
 FacilityScope = QuerySet[Facility]
 
 # Reason filters: the prefix of `ReviewTask.reasons` entries ("low_confidence:<class>",
-# "quality:<flag>", "no_detections", "no_thresholds"); a model being unsure is not a camera
-# problem.
+# "quality:<flag>", "no_detections", "no_thresholds", "drift:<class>"); a model being unsure is
+# not a camera problem.
 REASON_KINDS = {
     "low_confidence": "Low confidence",
     "quality": "Quality flag",
     "no_detections": "No detections",
     "no_thresholds": "No thresholds yet",
+    "drift": "Drift alert",
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from inspection.models import Image, ThresholdSource
 from inspection.pipeline.policies import AppliedPolicy, model_rules, policy_for
-from inspection.validation import NO_THRESHOLDS, Policy
+from inspection.validation import DRIFT, NO_THRESHOLDS, Policy
 
 # Next to the model line: calibrated or not, said plainly.
 SOURCE_TEXT = {
@@ -51,6 +51,8 @@ def reason_text(reason: str, applied: AppliedPolicy) -> str:
         threshold = class_threshold(applied, detail)
         below = f" (below {threshold:.2f})" if threshold is not None else ""
         return f"Low confidence: {detail}{below}"
+    if kind == DRIFT and detail:
+        return f"Drift alert on {detail}: its images are reviewed until an admin acknowledges it"
     if kind == "quality" and detail:
         return f"Quality: {detail.replace('_', ' ')}"
     return REASON_TEXT.get(reason, reason)
