@@ -15,6 +15,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from inspection import outages
 from inspection.dead_letters.replays import ReplayKeyReused, UnknownModelVersion
+from inspection.learning.drift_alerts import AlertAlreadyAcknowledged
 from inspection.services import DomainError
 from inspection.services.facilities import NoActiveModel
 from inspection.services.policies import InvalidThresholds
@@ -100,6 +101,8 @@ def from_domain_error(exc: DomainError) -> ApiError:
         return ApiError(status.HTTP_503_SERVICE_UNAVAILABLE, exc.code, exc.detail, None, headers)
     if isinstance(exc, UnknownModelVersion):
         return ApiError(status.HTTP_404_NOT_FOUND, exc.code, exc.detail)
+    if isinstance(exc, AlertAlreadyAcknowledged):
+        return ApiError(status.HTTP_409_CONFLICT, exc.code, exc.detail)
     if isinstance(exc, IdempotencyKeyReused | ReplayKeyReused):
         return ApiError(status.HTTP_409_CONFLICT, exc.code, exc.detail)
     return ApiError(status.HTTP_400_BAD_REQUEST, exc.code, exc.detail)

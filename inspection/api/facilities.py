@@ -104,7 +104,7 @@ class ThresholdsView(Documented, APIView):
     def _save(self, request: Request, slug: str, change: ThresholdChange, code: int) -> Response:
         facility = _facility(request, slug)
         model = _current(facility).model
-        save_policy_version(facility, model, change, created_by=_author(caller_key(request)))
+        save_policy_version(facility, model, change, created_by=author_of(caller_key(request)))
         return Response(s.CurrentThresholdsOutput(_current(facility)).data, status=code)
 
 
@@ -128,5 +128,6 @@ class PolicyVersionsView(Documented, GenericAPIView):
         return self.get_paginated_response(s.PolicyVersionOutput(page, many=True).data)
 
 
-def _author(key: ApiKey) -> str:
+def author_of(key: ApiKey) -> str:
+    """How an audit row names a key: its name and prefix."""
     return f"api key {key.name} ({key.prefix})"

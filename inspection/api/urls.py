@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from inspection.api import (
     analytics,
     dead_letters,
+    drift,
     facilities,
     precision,
     schema,  # noqa: F401  (registers the API-key security scheme)
@@ -50,6 +51,16 @@ urlpatterns = [
         "facilities/<str:slug>/precision/",
         precision.PrecisionView.as_view(),
         name="facility-precision",
+    ),
+    path(
+        "facilities/<str:slug>/drift-alerts/",
+        drift.DriftAlertListView.as_view(),
+        name="facility-drift-alerts",
+    ),
+    path(
+        "facilities/<str:slug>/drift-alerts/<int:alert_id>/acknowledge/",
+        drift.AcknowledgeView.as_view(),
+        name="facility-drift-alert-acknowledge",
     ),
     path(
         "facilities/<str:slug>/thresholds/versions/",

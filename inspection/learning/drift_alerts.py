@@ -15,10 +15,11 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from inspection.models import DriftAlert, Facility
+from inspection.services import DomainError
 
 
-class AlertAlreadyAcknowledged(Exception):
-    pass
+class AlertAlreadyAcknowledged(DomainError):
+    code = "already_acknowledged"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,11 @@ urlpatterns = [
     path("precision/apply/", precision_views.apply, name="precision-apply"),
     path("failed/", dead_letter_views.failed_page, name="failed"),
     path("failed/replay/", dead_letter_views.replay, name="failed-replay"),
+    path(
+        "precision/drift/<int:alert_id>/acknowledge/",
+        precision_views.acknowledge_alert,
+        name="drift-acknowledge",
+    ),
     path("exports/", views.exports, name="exports"),
     path("exports/<str:export_id>/download/", views.download_export, name="export-download"),
 ]
