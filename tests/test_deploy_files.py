@@ -196,8 +196,12 @@ def defined_metrics() -> set[str]:
         for metric in vars(metrics).values()
         if hasattr(metric, "_name") and hasattr(metric, "_type")
     }
-    for module in ("collectors.py", "gpu.py"):
-        source = (ROOT / "inspection" / "observability" / module).read_text()
+    for module in (
+        "observability/collectors.py",
+        "observability/gpu.py",
+        "learning/drift_gauges.py",
+    ):
+        source = (ROOT / "inspection" / module).read_text()
         names |= set(re.findall(r'"(inspection_[a-z0-9_]+)"', source))
     return names
 
