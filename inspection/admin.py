@@ -20,6 +20,7 @@ from inspection.models import (
     ApiKey,
     Batch,
     Detection,
+    DriftAlert,
     ExportJob,
     Facility,
     FacilityMembership,
@@ -100,7 +101,10 @@ class FacilityForm(forms.ModelForm):
 @admin.register(Facility)
 class FacilityAdmin(admin.ModelAdmin):
     form = FacilityForm
-    list_display = ["slug", "name", "active_model", "thresholds", "audit_share", "created_at"]
+    list_display = [
+        "slug", "name", "active_model", "thresholds", "audit_share", "drift_routes_to_review",
+        "created_at",
+    ]  # fmt: skip
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_at"]
@@ -282,6 +286,18 @@ class ReplayRequestAdmin(ReadOnlyAdmin):
     list_filter = ["scope", "facility"]
     search_fields = ["author", "image_id", "batch_id", "reason"]
     date_hierarchy = "requested_at"
+
+
+@admin.register(DriftAlert)
+class DriftAlertAdmin(ReadOnlyAdmin):
+    """Viewable here; acknowledged on the thresholds page or over REST, where it is recorded."""
+
+    list_display = [
+        "opened_at", "facility", "camera", "model_version", "class_name", "kind", "statistic",
+        "cutoff", "acknowledged_by", "acknowledged_at",
+    ]  # fmt: skip
+    list_filter = ["kind", "facility"]
+    list_select_related = ["facility", "model_version"]
 
 
 @admin.register(ExportJob)

@@ -28,6 +28,7 @@ from inspection.models import (
     ApiKey,
     Batch,
     Detection,
+    DriftAlert,
     Facility,
     Image,
     ModelVersion,
@@ -38,6 +39,8 @@ from inspection.webhooks.delivery import announce_batch_completed
 from tests.api_support import BATCHES_URL, add_detection, make_batch
 from tests.web_server import running_web
 from tests.workers import ROOT, worker_env
+
+DRIFT_ALERT_ID = 4242
 
 pytestmark = pytest.mark.slow
 
@@ -122,6 +125,11 @@ def contract_key(facility: Facility, dev_model: ModelVersion) -> str:
     key.save()
     key.facilities.set([facility])
     finished_batch(facility, key, dev_model)
+    # An open drift alert, under the id the run's dictionary names (schemathesis.toml).
+    DriftAlert.objects.create(
+        pk=DRIFT_ALERT_ID, facility=facility, model_version=dev_model, class_name="box",
+        kind=DriftAlert.Kind.DRIFT, statistic=0.4, cutoff=0.2,
+    )  # fmt: skip
     return raw
 
 
@@ -132,7 +140,7 @@ def test_schemathesis_finds_the_api_true_to_its_schema(
     report = run.stdout + run.stderr
     print(report)  # shown with -s, or on failure
     assert run.returncode == 0, report[-20_000:]
-    assert "22 selected / 22 total" in report, report[-5_000:]
+    assert "24 selected / 24 total" in report, report[-5_000:]
     # Submissions with generated files were accepted (202, not only refusals) and their images
     # queued for preprocessing.
     assert Batch.objects.count() > 1

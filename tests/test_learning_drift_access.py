@@ -59,6 +59,8 @@ def test_another_facilitys_alerts_are_not_found(
     stolen = f"{alerts_url(facility)}{theirs.pk}/acknowledge/"
     assert api_client.post(stolen).status_code == 404
     assert api_client.post(ack_url(theirs)).status_code == 404
+    garbled = api_client.post(f"{alerts_url(facility)}null/acknowledge/")
+    assert garbled.status_code == 404 and garbled.json()["code"] == "not_found"
     theirs.refresh_from_db()
     assert theirs.is_open
 
@@ -83,10 +85,11 @@ def test_acknowledging_records_the_key_and_closes_the_alert_once(
 
 
 def test_an_unknown_state_is_a_clear_error(facility: Facility, api_client: APIClient) -> None:
-    answer = api_client.get(alerts_url(facility), {"state": "closed"})
+    for state in ("closed", ""):
+        answer = api_client.get(alerts_url(facility), {"state": state})
 
-    assert answer.status_code == 400
-    assert answer.json()["code"] == "invalid" and "state" in answer.json()["errors"]
+        assert answer.status_code == 400
+        assert answer.json()["code"] == "invalid" and "state" in answer.json()["errors"]
 
 
 # --- the thresholds page ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ alerted class is no longer routed to review."""
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,11 +20,12 @@ from inspection.api.auth import caller_facilities, caller_key
 from inspection.api.facilities import SLUG, author_of
 from inspection.api.pagination import Pagination
 from inspection.api.schema import error
-from inspection.api.views import INVALID_QUERY, Documented, valid_input
+from inspection.api.views import INVALID_QUERY, Documented, query_dict, valid_input
 from inspection.learning.drift_alerts import acknowledge, alerts_for
 from inspection.models import DriftAlert, Facility
 
 ALERT_ID = OpenApiParameter("alert_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+# An id that is not a number is not found, in our shape (a path converter would answer Django's).
 NOT_FOUND = error("`not_found`: no such facility among the key's facilities, or no such alert.")
 
 
@@ -59,7 +61,7 @@ class DriftAlertListView(Documented, GenericAPIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         """The facility's drift and precision alerts, newest first (open ones unless `all`)."""
-        wanted = valid_input(AlertsInput, request.query_params)
+        wanted = valid_input(AlertsInput, query_dict(request))
         alerts = _alerts(request, slug)
         if wanted["state"] == "open":
             alerts = alerts.filter(acknowledged_at__isnull=True)
@@ -78,9 +80,11 @@ class AcknowledgeView(Documented, APIView):
             409: error("`already_acknowledged`: someone acknowledged it first."),
         },
     )
-    def post(self, request: Request, slug: str, alert_id: int) -> Response:
+    def post(self, request: Request, slug: str, alert_id: str) -> Response:
         """Acknowledge an alert: its class is no longer routed to review; recorded with the key."""
-        alert = get_object_or_404(_alerts(request, slug), pk=alert_id)
+        if not alert_id.isdigit():
+            raise Http404("Alert not found.")
+        alert = get_object_or_404(_alerts(request, slug), pk=int(alert_id))
         done = acknowledge(alert, author_of(caller_key(request)))
         return Response(DriftAlertOutput(done).data)
 

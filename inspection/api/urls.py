@@ -58,7 +58,7 @@ urlpatterns = [
         name="facility-drift-alerts",
     ),
     path(
-        "facilities/<str:slug>/drift-alerts/<int:alert_id>/acknowledge/",
+        "facilities/<str:slug>/drift-alerts/<str:alert_id>/acknowledge/",
         drift.AcknowledgeView.as_view(),
         name="facility-drift-alert-acknowledge",
     ),
