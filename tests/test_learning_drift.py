@@ -155,6 +155,19 @@ def test_an_acknowledged_alert_stays_quiet_for_the_same_thresholds(site: Site) -
         acknowledge(alert, "api key other")
 
 
+@pytest.mark.django_db
+def test_a_measure_the_check_no_longer_makes_leaves_the_gauges(site: Site) -> None:
+    reference_and_recent(site, spread(0.80, 0.99, 600, step=3))
+    boxes_at(site, timezone.now() - timedelta(hours=3), "parcel", spread(0.8, 0.99, 600), "dock-9")
+    drift.check_all()
+    assert DriftMeasure.objects.filter(camera="dock-9").exists()
+
+    later = timezone.now() + timedelta(hours=30)  # dock-9 sent nothing in the last 24 hours
+    drift.check_all(later)
+
+    assert set(DriftMeasure.objects.values_list("camera", flat=True)) == {None}
+
+
 # --- routing to review while an alert is open ---------------------------------------------------
 
 

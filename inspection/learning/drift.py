@@ -50,6 +50,9 @@ def check_all(now: datetime | None = None) -> int:
 
 def check_facility(facility: Facility, now: datetime) -> int:
     findings = [*drift_findings(facility, now), *precision_findings(facility, now)]
+    # What this check did not measure (a model no longer active, a camera gone quiet) leaves
+    # the gauges rather than show an old value as today's.
+    DriftMeasure.objects.filter(facility=facility).exclude(checked_at=now).delete()
     return sum(raise_alert(finding, now) for finding in findings)
 
 
