@@ -14,6 +14,9 @@ from inspection.learning import drift, drift_stats
 from inspection.learning.drift_alerts import AlertAlreadyAcknowledged, acknowledge
 from inspection.learning.drift_gauges import drift_gauges
 from inspection.models import DriftAlert, DriftMeasure, Facility, Image
+from inspection.pipeline.policies import AppliedPolicy
+from inspection.review.thresholds import reason_text
+from inspection.validation import Candidate, Policy, decide
 from tasks.learning import check_drift
 from tests.analytics_support import Site
 from tests.api_support import make_batch
@@ -169,6 +172,22 @@ def test_a_measure_the_check_no_longer_makes_leaves_the_gauges(site: Site) -> No
 
 
 # --- routing to review while an alert is open ---------------------------------------------------
+
+
+def test_a_watched_class_sends_the_image_to_review_whatever_its_confidence() -> None:
+    boxes = [Candidate("parcel", 0.97), Candidate("label", 0.95), Candidate("damage", 0.05)]
+
+    decision = decide(boxes, [], Policy(), watched={"parcel", "damage"})
+
+    # damage at 0.05 is noise (below min_confidence): dropped, so it routes nothing.
+    assert (decision.status, decision.reasons) == ("needs_review", ["drift:parcel"])
+    assert decision.accepted == {0: True, 1: True}  # the boxes still pass their thresholds
+    assert decide(boxes, [], Policy()).status == "accepted"
+
+
+def test_the_reviewer_reads_why_in_words() -> None:
+    text = reason_text("drift:parcel", AppliedPolicy(Policy(), "manual"))
+    assert text == "Drift alert on parcel: its images are reviewed until an admin acknowledges it"
 
 
 def validated(facility: Facility, boxes: Any, camera: str = "") -> list[Image]:
