@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import DatabaseError
 from django.utils import timezone
 
 from inspection.learning import drift, drift_stats
@@ -169,6 +170,21 @@ def test_a_measure_the_check_no_longer_makes_leaves_the_gauges(site: Site) -> No
     drift.check_all(later)
 
     assert set(DriftMeasure.objects.values_list("camera", flat=True)) == {None}
+
+
+@pytest.mark.django_db
+def test_one_facility_failing_does_not_stop_the_others(
+    facility: Facility, other_facility: Facility, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    def check(checked: Facility, now: Any) -> int:
+        if checked.pk == facility.pk:
+            raise DatabaseError("statement timeout")
+        return 1
+
+    monkeypatch.setattr(drift, "check_facility", check)
+
+    assert drift.check_all() == 1
+    assert "drift check of dc-north failed" in caplog.text
 
 
 # --- routing to review while an alert is open ---------------------------------------------------

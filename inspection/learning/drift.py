@@ -18,10 +18,12 @@ Each class's PSI is kept (DriftMeasure, one row per key) for /metrics; a finding
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from inspection.analytics.confidence import class_bins
@@ -35,6 +37,7 @@ from inspection.models import DriftAlert, DriftMeasure, Facility, Image
 from inspection.pipeline.policies import policy_for
 
 PRECISION_WINDOW = GAUGE_WINDOW
+logger = logging.getLogger(__name__)
 
 
 def recent_window() -> timedelta:
@@ -42,10 +45,17 @@ def recent_window() -> timedelta:
 
 
 def check_all(now: datetime | None = None) -> int:
-    """Check every facility with an active model; returns how many alerts opened."""
+    """Check every facility with an active model; returns how many alerts opened. A facility
+    whose check fails is logged and skipped: the others are still checked (the next run retries
+    it)."""
     at = now or timezone.now()
-    facilities = Facility.objects.filter(active_model__isnull=False)
-    return sum(check_facility(facility, at) for facility in facilities)
+    opened = 0
+    for facility in Facility.objects.filter(active_model__isnull=False):
+        try:
+            opened += check_facility(facility, at)
+        except DatabaseError:
+            logger.exception("drift check of %s failed", facility.slug)
+    return opened
 
 
 def check_facility(facility: Facility, now: datetime) -> int:
