@@ -24,36 +24,35 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def cpu_with_beat(
-    tmp_path: Path, media_root: Path, redis_queues: redis.Redis
-) -> Iterator[WorkerSet]:
+def workers(tmp_path: Path, media_root: Path, redis_queues: redis.Redis) -> Iterator[WorkerSet]:
     logs = tmp_path / "logs"
     logs.mkdir()
     env = worker_env(media_root, tmp_path / "var", DRIFT_CHECK_INTERVAL_SECONDS="1")
     group = WorkerSet(env, logs)
     try:
-        beat = ["-B", "-s", str(tmp_path / "beat-schedule")]
-        group.start("cpu", CPU_QUEUES, extra_args=beat).wait_ready()
         yield group
     finally:
         group.stop_all()
 
 
 def test_beat_runs_the_check_in_a_worker_and_it_opens_the_alert(
-    facility: Facility, cpu_with_beat: WorkerSet
+    facility: Facility, workers: WorkerSet, tmp_path: Path
 ) -> None:
     Facility.objects.filter(pk=facility.pk).update(created_at=timezone.now() - timedelta(days=60))
     site = Site.of(facility)
     now = timezone.now()
+    # Written before the worker starts: images decided ten days ago arrive only in a test, and a
+    # check sealing that hour halfway through the writing would miss the rest of it.
     boxes_at(site, now - timedelta(days=10), "parcel", spread(0.80, 0.99, 600))
     boxes_at(site, now - timedelta(hours=2), "parcel", spread(0.55, 0.75, 600))
+    beat = ["-B", "-s", str(tmp_path / "beat-schedule")]
+    cpu = workers.start("cpu", CPU_QUEUES, extra_args=beat)
+    cpu.wait_ready()
 
-    assert wait_until(DriftAlert.objects.exists, timeout=60), cpu_with_beat.workers["cpu"].log()[
-        -3000:
-    ]
+    assert wait_until(DriftAlert.objects.exists, timeout=60), cpu.log()[-3000:]
     alert = DriftAlert.objects.get()
     assert (alert.facility_id, alert.class_name, alert.kind) == (facility.pk, "parcel", "drift")
-    assert "inspection.check_drift" in cpu_with_beat.workers["cpu"].log()
+    assert "inspection.check_drift" in cpu.log()
 
     # The facility opts in: the worker's validation now sends a confident parcel to review.
     Facility.objects.filter(pk=facility.pk).update(drift_routes_to_review=True, audit_share=0.0)
