@@ -54,6 +54,11 @@ class Facility(models.Model):
     active_model = models.ForeignKey(
         "ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A candidate run on the same images after the active model, its boxes stored apart
+    # (Detection.Source.SHADOW) and never routed (inspection/services/shadow.py).
+    shadow_model = models.ForeignKey(
+        "ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="FacilityMembership", related_name="facilities"
     )
@@ -511,11 +516,14 @@ class Image(models.Model):
 class Detection(models.Model):
     """One box, in original-image pixels (after EXIF orientation). `source=model`: predicted
     (with its model and confidence), never changed by review. `source=reviewer`: part of a
-    reviewer's final answer (no model, no confidence); see the module docstring."""
+    reviewer's final answer (no model, no confidence); see the module docstring. `source=shadow`:
+    predicted by the facility's shadow model (its model_version), for comparison only: routing,
+    results, exports and statistics read `model` and `reviewer` rows and never these."""
 
     class Source(models.TextChoices):
         MODEL = "model"
         REVIEWER = "reviewer"
+        SHADOW = "shadow"
 
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="detections")
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.MODEL)
@@ -536,6 +544,72 @@ class Detection(models.Model):
 
     def as_box(self) -> list[float]:
         return [self.x1, self.y1, self.x2, self.y2]
+
+
+class ShadowRun(models.Model):
+    """A shadow model ran on an image (with no box, too: the comparison needs to know it looked).
+    Its boxes are the image's Detection rows with `source=shadow` and this model version."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="shadow_runs")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    boxes = models.PositiveIntegerField(default=0)
+    inference_ms = models.FloatField(help_text="The shadow's time per image in its batch.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["image", "model_version"], name="uniq_shadow_run")
+        ]
+
+
+class ModelChange(models.Model):
+    """The audit trail of a facility's models: setting or clearing its shadow, promoting the
+    shadow to active, rolling a promotion back. Append-only, like ReviewDecision. A promotion
+    remembers the pair it replaced (previous model and the policy version that routed it), which
+    is what a rollback restores; `undoes` links a rollback to its promotion (once)."""
+
+    class Action(models.TextChoices):
+        SHADOW_SET = "shadow_set"
+        SHADOW_CLEARED = "shadow_cleared"
+        PROMOTE = "promote"
+        ROLLBACK = "rollback"
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="model_changes")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    # The model the change is about (the new shadow, the promoted or the restored model).
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    policy = models.ForeignKey(
+        ThresholdPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    previous_model = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The policy version that routed the previous model (null: its registration thresholds).
+    previous_policy = models.ForeignKey(
+        ThresholdPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    undoes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by"
+    )
+    created_by = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.model_version_id} at {self.facility_id}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise AuditRowImmutable("Model changes are append-only.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise AuditRowImmutable("Model changes are append-only.")
 
 
 class ReviewTask(models.Model):

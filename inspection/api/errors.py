@@ -19,6 +19,7 @@ from inspection.learning.drift_alerts import AlertAlreadyAcknowledged
 from inspection.services import DomainError
 from inspection.services.facilities import NoActiveModel
 from inspection.services.policies import InvalidThresholds
+from inspection.services.shadow import ShadowRefused
 from inspection.services.submission import (
     IdempotencyKeyReused,
     Limit,
@@ -102,6 +103,9 @@ def from_domain_error(exc: DomainError) -> ApiError:
     if isinstance(exc, UnknownModelVersion):
         return ApiError(status.HTTP_404_NOT_FOUND, exc.code, exc.detail)
     if isinstance(exc, AlertAlreadyAcknowledged):
+        return ApiError(status.HTTP_409_CONFLICT, exc.code, exc.detail)
+    if isinstance(exc, ShadowRefused):
+        # The facility's models are not in a state the change applies to (no shadow, ...).
         return ApiError(status.HTTP_409_CONFLICT, exc.code, exc.detail)
     if isinstance(exc, IdempotencyKeyReused | ReplayKeyReused):
         return ApiError(status.HTTP_409_CONFLICT, exc.code, exc.detail)

@@ -12,6 +12,7 @@ from inspection.api import (
     facilities,
     precision,
     schema,  # noqa: F401  (registers the API-key security scheme)
+    shadow,
     views,
 )
 
@@ -51,6 +52,17 @@ urlpatterns = [
         "facilities/<str:slug>/precision/",
         precision.PrecisionView.as_view(),
         name="facility-precision",
+    ),
+    path("facilities/<str:slug>/shadow/", shadow.ShadowView.as_view(), name="facility-shadow"),
+    path(
+        "facilities/<str:slug>/shadow/promote/",
+        shadow.PromoteView.as_view(),
+        name="facility-shadow-promote",
+    ),
+    path(
+        "facilities/<str:slug>/shadow/rollback/",
+        shadow.RollbackView.as_view(),
+        name="facility-shadow-rollback",
     ),
     path(
         "facilities/<str:slug>/drift-alerts/",

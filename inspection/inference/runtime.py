@@ -1,11 +1,11 @@
 """The inference runtime: a per-process cache of loaded models.
 
 Inference workers (INSPECTION_WORKER_ROLE=inference, or a worker consuming the inference queue)
-load every model version that is active somewhere once per process, at process start, and warm it
-up. A version activated later is loaded and warmed by the process's model watcher (a thread that
-looks for newly active versions every few seconds), so the first batch after an activation does
-not pay for the load; one still not loaded when an image needs it is loaded then. Nothing loads
-per task.
+load every model version that is active (or a shadow) somewhere once per process, at process
+start, and warm it up. A version activated later is loaded and warmed by the process's model
+watcher (a thread that looks for newly active versions every few seconds), so the first batch
+after an activation does not pay for the load; one still not loaded when an image needs it is
+loaded then. Nothing loads per task.
 """
 
 from __future__ import annotations
@@ -94,8 +94,10 @@ def load(model_version: ModelVersion) -> LoadedModel:
 
 
 def active_model_ids() -> set[int]:
-    rows = Facility.objects.filter(active_model__isnull=False).values_list("active_model_id")
-    return {model_id for (model_id,) in rows.distinct()}
+    """Versions active somewhere, and shadow models (run after the active one, so loaded the
+    same way: at process start, or by the watcher when set later)."""
+    rows = Facility.objects.values_list("active_model_id", "shadow_model_id")
+    return {model_id for pair in rows.distinct() for model_id in pair if model_id is not None}
 
 
 def preload_active_models() -> int:

@@ -39,6 +39,21 @@ def inference_batch(size: int) -> None:
     metrics.record_inference_batch(size)
 
 
+def shadow_inferred(facility_id: int, model: str, seconds: float, boxes: int) -> None:
+    """One image a shadow model ran on: its time per image and its boxes."""
+    try:
+        metrics.record_shadow(facility_slug(facility_id), model, seconds, boxes)
+    except Exception:
+        logger.warning("could not record a shadow inference", exc_info=True)
+
+
+def shadow_failed(facility: str, model: str) -> None:
+    try:
+        metrics.record_shadow_failure(facility, model)
+    except Exception:
+        logger.warning("could not record a shadow failure", exc_info=True)
+
+
 def model_loaded(seconds: float, loads_in_process: int) -> None:
     metrics.record_model_load(seconds, loads_in_process)
 

@@ -103,6 +103,23 @@ CONFIDENCE = Histogram(
     ["facility", "class_name"],
     buckets=CONFIDENCE_BUCKETS,
 )
+# Shadow models (pipeline/shadow.py): their cost and output, apart from the active model's.
+SHADOW_SECONDS = Histogram(
+    f"{PREFIX}_shadow_inference_seconds",
+    "A shadow model's inference time per image (its batch's time over its size).",
+    ["facility", "model"],
+    buckets=LATENCY_BUCKETS,
+)
+SHADOW_BOXES = Counter(
+    f"{PREFIX}_shadow_boxes",
+    "Boxes a shadow model predicted (stored apart).",
+    ["facility", "model"],
+)
+SHADOW_FAILURES = Counter(
+    f"{PREFIX}_shadow_failures",
+    "Shadow batches that failed (the images are not affected).",
+    ["facility", "model"],
+)
 
 STAGES = ("preprocess", "infer", "validate")
 TASK_OUTCOMES = ("success", "retry", "failure")
@@ -125,6 +142,15 @@ def record_inference_batch(size: int) -> None:
     """One model call's size (the infer stage's time per image is `record_stage`'s, as for
     every stage)."""
     BATCH_SIZE.observe(size)
+
+
+def record_shadow(facility: str, model: str, seconds: float, boxes: int) -> None:
+    SHADOW_SECONDS.labels(facility, model).observe(seconds)
+    SHADOW_BOXES.labels(facility, model).inc(boxes)
+
+
+def record_shadow_failure(facility: str, model: str) -> None:
+    SHADOW_FAILURES.labels(facility, model).inc()
 
 
 def record_model_load(seconds: float, loads_in_process: int) -> None:

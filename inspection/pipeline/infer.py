@@ -14,12 +14,11 @@ from inspection.inference import runtime
 from inspection.inference.runtime import LoadedModel, Prediction
 from inspection.models import Detection, Image
 from inspection.observability import hooks
-from inspection.pipeline import batching, claims
+from inspection.pipeline import batching, claims, predicted, shadow
 from inspection.pipeline.claims import INFER, Claim
 from inspection.pipeline.enqueue import enqueue_preprocess, enqueue_validate
 from inspection.pipeline.policies import lowest_min_confidence
 from inspection.pipeline.steps import claim_log, run_claims
-from inspection.preprocessing import boxes_to_original
 
 logger = logging.getLogger("inspection.pipeline")
 
@@ -61,14 +60,13 @@ def _infer_group(group: list[tuple[Claim, Image]]) -> int:
     predictions = loaded.predict([array for _, _, array in ready], conf=conf)
     hooks.inference_batch(len(ready))
     per_image_ms = round((time.perf_counter() - started) * 1000 / len(ready), 1)
-    batching.observe(per_image_ms)
     timings = {
         "inference_ms": per_image_ms,
         "batch_size": len(ready),
         "array_load_ms": load_ms,
         "backend": loaded.backend,  # torch, openvino, onnxruntime (the results show it)
     }
-    _store(
+    held = _store(
         [
             (claim, image, prediction)
             for (claim, image, _), prediction in zip(ready, predictions, strict=True)
@@ -82,6 +80,13 @@ def _infer_group(group: list[tuple[Claim, Image]]) -> int:
         model_version,
         per_image_ms * len(ready),
     )
+    # After the results are stored and on their way to validation: a shadow never delays or
+    # changes routing, and never fails an image.
+    shadow_ms = shadow.run_shadows(
+        [(image, array) for _, image, array in ready if image.pk in held], model_version, conf
+    )
+    # The next batch's size budget counts the shadow's time too: it runs in the same task.
+    batching.observe(per_image_ms + shadow_ms / len(ready))
     return len(ready)
 
 
@@ -101,15 +106,20 @@ def _array_or_redo(claim: Claim, image: Image) -> Any:
 
 def _store(
     results: list[tuple[Claim, Image, Prediction]], loaded: LoadedModel, timings: dict[str, Any]
-) -> None:
-    """For the images whose claims still hold: replace any detections of an earlier attempt,
-    then finish, in one transaction; one message for validation."""
+) -> set[Any]:
+    """For the images whose claims still hold (returned): replace any detections of an earlier
+    attempt, then finish, in one transaction; one message for validation."""
     with transaction.atomic():
         held = {claim.image_id for claim in claims.still_held([claim for claim, _, _ in results])}
         stored = [result for result in results if result[0].image_id in held]
-        Detection.objects.filter(image_id__in=held).delete()
+        # A shadow's rows of an earlier attempt stay: its own pass replaces them (shadow.py).
+        Detection.objects.filter(image_id__in=held, source=Detection.Source.MODEL).delete()
         Detection.objects.bulk_create(
-            [d for _, image, prediction in stored for d in _detections(image, prediction, loaded)]
+            [
+                row
+                for _, image, prediction in stored
+                for row in predicted.detections(image, prediction, loaded)
+            ]
         )
         per_image = {
             claim.image_id: {
@@ -121,29 +131,7 @@ def _store(
         enqueue_validate(held)
     for claim, _, prediction in stored:
         claim_log(claim).info("inferred: %d boxes", len(prediction.confidences))
-
-
-def _detections(image: Image, prediction: Prediction, loaded: LoadedModel) -> list[Detection]:
-    # Preprocessing set all three before the image could wait for inference.
-    assert image.scale is not None and image.width is not None and image.height is not None
-    boxes = boxes_to_original(prediction.boxes, image.scale, image.width, image.height)
-    names = loaded.class_names
-    return [
-        Detection(
-            image=image,
-            model_version_id=loaded.model_version_id,
-            class_id=int(class_id),
-            class_name=names[class_id] if 0 <= class_id < len(names) else str(class_id),
-            confidence=float(confidence),
-            x1=float(box[0]),
-            y1=float(box[1]),
-            x2=float(box[2]),
-            y2=float(box[3]),
-        )
-        for box, confidence, class_id in zip(
-            boxes, prediction.confidences, prediction.class_ids, strict=True
-        )
-    ]
+    return held
 
 
 def _wait_ms(claim: Claim) -> float:

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from inspection.models import Batch, Detection, Image, ModelVersion
+from inspection.models import Batch, Detection, Image, ModelVersion, ShadowRun
 from inspection.pipeline.enqueue import enqueue_preprocess
 
 
@@ -53,6 +53,7 @@ def replay_images(image_ids: Iterable[Any], model: ModelVersion | None = None) -
             return []
         _reset(Image.objects.filter(id__in=ids), model)
         Detection.objects.filter(image_id__in=ids).delete()
+        ShadowRun.objects.filter(image_id__in=ids).delete()
         _reopen({batch_id for _, batch_id in rows})
         enqueue_preprocess(ids)
     return ids

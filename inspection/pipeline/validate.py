@@ -50,7 +50,9 @@ def _validate_batch(batch: list[Claim]) -> int:
     # The facility for its audit share and drift opt-in, the batch for its camera.
     images = Image.objects.select_related("facility", "batch").in_bulk(ids)
     found: dict[Any, list[Detection]] = defaultdict(list)
-    for detection in Detection.objects.filter(image_id__in=ids):  # most confident first
+    # The active model's boxes only: a shadow's are never routed (pipeline/shadow.py).
+    model_boxes = Detection.objects.filter(image_id__in=ids, source=Detection.Source.MODEL)
+    for detection in model_boxes:  # most confident first
         found[detection.image_id].append(detection)
     policies = _policies({(image.facility_id, image.model_version_id) for image in images.values()})
     watch = watch_for(images.values())

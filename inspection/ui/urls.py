@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from inspection.ui import dead_letter_views, grid_views, precision_views, task_views, views
+from inspection.ui import (
+    dead_letter_views,
+    grid_views,
+    precision_views,
+    shadow_views,
+    task_views,
+    views,
+)
 
 app_name = "review"
 
@@ -34,6 +41,9 @@ urlpatterns = [
         precision_views.acknowledge_alert,
         name="drift-acknowledge",
     ),
+    path("shadow/", shadow_views.shadow_page, name="shadow"),
+    path("shadow/promote/", shadow_views.promote, name="shadow-promote"),
+    path("shadow/rollback/", shadow_views.roll_back, name="shadow-rollback"),
     path("exports/", views.exports, name="exports"),
     path("exports/<str:export_id>/download/", views.download_export, name="export-download"),
 ]

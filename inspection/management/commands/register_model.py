@@ -19,7 +19,7 @@ from inspection.inference.probe import ModelProbe
 from inspection.management.base import InspectionCommand
 from inspection.management.thresholds import add_threshold_arguments, given, threshold_change
 from inspection.models import Facility, ModelVersion, ThresholdSource
-from inspection.services import DomainError
+from inspection.services import DomainError, shadow
 from inspection.services.facilities import describe as describe_facility
 from inspection.services.facilities import facility_by_slug, provide_model
 
@@ -28,7 +28,10 @@ CLASSES_SHOWN = 8
 
 
 class Command(InspectionCommand):
-    help = "Register model weights; --activate-for SLUG makes it a facility's active model."
+    help = (
+        "Register model weights; --activate-for SLUG makes it a facility's active model, "
+        "--shadow-for SLUG its shadow model."
+    )
 
     def add_base_argument(self, parser: Any, *args: Any, **kwargs: Any) -> None:
         # --version names the model version here, not Django's version.
@@ -40,13 +43,21 @@ class Command(InspectionCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--version", required=True, dest="model_version")
         parser.add_argument("--input-size", type=int, default=None)
-        parser.add_argument("--activate-for", default=None, metavar="SLUG")
+        where = parser.add_mutually_exclusive_group()
+        where.add_argument("--activate-for", default=None, metavar="SLUG")
+        where.add_argument(
+            "--shadow-for",
+            default=None,
+            metavar="SLUG",
+            help="Run it as the facility's shadow model (compared, never routing).",
+        )
         add_threshold_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         thresholds = threshold_change(options, note="chosen at registration")
         try:
             facility = self._facility(options["activate_for"])
+            shadow_for = self._facility(options["shadow_for"])
             registration = registry.register(
                 options["path"],
                 options["name"],
@@ -67,6 +78,15 @@ class Command(InspectionCommand):
         if facility is not None:
             provide_model(facility, registration.model)
             self.stdout.write(describe_facility(facility))
+        if shadow_for is not None:
+            self._shadow(shadow_for, registration.model)
+
+    def _shadow(self, facility: Facility, model: ModelVersion) -> None:
+        try:
+            shadow.set_shadow(facility, model, by="manage.py register_model")
+        except DomainError as exc:
+            raise CommandError(exc.detail) from None
+        self.stdout.write(f"{facility.slug}: shadow model {model} (compare at /review/shadow/).")
 
     def _facility(self, slug: str | None) -> Facility | None:
         return facility_by_slug(slug, create=False) if slug else None
