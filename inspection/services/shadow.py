@@ -120,7 +120,7 @@ def roll_back(facility: Facility, by: object = None) -> ModelChange:
 def _locked(facility: Facility) -> Facility:
     """The facility row, locked: changes of one facility's models happen one at a time."""
     return (
-        Facility.objects.select_for_update()
+        Facility.objects.select_for_update(of=("self",))
         .select_related("active_model", "shadow_model")
         .get(pk=facility.pk)
     )
