@@ -25,6 +25,7 @@ from inspection.models import (
     Facility,
     FacilityMembership,
     Image,
+    ModelChange,
     ModelVersion,
     ReplayRequest,
     ReviewDecision,
@@ -107,7 +108,8 @@ class FacilityAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["created_at"]
+    # The shadow changes through set_shadow or the shadow page, which audit it (ModelChange).
+    readonly_fields = ["created_at", "shadow_model"]
     inlines = [MembershipInline]
 
     @admin.display(description="thresholds")
@@ -217,8 +219,8 @@ class ImageAdmin(admin.ModelAdmin):
 
 @admin.register(Detection)
 class DetectionAdmin(admin.ModelAdmin):
-    list_display = ["image", "class_name", "confidence", "accepted", "model_version"]
-    list_filter = ["class_name", "accepted"]
+    list_display = ["image", "source", "class_name", "confidence", "accepted", "model_version"]
+    list_filter = ["source", "class_name", "accepted"]
     raw_id_fields = ["image"]
 
 
@@ -298,6 +300,15 @@ class DriftAlertAdmin(ReadOnlyAdmin):
     ]  # fmt: skip
     list_filter = ["kind", "facility"]
     list_select_related = ["facility", "model_version"]
+
+
+@admin.register(ModelChange)
+class ModelChangeAdmin(ReadOnlyAdmin):
+    """The audit trail of shadow, promotion and rollback changes (inspection/services/shadow.py)."""
+
+    list_display = ["created_at", "facility", "action", "model_version", "previous_model"]
+    list_filter = ["action", "facility"]
+    list_select_related = ["facility", "model_version", "previous_model"]
 
 
 @admin.register(ExportJob)
