@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from inspection.models import Detection, Facility, Image, ModelVersion, ShadowRun, ThresholdSource
-from tests.review_support import CLASSES, Box
+from tests.review_support import CLASSES
+
+# (class_id, confidence, (x1, y1, x2, y2)) in original pixels.
+ShadowBox = tuple[int, float, Sequence[float]]
 
 
 def candidate_model(version: str = "2", calibrated: bool = True) -> ModelVersion:
@@ -25,7 +28,7 @@ def candidate_model(version: str = "2", calibrated: bool = True) -> ModelVersion
     )[0]
 
 
-def add_shadow_boxes(image: Image, model: ModelVersion, boxes: Sequence[Box]) -> None:
+def add_shadow_boxes(image: Image, model: ModelVersion, boxes: Sequence[ShadowBox]) -> None:
     """The shadow ran on the image and found `boxes`."""
     for class_id, confidence, (x1, y1, x2, y2) in boxes:
         Detection.objects.create(

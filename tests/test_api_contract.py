@@ -140,7 +140,7 @@ def test_schemathesis_finds_the_api_true_to_its_schema(
     report = run.stdout + run.stderr
     print(report)  # shown with -s, or on failure
     assert run.returncode == 0, report[-20_000:]
-    assert "24 selected / 24 total" in report, report[-5_000:]
+    assert "26 selected / 26 total" in report, report[-5_000:]
     # Submissions with generated files were accepted (202, not only refusals) and their images
     # queued for preprocessing.
     assert Batch.objects.count() > 1

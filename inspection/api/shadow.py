@@ -1,7 +1,7 @@
 """REST API v1: a facility's shadow model against its active model (inspection.learning.shadow):
 per class, agreement between the two and each one's precision and recall against human verdicts
-with bounds; and the two changes it leads to, promote and roll back (inspection.services.shadow),
-each recorded with the key that made it."""
+with bounds; and, on the same path, the two changes it leads to, promote and roll back
+(inspection.services.shadow), each recorded with the key that made it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,9 +18,9 @@ from inspection import selectors
 from inspection.api.auth import caller_facilities, caller_key
 from inspection.api.facilities import NOT_FOUND, SLUG
 from inspection.api.schema import error
-from inspection.api.views import Documented
+from inspection.api.views import Documented, valid_input
 from inspection.learning.shadow import comparison, last_promotion
-from inspection.models import Facility, ModelChange
+from inspection.models import Facility
 from inspection.services import shadow
 
 REFUSED = error(
@@ -85,7 +86,21 @@ def _author(request: Request) -> str:
     return f"api key {key.name} ({key.prefix})"
 
 
+class ShadowActionInput(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=["promote", "rollback"],
+        help_text="`promote`: the shadow becomes the active model with its calibrated thresholds "
+        "(a new policy version); the model and thresholds it replaces are kept. `rollback`: the "
+        "last promotion is undone (the previous model, its thresholds as a new policy version).",
+    )
+
+
+ACTIONS = {"promote": shadow.promote, "rollback": shadow.roll_back}
+
+
 class ShadowView(Documented, APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         operation_id="shadow_retrieve",
         parameters=[SLUG],
@@ -95,6 +110,26 @@ class ShadowView(Documented, APIView):
         """The facility's shadow model against its active model, per class."""
         facility = _facility(request, slug)
         return Response(ShadowOutput(body(facility)).data)
+
+    @extend_schema(
+        operation_id="shadow_change",
+        parameters=[SLUG],
+        request=ShadowActionInput,
+        responses={
+            201: ModelChangeOutput,
+            400: error("`invalid`: no `action`, or not `promote` or `rollback`."),
+            404: NOT_FOUND,
+            409: REFUSED,
+            415: error("`unsupported_media_type`: the body is not JSON."),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        """Promote the facility's shadow model, or roll the last promotion back; recorded with
+        the key that did it."""
+        facility = _facility(request, slug)  # another facility's is a 404, whatever the body
+        change = ACTIONS[valid_input(ShadowActionInput, request.data)["action"]]
+        made = change(facility, by=_author(request))
+        return Response(ModelChangeOutput(made).data, status=status.HTTP_201_CREATED)
 
 
 def body(facility: Facility) -> dict[str, Any]:
@@ -109,35 +144,3 @@ def body(facility: Facility) -> dict[str, Any]:
         "classes": found.classes if found else [],
         "can_roll_back": last_promotion(facility) is not None,
     }
-
-
-class PromoteView(Documented, APIView):
-    @extend_schema(
-        operation_id="shadow_promote",
-        parameters=[SLUG],
-        request=None,
-        responses={201: ModelChangeOutput, 404: NOT_FOUND, 409: REFUSED},
-    )
-    def post(self, request: Request, slug: str) -> Response:
-        """Make the shadow the active model, with its calibrated thresholds as a new policy
-        version; the model and thresholds it replaces are kept for a rollback."""
-        change = shadow.promote(_facility(request, slug), by=_author(request))
-        return _created(change)
-
-
-class RollbackView(Documented, APIView):
-    @extend_schema(
-        operation_id="shadow_rollback",
-        parameters=[SLUG],
-        request=None,
-        responses={201: ModelChangeOutput, 404: NOT_FOUND, 409: REFUSED},
-    )
-    def post(self, request: Request, slug: str) -> Response:
-        """Undo the last promotion: the previous model and its thresholds (as a new policy
-        version)."""
-        change = shadow.roll_back(_facility(request, slug), by=_author(request))
-        return _created(change)
-
-
-def _created(change: ModelChange) -> Response:
-    return Response(ModelChangeOutput(change).data, status=status.HTTP_201_CREATED)

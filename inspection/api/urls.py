@@ -55,16 +55,6 @@ urlpatterns = [
     ),
     path("facilities/<str:slug>/shadow/", shadow.ShadowView.as_view(), name="facility-shadow"),
     path(
-        "facilities/<str:slug>/shadow/promote/",
-        shadow.PromoteView.as_view(),
-        name="facility-shadow-promote",
-    ),
-    path(
-        "facilities/<str:slug>/shadow/rollback/",
-        shadow.RollbackView.as_view(),
-        name="facility-shadow-rollback",
-    ),
-    path(
         "facilities/<str:slug>/drift-alerts/",
         drift.DriftAlertListView.as_view(),
         name="facility-drift-alerts",
