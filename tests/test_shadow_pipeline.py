@@ -3,7 +3,8 @@ inference worker loads it (its model watcher), runs it on each batch after the a
 stores its boxes apart (source=shadow, its model version, one ShadowRun per image), and the
 images' statuses, routing and the active model's boxes are exactly those of the same photos
 processed without a shadow. Its cost shows in the worker's metrics. A shadow that cannot run
-fails no image: it is logged and counted."""
+fails no image: it is logged and counted. Promoted, the candidate routes the next images; rolled
+back, the previous model and thresholds give the first results again."""
 
 from __future__ import annotations
 
@@ -18,9 +19,18 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from inspection.demo.processes import free_port
 from inspection.inference import registry
-from inspection.models import Batch, Detection, Facility, Image, ModelVersion, ShadowRun
+from inspection.models import (
+    Batch,
+    Detection,
+    Facility,
+    Image,
+    ModelVersion,
+    ShadowRun,
+    ThresholdSource,
+)
 from inspection.pipeline.enqueue import enqueue_preprocess
 from inspection.services import shadow
+from inspection.services.policies import ThresholdChange
 from tests.workers import (
     CPU_QUEUES,
     WorkerSet,
@@ -115,7 +125,8 @@ def test_a_shadow_stores_its_boxes_apart_and_changes_no_result(
     assert not Detection.objects.filter(source=Detection.Source.SHADOW).exists()
 
     other = registry.build_untrained_model(tmp_path / "candidate.pt", seed=5)
-    candidate = registry.register_model(other, "dev", "candidate", input_size=320)
+    calibrated = ThresholdChange(ThresholdSource.CALIBRATED, {}, 0.5)
+    candidate = registry.register_model(other, "dev", "candidate", 320, calibrated)
     shadow.set_shadow(facility, candidate, by="test")
     assert wait_until(lambda: "model loaded: dev:candidate" in inference.log(), 60)
     shadowed = run_batch(facility)
@@ -141,3 +152,13 @@ def test_a_shadow_stores_its_boxes_apart_and_changes_no_result(
     assert not ShadowRun.objects.filter(image__batch=after_broken).exists()
     assert "shadow model gone:1 failed" in inference.log()
     assert shadow_metric(port, "inspection_shadow_failures_total") >= 1
+
+    # Promoted, the candidate takes the next images (no shadow any more); rolled back, the
+    # previous model and thresholds give the results of the first batch again.
+    shadow.set_shadow(facility, candidate, by="test")
+    shadow.promote(facility, by="test")
+    promoted = run_batch(facility)
+    assert {row[3] for row in results(promoted)} == {candidate.pk}
+    assert not ShadowRun.objects.filter(image__batch=promoted).exists()
+    shadow.roll_back(facility, by="test")
+    assert results(run_batch(facility)) == results(plain)

@@ -27,9 +27,8 @@ def active(facility: Facility) -> ModelVersion:
     """parcels:1 active, routed by an operator's policy version 1 (label at 0.8)."""
     model = parcel_model()
     with_models(facility, model, None)
-    save_policy_version(
-        facility, model, ThresholdChange.of({"label": 0.8}, 0.5), created_by="operator"
-    )
+    change = ThresholdChange.of({"label": 0.8}, 0.5, review_if_no_detections=False)
+    save_policy_version(facility, model, change, created_by="operator")
     return model
 
 
@@ -52,12 +51,19 @@ def test_promote_then_roll_back_round_trip(facility: Facility, active: ModelVers
     assert (promotion.previous_model, promotion.previous_policy) == (active, first)
     assert promotion.policy is not None and promotion.policy.created_by == "ml team"
 
+    # Meanwhile someone changes the old model's thresholds: the rollback restores the pair the
+    # promotion replaced, not whatever is latest.
+    later = ThresholdChange.of(
+        {"label": 0.9}, 0.4, min_confidence=0.2, review_if_no_detections=True
+    )
+    save_policy_version(facility, active, later, created_by="operator")
     rollback = shadow.roll_back(facility, by="ml team")
     now = _fresh(facility)
     assert now.active_model == active
     restored = ThresholdPolicy.objects.get(facility=facility, model_version=active, is_active=True)
-    assert restored.version == 2  # a new version, equal to the first one
+    assert restored.version == 3  # a new version, equal to the first one
     assert (restored.class_thresholds, restored.default_threshold) == ({"label": 0.8}, 0.5)
+    assert (restored.min_confidence, restored.review_if_no_detections) == (0.1, False)
     assert restored.source == first.source and restored.details["copied_from_policy"] == first.pk
     first.refresh_from_db()
     assert (first.version, first.is_active, first.class_thresholds) == (1, False, {"label": 0.8})

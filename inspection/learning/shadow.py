@@ -22,6 +22,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import QuerySet
+
 from inspection.calibration import thresholds as cal
 from inspection.learning.outcomes import NO_PACKAGE
 from inspection.learning.precision import lower_bound
@@ -102,20 +104,19 @@ def comparison(facility: Facility) -> Comparison | None:
     if active is None or shadow is None:
         return None
     cut = policy_for(facility.pk, active.pk).rules.min_confidence
-    images = list(
-        ShadowRun.objects.filter(
-            model_version=shadow, image__facility=facility, image__model_version=active
-        ).values_list("image_id", flat=True)
+    runs = ShadowRun.objects.filter(
+        model_version=shadow, image__facility=facility, image__model_version=active
     )
+    images = runs.values("image_id")  # a subquery: the ids never travel to Python
     active_boxes = _boxes(images, Detection.Source.MODEL, active, cut)
     shadow_boxes = _boxes(images, Detection.Source.SHADOW, shadow, cut)
     truths = human_boxes(images)
     names = _class_names(active, shadow, active_boxes + shadow_boxes, truths.values())
     rows = compare(names, active_boxes, shadow_boxes, truths)
-    return Comparison(facility, active, shadow, cut, len(images), len(truths), rows)
+    return Comparison(facility, active, shadow, cut, runs.count(), len(truths), rows)
 
 
-def _boxes(images: list[Any], source: str, model: ModelVersion, cut: float) -> list[Box]:
+def _boxes(images: QuerySet[Any], source: str, model: ModelVersion, cut: float) -> list[Box]:
     rows = Detection.objects.filter(
         image_id__in=images, source=source, model_version=model, confidence__gte=cut
     ).values_list("image_id", "class_name", "confidence", "x1", "y1", "x2", "y2")
@@ -123,7 +124,7 @@ def _boxes(images: list[Any], source: str, model: ModelVersion, cut: float) -> l
     return [Box(row[0], row[1], row[2] or 0.0, (row[3], row[4], row[5], row[6])) for row in rows]
 
 
-def human_boxes(images: list[Any]) -> dict[Any, list[Box]]:
+def human_boxes(images: QuerySet[Any]) -> dict[Any, list[Box]]:
     """The human answer per judged image: the boxes of its standing decision (review or audit);
     empty for a "no package" reject; other rejects are not judged (absent)."""
     decisions = ReviewDecision.objects.filter(image_id__in=images).effective()

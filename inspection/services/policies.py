@@ -34,6 +34,10 @@ class ThresholdChange:
     min_confidence: float | None = None
     note: str = ""
     details: Mapping[str, Any] = field(default_factory=dict)
+    # None keeps the previous version's (True for a first version); a rollback restoring a
+    # version sets them (inspection/services/shadow.py).
+    review_if_no_detections: bool | None = None
+    review_on_quality_flags: bool | None = None
 
     @classmethod
     def of(
@@ -166,9 +170,19 @@ def _carried(previous: ThresholdPolicy | None, change: ThresholdChange) -> dict[
             previous.min_confidence if previous else None,
             DEFAULT_MIN_CONFIDENCE,
         ),
-        "review_if_no_detections": previous.review_if_no_detections if previous else True,
-        "review_on_quality_flags": previous.review_on_quality_flags if previous else True,
+        "review_if_no_detections": _flag(
+            change.review_if_no_detections, previous.review_if_no_detections if previous else None
+        ),
+        "review_on_quality_flags": _flag(
+            change.review_on_quality_flags, previous.review_on_quality_flags if previous else None
+        ),
     }
+
+
+def _flag(given: bool | None, earlier: bool | None) -> bool:
+    if given is not None:
+        return given
+    return earlier if earlier is not None else True
 
 
 def model_threshold_fields(change: ThresholdChange, class_names: Sequence[str]) -> dict[str, Any]:

@@ -186,7 +186,7 @@ def _restoring(promotion: ModelChange, previous: ModelVersion) -> ThresholdChang
 
 
 def _copy(row: ThresholdPolicy, note: str, details: dict[str, object]) -> ThresholdChange:
-    """A policy version's thresholds as a change (source and evidence kept)."""
+    """A policy version's thresholds and settings as a change (source and evidence kept)."""
     return ThresholdChange(
         row.source,
         dict(row.class_thresholds),
@@ -194,6 +194,8 @@ def _copy(row: ThresholdPolicy, note: str, details: dict[str, object]) -> Thresh
         row.min_confidence,
         note=note,
         details={**row.details, **details, "copied_from_policy": row.pk},
+        review_if_no_detections=row.review_if_no_detections,
+        review_on_quality_flags=row.review_on_quality_flags,
     )
 
 
