@@ -28,8 +28,10 @@ def candidate_model(version: str = "2", calibrated: bool = True) -> ModelVersion
     )[0]
 
 
-def add_shadow_boxes(image: Image, model: ModelVersion, boxes: Sequence[ShadowBox]) -> None:
-    """The shadow ran on the image and found `boxes`."""
+def add_shadow_boxes(
+    image: Image, model: ModelVersion, boxes: Sequence[ShadowBox], run: bool = True
+) -> None:
+    """The shadow ran on the image and found `boxes` (`run=False`: add them, no ShadowRun)."""
     for class_id, confidence, (x1, y1, x2, y2) in boxes:
         Detection.objects.create(
             image=image,
@@ -43,7 +45,8 @@ def add_shadow_boxes(image: Image, model: ModelVersion, boxes: Sequence[ShadowBo
             x2=x2,
             y2=y2,
         )
-    ShadowRun.objects.create(image=image, model_version=model, boxes=len(boxes), inference_ms=5)
+    if run:
+        ShadowRun.objects.create(image=image, model_version=model, boxes=len(boxes), inference_ms=5)
 
 
 def with_models(facility: Facility, active: ModelVersion, shadow: ModelVersion | None) -> Facility:
