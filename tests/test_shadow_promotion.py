@@ -6,11 +6,14 @@ it. Keys and admins of other facilities neither see nor change anything."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
+from inspection.inference import runtime
 from inspection.models import Facility, ModelChange, ModelVersion, ThresholdPolicy, ThresholdSource
 from inspection.pipeline.policies import policy_for
 from inspection.services import shadow
@@ -194,3 +197,31 @@ def test_the_page_is_for_the_facilitys_admins(
     answer = admin.post("/review/shadow/promote/", {"facility": facility.slug}, follow=True)
     assert "parcels:2 promoted (policy v1)" in answer.content.decode()
     assert ModelChange.objects.get(action=Action.PROMOTE).created_by == "shadow page ada"
+
+
+@pytest.mark.slow  # registration loads and probes the model: over a second on 2 cores
+def test_register_model_shadow_for(
+    facility: Facility, dev_model_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _fresh(facility).active_model
+    args = ["--path", str(dev_model_file), "--name", "dev", "--version", "next"]
+    call_command("register_model", *args, "--shadow-for", facility.slug)
+    now = _fresh(facility)
+    assert now.shadow_model is not None and str(now.shadow_model) == "dev:next"
+    assert now.active_model == before  # a shadow, not an activation
+    assert "dc-north: shadow model dev:next" in capsys.readouterr().out
+    change = ModelChange.objects.get(facility=facility)
+    assert (change.action, change.created_by) == (Action.SHADOW_SET, "manage.py register_model")
+    with pytest.raises(CommandError, match="shadow model already"):
+        call_command("register_model", *args, "--shadow-for", facility.slug)
+    with pytest.raises(CommandError, match="not allowed with"):
+        call_command("register_model", *args, "--shadow-for", "x", "--activate-for", "y")
+
+
+def test_active_and_shadow_versions_are_what_workers_load(
+    facility: Facility, other_facility: Facility, active: ModelVersion
+) -> None:
+    candidate = candidate_model()
+    shadow.set_shadow(facility, candidate)
+    expected = {active.pk, candidate.pk, other_facility.active_model_id}
+    assert runtime.active_model_ids() == expected
