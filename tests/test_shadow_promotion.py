@@ -104,6 +104,17 @@ def test_what_is_refused_and_why(facility: Facility, active: ModelVersion) -> No
         shadow.roll_back(facility)
 
 
+def test_a_rollback_to_the_current_shadow_leaves_no_shadow(
+    facility: Facility, active: ModelVersion
+) -> None:
+    shadow.set_shadow(facility, candidate_model())
+    shadow.promote(facility)
+    shadow.set_shadow(facility, active)  # the old model, as the new one's shadow
+    shadow.roll_back(facility)
+    now = _fresh(facility)
+    assert (now.active_model, now.shadow_model) == (active, None)
+
+
 def test_a_facility_policy_calibrated_for_the_shadow_wins_over_its_registration(
     facility: Facility, active: ModelVersion
 ) -> None:

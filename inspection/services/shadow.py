@@ -104,6 +104,8 @@ def roll_back(facility: Facility, by: object = None) -> ModelChange:
             raise ShadowRefused("The last promotion replaced no model: nothing to restore.")
         change = _restoring(promotion, previous)
         policy = save_policy_version(facility, previous, change, created_by=author(by))
+        if locked.shadow_model_id == previous.pk:  # set as shadow since: it is active again
+            _set_shadow_field(facility, None)
         registry.activate_model(facility, previous)
         return _audit(
             facility,
