@@ -569,10 +569,10 @@ class ModelChange(models.Model):
     is what a rollback restores; `undoes` links a rollback to its promotion (once)."""
 
     class Action(models.TextChoices):
-        SHADOW_SET = "shadow_set"
-        SHADOW_CLEARED = "shadow_cleared"
-        PROMOTE = "promote"
-        ROLLBACK = "rollback"
+        SHADOW_SET = "shadow_set", "shadow set"
+        SHADOW_CLEARED = "shadow_cleared", "shadow cleared"
+        PROMOTE = "promote", "promoted"
+        ROLLBACK = "rollback", "rolled back"
 
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="model_changes")
     action = models.CharField(max_length=16, choices=Action.choices)
