@@ -297,6 +297,21 @@ def test_dashboard_panels_query_our_prometheus_for_metrics_we_export() -> None:
     } <= panel_metrics
 
 
+def test_dashboard_panels_have_their_own_ids_and_places() -> None:
+    """Grafana draws two panels with one id or one place as one (two branches once each added
+    two panels at the same ids and rows)."""
+    dashboard = json.loads((DOCKER / "grafana" / "dashboards" / "inspection.json").read_text())
+    panels = dashboard["panels"]
+    assert len({panel["id"] for panel in panels}) == len(panels)
+    cells: dict[tuple[int, int], str] = {}
+    for panel in panels:
+        place = panel["gridPos"]
+        for x in range(place["x"], place["x"] + place["w"]):
+            for y in range(place["y"], place["y"] + place["h"]):
+                assert (x, y) not in cells, (panel["title"], cells[(x, y)])
+                cells[(x, y)] = panel["title"]
+
+
 @pytest.mark.external
 def test_every_dashboard_query_parses(tmp_path: Path) -> None:
     """promtool parses the queries as recording rules (Grafana's variables substituted)."""

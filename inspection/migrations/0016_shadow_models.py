@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inspection", "0013_learning_audits"),
+        ("inspection", "0015_drift_guard"),
     ]
 
     operations = [
