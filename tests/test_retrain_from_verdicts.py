@@ -19,7 +19,7 @@ from PIL import Image as PillowImage
 from PIL import ImageOps
 
 from inspection.inference.registry import checksum
-from inspection.models import Facility, Image, ModelVersion
+from inspection.models import Facility, Image, ModelChange, ModelVersion
 from inspection.review import leases
 from inspection.review.boxes import Box
 from inspection.review.decisions import DecisionRequest, decide
@@ -60,14 +60,6 @@ def review_samples(facility: Facility, reviewer: Any, count: int) -> list[Image]
     return decided
 
 
-# Stands in for inspection.learning.shadow (built apart from retraining): records its calls.
-SHADOWED: list[tuple[str, int]] = []
-
-
-def set_shadow(facility: Facility, model_version: ModelVersion) -> None:
-    SHADOWED.append((facility.slug, model_version.pk))
-
-
 def run(*args: str) -> str:
     out = io.StringIO()
     call_command("retrain_from_verdicts", *args, stdout=out)
@@ -84,8 +76,6 @@ def test_verdicts_fine_tune_the_active_model_into_a_calibrated_inactive_candidat
     settings: Any,
 ) -> None:
     settings.INFERENCE_EXPORT_DIR = tmp_path / "exports"  # registration's probe caches one here
-    monkeypatch.setattr(retrain, "SHADOW_MODULE", __name__)
-    SHADOWED.clear()
     base = facility.active_model
     assert base is not None
     review_samples(facility, reviewer, 8)
@@ -97,6 +87,10 @@ def test_verdicts_fine_tune_the_active_model_into_a_calibrated_inactive_candidat
     candidate = ModelVersion.objects.get(name=f"{base.name}-retrained")
     facility.refresh_from_db()
     assert facility.active_model_id == base.pk  # registered, not activated
+    assert facility.shadow_model_id == candidate.pk  # --shadow: it runs beside the active one
+    [change] = ModelChange.objects.filter(facility=facility)
+    assert (change.action, change.model_version_id) == ("shadow_set", candidate.pk)
+    assert change.created_by == "command retrain_from_verdicts"
     assert candidate.class_names == base.class_names
     assert candidate.input_size == 64
     assert candidate.threshold_source == "calibrated"
@@ -106,6 +100,8 @@ def test_verdicts_fine_tune_the_active_model_into_a_calibrated_inactive_candidat
     assert candidate.checksum == checksum(weights) != base.checksum
     assert candidate.version == candidate.checksum[:12]
     record = json.loads((work / "model.retrain.json").read_text())
+    floor = record["calibration"]["min_confidence"]  # none under the noise floor: a policy
+    assert min(candidate.class_thresholds.values()) >= floor > 0  # would refuse it on promote
     assert record["model"]["id"] == candidate.pk and record["base_model"]["id"] == base.pk
     assert sum(record["images"].values()) == 8 and min(record["images"].values()) >= 1
     assert record["images_per_class"] == {"parcel": 8, "label": 8}
@@ -117,7 +113,7 @@ def test_verdicts_fine_tune_the_active_model_into_a_calibrated_inactive_candidat
     assert f"candidate {candidate} (id {candidate.pk})" in line
     assert "images per class: parcel 8, label 8, damage 0" in line
     assert "1 epoch(s)" in line and "set as shadow" in line
-    assert SHADOWED == [("dc-north", candidate.pk)] and record["shadow"] is True
+    assert record["shadow"] is True
 
 
 def test_an_unknown_facility_is_refused(db: None) -> None:
@@ -158,17 +154,6 @@ def test_a_missing_lab_install_is_refused_with_what_to_install(
     monkeypatch.setattr(retrain, "LAB_PACKAGES", ("matplotlib", "no_such_lab_package"))
     with pytest.raises(CommandError, match=r"model lab is not installed \(missing no_such_lab_"):
         run("--facility", "dc-north", "--since", TODAY)
-
-
-def test_shadow_is_refused_before_training_where_shadow_models_are_missing(
-    facility: Facility, reviewer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(retrain, "SHADOW_MODULE", "inspection.learning.no_shadow_here")
-    review_samples(facility, reviewer, 2)
-    work = str(tmp_path / "w")
-    with pytest.raises(CommandError, match="^shadow models are not available$"):
-        run("--facility", "dc-north", "--since", TODAY, "--work-dir", work, "--shadow")
-    assert not (tmp_path / "w").exists()
 
 
 def test_a_bad_date_is_refused_by_the_parser(facility: Facility) -> None:

@@ -3,17 +3,16 @@ inspection.learning.verdict_dataset) fine-tune its active model; the result is c
 the export's val split and registered as a candidate model version, never activated
 (docs/learning.md, "Retrain from verdicts").
 
-The shadow step (serving the candidate beside the active model and scoring it against new
-verdicts) is inspection.learning.shadow's: `shadow_setter()` is the one place that names it."""
+With `shadow`, the candidate is also set as the facility's shadow model
+(inspection.services.shadow.set_shadow, audited as a ModelChange by this command): it then runs
+beside the active model and is compared against new verdicts before anyone promotes it."""
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.util
 import json
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -32,30 +31,21 @@ from inspection.learning.verdict_dataset import (
 from inspection.models import Facility, ModelVersion, ThresholdSource
 from inspection.preprocessing import PreprocessConfig
 from inspection.services.policies import DEFAULT_MIN_CONFIDENCE, ThresholdChange, active_policy
+from inspection.services.shadow import set_shadow
 from lab.training.train import TrainSettings, export_weights, fine_tuning, train
 
 # What ultralytics' trainer imports beyond the service's runtime set (requirements/lab.in:
 # plots with matplotlib, results tables with polars).
 LAB_PACKAGES = ("matplotlib", "polars")
-SHADOW_MODULE = "inspection.learning.shadow"
 # The version of a retrained model: the start of its weights' sha256, as the default model's.
 VERSION_LENGTH = 12
 
-SetShadow = Callable[[Facility, ModelVersion], object]
+# Who set the shadow, as its audit row says.
+SHADOW_AUTHOR = "command retrain_from_verdicts"
 
 
 def missing_lab_packages() -> list[str]:
     return [name for name in LAB_PACKAGES if importlib.util.find_spec(name) is None]
-
-
-def shadow_setter() -> SetShadow:
-    """`inspection.learning.shadow.set_shadow(facility, model_version)`, where that module is
-    installed. Looked up by name: shadow models are built apart from retraining, and a service
-    without them refuses `--shadow` before any training starts."""
-    if importlib.util.find_spec(SHADOW_MODULE) is None:
-        raise RetrainRefused("shadow models are not available")
-    setter: SetShadow = importlib.import_module(SHADOW_MODULE).set_shadow
-    return setter
 
 
 @dataclass(frozen=True)
@@ -67,7 +57,7 @@ class RetrainPlan:
     name: str | None = None
     min_images: int = MIN_IMAGES
     targets: PrecisionTargets = PrecisionTargets()
-    set_shadow: SetShadow | None = None
+    shadow: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,11 +105,12 @@ def retrain(plan: RetrainPlan) -> Retrained:
     export_weights(run.best, weights)
     calibration = calibrate(weights, dataset, plan, base)
     model = register(weights, plan, base, calibration)
-    if plan.set_shadow is not None:
-        plan.set_shadow(plan.facility, model)
+    if plan.shadow:
+        set_shadow(plan.facility, model, by=SHADOW_AUTHOR)
     seconds = time.perf_counter() - started
-    shadow = plan.set_shadow is not None
-    done = Retrained(model, base, dataset, calibration, weights, settings.epochs, seconds, shadow)
+    done = Retrained(
+        model, base, dataset, calibration, weights, settings.epochs, seconds, plan.shadow
+    )
     write_record(done, plan, run.seconds)
     return done
 
@@ -143,9 +134,14 @@ def register(
 ) -> ModelVersion:
     """A candidate: registered (probed, as every registration) with the calibrated thresholds,
     not activated."""
+    # A threshold below the noise floor acts as the floor (boxes under it are dropped before
+    # any threshold), and a policy refuses one: a class whose target was out of reach on a small
+    # val split can calibrate that low (0.014 once).
+    floor = calibration.min_confidence
+    thresholds = {name: max(value, floor) for name, value in calibration.thresholds().items()}
     change = ThresholdChange(
         ThresholdSource.CALIBRATED,
-        calibration.thresholds(),
+        thresholds,
         note=(
             f"calibrated for precision {plan.targets.describe()} on {calibration.images} "
             f"verdict images of {plan.facility.slug} (val split), retrained from {base}"

@@ -99,12 +99,11 @@ class Command(InspectionCommand):
         self.stdout.write(retrain.summary(done))
 
     def _plan(self, options: dict[str, Any]) -> RetrainPlan:
-        from lab.training.retrain import RetrainPlan, base_model, shadow_setter
+        from lab.training.retrain import RetrainPlan, base_model
         from lab.training.train import TrainSettings
 
         facility = facility_by_slug(options["facility"], create=False)
         base = base_model(facility)
-        set_shadow = shadow_setter() if options["shadow"] else None
         targets = targets_from_options(options["target_precision"], options["class_precision"])
         targets.check_classes(base.class_names)
         train = TrainSettings(
@@ -122,7 +121,7 @@ class Command(InspectionCommand):
             options["name"],
             options["min_images"],
             targets,
-            set_shadow,
+            options["shadow"],
         )
 
 
