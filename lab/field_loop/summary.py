@@ -4,13 +4,20 @@ and at the recommended threshold. As text for the terminal and as JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from inspection.learning.report import ClassReport, precision_report
 from inspection.models import Facility
 from lab.field_loop.run import FieldRun
-from lab.field_loop.truth import TruePrecision, auto_accepted, judged_boxes, true_precision
+from lab.field_loop.truth import (
+    Judged,
+    TruePrecision,
+    auto_accepted,
+    judged_boxes,
+    true_precision,
+)
 
 PROCESSING = "in-process stage services (preprocess, infer, validate), not Celery workers"
 
@@ -35,7 +42,7 @@ def summarize(run: FieldRun) -> list[ClassSummary]:
     ]
 
 
-def _at(judged: Any, class_name: str, threshold: float | None) -> TruePrecision | None:
+def _at(judged: Sequence[Judged], class_name: str, threshold: float | None) -> TruePrecision | None:
     return None if threshold is None else true_precision(judged, class_name, threshold)
 
 
