@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 
 from inspection.models import Facility, Image, ModelVersion, StageTurn
+from inspection.pipeline import enqueue
 from inspection.pipeline.claims import INFER, PREPROCESS
-from inspection.pipeline.fairness import claim_fairly, facilities_in_turn
+from inspection.pipeline.fairness import claim_batch, claim_fairly, facilities_in_turn
 from inspection.pipeline.infer import infer_image
 from inspection.pipeline.preprocess import preprocess_image
 from inspection.services.facilities import create_facility
-from tests.workers import add_image, empty_batch, photo_bytes, reload
+from tests.workers import add_image, empty_batch, photo_bytes, reload, worker_database_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 Status = Image.Status
@@ -106,3 +108,25 @@ def test_while_facilities_compete_a_batch_holds_one_image_of_each(
     assert inferred == {large[0].pk, small[0].pk}
     assert infer_image(large[0].pk) == 2
     assert reload(small[1]).status == Status.INFERRED
+
+
+@pytest.mark.django_db(transaction=True)  # another connection must see the images
+def test_a_claim_cut_short_by_another_process_s_locks_sends_a_message_for_the_rest(
+    facility: Facility, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two pool processes claiming at the same moment: the second skips the rows the first has
+    locked and takes fewer than a batch; one more message goes out for the images it left (two
+    of 120 images once waited for the sweeper's re-send without it)."""
+    settings.PREPROCESS_BATCH_SIZE = 4
+    images = queued(facility, 12)
+    sent: list[list[str]] = []
+    monkeypatch.setattr(enqueue, "_send", lambda stage, ids: sent.append(ids))
+    with psycopg.connect(worker_database_url().replace("postgres://", "postgresql://")) as other:
+        # The other process's claim, mid-statement: its four rows locked.
+        locked = [str(image.pk) for image in images[:4]]
+        other.execute("SELECT id FROM inspection_image WHERE id = ANY(%s) FOR UPDATE", [locked])
+        claimed = claim_batch(PREPROCESS)
+        assert 0 < len(claimed) < 4  # the candidates it read past the locked ones
+        assert {str(c.image_id) for c in claimed}.isdisjoint(locked)
+        other.rollback()
+    assert len(sent) == 1  # one more message, for the images this claim left

@@ -97,16 +97,16 @@ turned AS (
     SELECT DISTINCT facility_id, %(stage)s, %(now)s FROM claimed
     ON CONFLICT (facility_id, stage) DO UPDATE SET served_at = EXCLUDED.served_at
 )
-SELECT id, batch_id, attempts, waiting_since, timings,
-       (SELECT n FROM cap), (SELECT count(*) FROM ordered) FROM claimed
+SELECT id, batch_id, attempts, waiting_since, timings, (SELECT count(*) FROM ordered)
+FROM claimed
 """
 
 
 def claim_rows(
     stage: Stage, count: int, token: uuid.UUID, holder: str, now: datetime
-) -> list[tuple[Any, Any, int, datetime, Any, int, int]]:
-    """(id, batch_id, attempts after the claim, waiting since, timings, the batch's cap, the
-    candidates read) of each claimed image."""
+) -> list[tuple[Any, Any, int, datetime, Any, int]]:
+    """(id, batch_id, attempts after the claim, waiting since, timings, the candidates read) of
+    each claimed image."""
     sql = CLAIM_SQL.format(
         facility=Facility._meta.db_table,
         turn=StageTurn._meta.db_table,

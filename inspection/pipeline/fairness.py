@@ -35,34 +35,36 @@ def claim_batch(stage: Stage, count: int | None = None) -> list[Claim]:
     by itself); while several facilities wait, at most one image each. One statement on
     PostgreSQL (batch_claim_sql); row by row elsewhere.
 
-    Messages are sent one per stage batch size of images: a claim cut below that (by the
-    facilities' turns or the inference time budget) while more images wait sends one more
-    message for them, so none is left without one."""
+    Messages are sent one per stage batch size of images: a claim cut below that while more
+    images wait sends one more message for them, so none is left without one. A claim is cut by
+    the facilities' turns, the inference time budget, or another process claiming at the same
+    moment (the images it has locked are skipped: two CPU pool processes taking two messages at
+    once left two of 120 images waiting with no message until the sweeper's re-send)."""
     count = count or stage.batch_size
     token, now = uuid.uuid4(), timezone.now()
     if connection.vendor == "postgresql":
         rows = batch_claim_sql.claim_rows(stage, count, token, claims.holder(), now)
         claimed = [claims.claim_of(stage, token, now, *row[:5]) for row in rows]
-        cap, candidates = (rows[0][5], rows[0][6]) if rows else (count, 0)
+        candidates = rows[0][5] if rows else 0
     else:
-        claimed, cap = _claim_row_by_row(stage, count, token)
+        claimed = _claim_row_by_row(stage, count, token)
         candidates = len(claimed) + int(_claimable(stage, False).exists())
-    if claimed and claimed[0].attempt == 1 and len(claimed) == cap < stage.batch_size:
+    if claimed and claimed[0].attempt == 1 and len(claimed) < stage.batch_size:
         if candidates > len(claimed):
             send_now(stage, [claimed[0].image_id])
     return claimed
 
 
-def _claim_row_by_row(stage: Stage, count: int, token: uuid.UUID) -> tuple[list[Claim], int]:
-    """The same batch as the one statement, claimed row by row (SQLite); and its cap."""
+def _claim_row_by_row(stage: Stage, count: int, token: uuid.UUID) -> list[Claim]:
+    """The same batch as the one statement, claimed row by row (SQLite)."""
     facilities = len(facilities_in_turn(stage))
     first = claim_fairly(stage, 1, token=token)
     if not first or first[0].attempt > 1:
-        return first, 1
+        return first
     cap = min(count, facilities) if facilities > 1 else count
     if cap == 1:
-        return first, cap
-    return first + claim_fairly(stage, cap - 1, fresh_only=True, token=token), cap
+        return first
+    return first + claim_fairly(stage, cap - 1, fresh_only=True, token=token)
 
 
 def claim_fairly(
