@@ -4,10 +4,13 @@ not hold a small batch of another; as many messages as images still process ever
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from typing import Any
 
 import psycopg
 import pytest
+from django.db import connection as db_connection
 
 from inspection.models import Facility, Image, ModelVersion, StageTurn
 from inspection.pipeline import enqueue
@@ -130,3 +133,36 @@ def test_a_claim_cut_short_by_another_process_s_locks_sends_a_message_for_the_re
         assert {str(c.image_id) for c in claimed}.isdisjoint(locked)
         other.rollback()
     assert len(sent) == 1  # one more message, for the images this claim left
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)  # the processes claim on connections of their own
+def test_two_processes_claiming_at_once_leave_no_image_without_a_message(
+    facility: Facility, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two CPU pool processes taking the messages of a 200-image submission as fast as they
+    can: whatever their claims do to each other (rows locked, or claimed and committed while
+    the other's statement runs), every image is claimed by the time the messages run out."""
+    settings.PREPROCESS_BATCH_SIZE = 4
+    images = queued(facility, 200)
+    messages = deque(enqueue.batches(PREPROCESS, [image.pk for image in images]))
+    monkeypatch.setattr(enqueue, "_send", lambda stage, ids: messages.extend(ids))
+    claimed: list[Any] = []
+
+    def process() -> None:
+        try:
+            while True:
+                try:
+                    messages.popleft()
+                except IndexError:
+                    return
+                claimed.extend(claim.image_id for claim in claim_batch(PREPROCESS))
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=process) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(map(str, claimed)) == sorted(str(image.pk) for image in images)

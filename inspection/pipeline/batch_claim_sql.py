@@ -70,8 +70,12 @@ picked AS (
     SELECT i.id, i.facility_id, i.updated_at AS waiting_since, i.timings
     FROM {image} i
     JOIN ordered o ON o.id = i.id
-    WHERE o.id = (SELECT id FROM head)
-       OR ((SELECT attempts FROM head) = 0 AND o.attempts = 0)
+    WHERE (o.id = (SELECT id FROM head)
+           OR ((SELECT attempts FROM head) = 0 AND o.attempts = 0))
+      -- Checked again on the row as it is when locked: a candidate another process claimed
+      -- after this statement read it is passed over, not taken and then left unclaimed.
+      AND (i.status = %(waiting)s
+           OR (i.status = %(leased)s AND i.lease_expires_at < statement_timestamp()))
     ORDER BY o.turn
     LIMIT (SELECT n FROM cap)
     FOR UPDATE OF i SKIP LOCKED
