@@ -245,6 +245,12 @@ INFERENCE_BATCH_SIZE = env_int("INFERENCE_BATCH_SIZE", 8)
 # INFERENCE_BATCH_SIZE; on a CPU, where batching buys little, they stay small, so an image that
 # arrives behind a backlog waits for at most one short batch, not eight slow images.
 INFERENCE_MAX_BATCH_MS = env_int("INFERENCE_MAX_BATCH_MS", 150)
+# How much lower than the other processes an inference worker's pool process runs (nice(2);
+# 0 keeps it equal). On a CPU it shares with the web and the CPU stages, its model threads
+# otherwise hold every core for a whole batch while a few milliseconds of preprocessing or
+# validation of another facility's image wait for a time slice; it still gets all the CPU the
+# others leave. A worker alone on its machine is unaffected; one on a GPU keeps full priority.
+INFERENCE_WORKER_NICENESS = env_int("INFERENCE_WORKER_NICENESS", 10)
 # Non-maximum suppression: boxes of one class overlapping a more confident one by more than this
 # IoU are dropped. ultralytics' 0.7 left duplicate damage boxes that went to review; 0.5 halves
 # the review load at the same precision target (models/MODEL_CARD.md). Calibrate at the value
@@ -337,8 +343,11 @@ INFERENCE_QUEUE_NAME = env_str("INFERENCE_QUEUE_NAME", "gpu")
 # Sweeps, webhook deliveries and exports: consumed by the CPU workers beside CPU_QUEUE_NAME, so a
 # backlog of images never delays them (and the stage queues hold stage messages only).
 MAINTENANCE_QUEUE_NAME = env_str("MAINTENANCE_QUEUE_NAME", "maintenance")
-# Pool processes of the CPU worker that `make up` / `make demo` start (preprocess, validate).
-CPU_WORKER_CONCURRENCY = env_int("CPU_WORKER_CONCURRENCY", 1)
+# Pool processes of the CPU worker that `make up` / `make demo` start (preprocess, validate),
+# as docker-compose.yml's: with one, another facility's image, or an image back from inference
+# for validation, waited for the batch that process was preprocessing (50-160 ms of a one-image
+# batch's time under a 100-image one, bench "fairness"); with two, one is nearly always free.
+CPU_WORKER_CONCURRENCY = env_int("CPU_WORKER_CONCURRENCY", 2)
 # Tests run task bodies in-process when true (eager); the pipeline tests use real workers.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 

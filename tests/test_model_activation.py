@@ -5,6 +5,7 @@ Celery broadcast would reach only the main worker process)."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -30,6 +31,20 @@ from tests.workers import (
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 POOL_PROCESSES = 2
 LOADED = re.compile(r"model loaded: fresh:1 .* load_ms=(\d+) loads_in_process=\d+ pid=(\d+)")
+
+
+def niceness(pid: int) -> int:
+    return os.getpriority(os.PRIO_PROCESS, pid)
+
+
+def expected_niceness(lowered_by: int) -> int:
+    return min(19, niceness(os.getpid()) + lowered_by)  # from this test's own (capped at 19)
+
+
+def autogroup_niceness(pid: int) -> int | None:
+    """The niceness of the process's session group ("/autogroup-85 nice 10"), None without."""
+    path = Path(f"/proc/{pid}/autogroup")
+    return int(path.read_text().split()[-1]) if path.exists() else None
 
 
 def test_a_model_activated_while_workers_run_is_warm_before_its_first_batch(
@@ -59,6 +74,12 @@ def test_a_model_activated_while_workers_run_is_warm_before_its_first_batch(
         assert wait_until(lambda: len(LOADED.findall(inference.log())) == POOL_PROCESSES, 60)
         warm_after = time.monotonic() - activated
         loads_before = inference.log().count("model loaded: ")
+        pool_pids = [int(pid) for _, pid in LOADED.findall(inference.log())]
+        # The model's processes run below the CPU stages (INFERENCE_WORKER_NICENESS, 10).
+        assert [niceness(pid) for pid in pool_pids] == [expected_niceness(10)] * POOL_PROCESSES
+        assert cpu.process is not None and niceness(cpu.process.pid) == niceness(os.getpid())
+        # Where sessions are scheduled as groups, the worker's session yields too.
+        assert all(autogroup_niceness(pid) in (None, 10) for pid in pool_pids)
 
         batch = empty_batch(facility)
         images = [add_image(batch, photo_bytes(seed=seed), f"p{seed}.jpg") for seed in range(4)]

@@ -145,9 +145,33 @@ def on_worker_process_init() -> None:
     broadcast would reach only the main process): load and warm up the active models, then
     watch for versions activated later."""
     if is_inference_worker():
+        if resolve_device() == "cpu":  # on a GPU its CPU threads feed the GPU: full priority
+            _lower_priority(settings.INFERENCE_WORKER_NICENESS)
         count = preload_active_models()
         logger.info("inference process ready: %d model(s) preloaded, pid=%d", count, os.getpid())
         start_model_watcher()
+
+
+AUTOGROUP = Path("/proc/self/autogroup")
+
+
+def _lower_priority(niceness: int) -> None:
+    """On a CPU shared with the web and the CPU stages, the model's threads would take every
+    core for a whole batch while a preprocess or validation of a few milliseconds waits for a
+    time slice: at a lower priority they yield the CPU to that short work at once and take what
+    is left (on a GPU, or alone on a machine, this changes nothing)."""
+    if niceness <= 0:
+        return
+    os.nice(niceness)
+    # Where the kernel groups processes by session (autogroup: the default on most
+    # distributions, and the worker runs in a session of its own), the scheduler shares the CPU
+    # between sessions first and a process's own niceness counts only inside its session: the
+    # session's niceness is the one that counts. Raising it needs no privilege.
+    try:
+        AUTOGROUP.write_text(str(niceness))
+    except OSError:  # no autogroup here (a container's cgroup, another kernel): niceness is it
+        pass
+    logger.info("inference process niceness +%d", niceness)
 
 
 def start_model_watcher(interval: float = WATCH_SECONDS) -> ModelWatcher:
