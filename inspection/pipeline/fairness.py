@@ -39,7 +39,8 @@ def claim_batch(stage: Stage, count: int | None = None) -> list[Claim]:
     images wait sends one more message for them, so none is left without one. A claim is cut by
     the facilities' turns, the inference time budget, or another process claiming at the same
     moment (the images it has locked are skipped: two CPU pool processes taking two messages at
-    once left two of 120 images waiting with no message until the sweeper's re-send)."""
+    once left two of 120 images waiting with no message until the sweeper's re-send). A claim
+    that took nothing while images wait sends one too."""
     count = count or stage.batch_size
     token, now = uuid.uuid4(), timezone.now()
     if connection.vendor == "postgresql":
@@ -49,10 +50,22 @@ def claim_batch(stage: Stage, count: int | None = None) -> list[Claim]:
     else:
         claimed = _claim_row_by_row(stage, count, token)
         candidates = len(claimed) + int(_claimable(stage, False).exists())
-    if claimed and claimed[0].attempt == 1 and len(claimed) < stage.batch_size:
+    if not claimed:
+        _send_if_any_waiting(stage)
+    elif claimed[0].attempt == 1 and len(claimed) < stage.batch_size:
         if candidates > len(claimed):
             send_now(stage, [claimed[0].image_id])
     return claimed
+
+
+def _send_if_any_waiting(stage: Stage) -> None:
+    """A message that claimed nothing while images still wait: another process took what this
+    claim had read (SQLite's row-by-row claims: two CPU processes, one took a whole batch while
+    the other's message claimed nothing and two images of six waited with no message), so
+    their message must be replaced. A message finding nothing otherwise costs this one read."""
+    waiting = _claimable(stage, False).values_list("id", flat=True).first()
+    if waiting is not None:
+        send_now(stage, [waiting])
 
 
 def _claim_row_by_row(stage: Stage, count: int, token: uuid.UUID) -> list[Claim]:
