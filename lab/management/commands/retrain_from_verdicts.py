@@ -21,6 +21,7 @@ from inspection.management.base import InspectionCommand
 from inspection.management.targets import add_target_arguments
 from inspection.services import DomainError
 from inspection.services.facilities import facility_by_slug
+from lab.management.arguments import positive
 
 if TYPE_CHECKING:
     from lab.training.retrain import RetrainPlan
@@ -34,13 +35,6 @@ def day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
-    return value
 
 
 class Command(InspectionCommand):

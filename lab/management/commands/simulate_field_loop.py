@@ -16,19 +16,13 @@ from inspection.services import DomainError
 from lab.field_loop.field import DEFAULT_SEED
 from lab.field_loop.run import Options, simulate
 from lab.field_loop.summary import as_json, as_text, summarize
+from lab.management.arguments import positive
 
 
 def share(text: str) -> float:
     value = float(text)
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"{text} is not a share in (0, 1]")
-    return value
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
     return value
 
 
