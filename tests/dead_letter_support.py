@@ -44,3 +44,15 @@ def completed_batch(facility: Facility, camera: str = "dock-1") -> Batch:
 
 def hours_ago(hours: float) -> datetime:
     return timezone.now() - timedelta(hours=hours)
+
+
+def crash_and_dark(facility: Facility) -> dict[str, Image]:
+    """Two failed images of one batch at camera dock-7: an inference error two hours ago and a
+    too-dark photo an hour ago (with the model it was processed with)."""
+    batch = completed_batch(facility, "dock-7")
+    return {
+        "crash": failed_image(batch, "inference_error", "RuntimeError('boom')", hours_ago(2)),
+        "dark": failed_image(
+            batch, "too_dark", "mean 4", hours_ago(1), model_version=facility.active_model
+        ),
+    }

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from inspection.inference import registry
 from inspection.models import Facility, Image, ReplayRequest
-from tests.dead_letter_support import completed_batch, failed_image, hours_ago
+from tests.dead_letter_support import completed_batch, crash_and_dark, failed_image, hours_ago
 from tests.workers import reload
 
 pytestmark = pytest.mark.django_db
@@ -25,13 +25,7 @@ REPLAY_URL = "/api/v1/failed-images/replay/"
 
 @pytest.fixture
 def mine(facility: Facility, media_root: Path) -> dict[str, Image]:
-    batch = completed_batch(facility, "dock-7")
-    return {
-        "crash": failed_image(batch, "inference_error", "RuntimeError('boom')", hours_ago(2)),
-        "dark": failed_image(
-            batch, "too_dark", "mean 4", hours_ago(1), model_version=facility.active_model
-        ),
-    }
+    return crash_and_dark(facility)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from django.test import Client
 
 from inspection.inference import registry
 from inspection.models import Facility, Image, ReplayRequest
-from tests.dead_letter_support import completed_batch, failed_image, hours_ago
+from tests.dead_letter_support import completed_batch, crash_and_dark, failed_image, hours_ago
 from tests.review_support import make_member
 from tests.workers import reload
 
@@ -27,13 +27,7 @@ REPLAY = "/review/failed/replay/"
 
 @pytest.fixture
 def mine(facility: Facility, media_root: Path) -> dict[str, Image]:
-    batch = completed_batch(facility, "dock-7")
-    return {
-        "crash": failed_image(batch, "inference_error", "RuntimeError('boom')", hours_ago(2)),
-        "dark": failed_image(
-            batch, "too_dark", "mean 4", hours_ago(1), model_version=facility.active_model
-        ),
-    }
+    return crash_and_dark(facility)
 
 
 @pytest.fixture
