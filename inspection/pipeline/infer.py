@@ -121,9 +121,15 @@ def _store(
                 for row in predicted.detections(image, prediction, loaded)
             ]
         )
+        # queue_wait_ms (what the analytics read) is the claim's infer_wait_ms under its
+        # older name.
         per_image = {
             claim.image_id: {
-                "timings": {**claim.timings, **timings, "queue_wait_ms": _wait_ms(claim)}
+                "timings": {
+                    **claim.timings,
+                    **timings,
+                    "queue_wait_ms": claim.timings[f"{INFER.name}_wait_ms"],
+                }
             }
             for claim, _, _ in stored
         }
@@ -132,7 +138,3 @@ def _store(
     for claim, _, prediction in stored:
         claim_log(claim).info("inferred: %d boxes", len(prediction.confidences))
     return held
-
-
-def _wait_ms(claim: Claim) -> float:
-    return round((claim.claimed_at - claim.waiting_since).total_seconds() * 1000, 1)
