@@ -296,6 +296,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # taking turns); inference batches are INFERENCE_BATCH_SIZE, cut by INFERENCE_MAX_BATCH_MS.
 PREPROCESS_BATCH_SIZE = env_int("PREPROCESS_BATCH_SIZE", 4)
 VALIDATE_BATCH_SIZE = env_int("VALIDATE_BATCH_SIZE", 16)
+# Back-pressure (inspection/pipeline/backpressure.py): a facility's images are preprocessed at
+# most this many ahead of inference. A 500-image batch otherwise kept every CPU process busy
+# preprocessing for seconds ahead of the model, and another facility's one image waited behind
+# that work (bench fairness 3.95x its idle latency). Two inference batches: one runs while the
+# next is ready. 0 = no limit. PostgreSQL with the Redis broker (the embedded mode has none).
+PREPROCESS_AHEAD_IMAGES = env_int("PREPROCESS_AHEAD_IMAGES", 2 * INFERENCE_BATCH_SIZE)
 
 # --- Pipeline reliability --------------------------------------------------------------------
 # Claims of an image per stage (attempts beyond this fail it: its messages keep killing workers).

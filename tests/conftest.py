@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 import redis
+from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 from inspection.inference import registry
 from inspection.models import ApiKey, Facility, ModelVersion
+from inspection.observability import broker
+from inspection.pipeline import backpressure
 from inspection.services.facilities import create_facility
 from tests.api_support import Published
 from tests.review_support import make_member
@@ -52,6 +55,19 @@ def fresh_batch_estimate() -> Iterator[None]:
     batching.observe(0.0)
     yield
     batching.observe(0.0)
+
+
+@pytest.fixture(autouse=True)
+def no_held_mark(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The back-pressure mark (pipeline/backpressure.py) lives in Redis beside the test's
+    database: a test that left images held must not wake another test's."""
+    yield
+    url = settings.CELERY_BROKER_URL
+    if request.node.get_closest_marker("django_db") and broker.is_redis(url):
+        try:
+            broker.redis_client(url).delete(backpressure.HELD_KEY, backpressure.FREED_KEY)
+        except redis.RedisError:
+            pass  # a test that stopped its own Redis
 
 
 @pytest.fixture

@@ -222,3 +222,46 @@ def test_inference_worker_killed_mid_batch_loses_nothing(
         f"crash test: killed the inference worker holding {held} images; all {count} accepted "
         f"after restart in {elapsed:.1f}s",
     )
+
+
+def test_a_batch_many_windows_long_runs_on_its_wake_ups_alone(
+    tmp_path: Path,
+    media_root: Path,
+    model: ModelVersion,
+    redis_queues: redis.Redis,
+    api_client: Any,
+    settings: Any,
+) -> None:
+    """Back-pressure through real workers, two CPU processes and no sweeper: 24 images through
+    a window of 4. The submission sends messages for the first four only; every other image is
+    claimed because a finished inference batch woke it, and the facility never has more than
+    its window (and the batch of a claim racing another) ahead of inference."""
+    window = {"PREPROCESS_AHEAD_IMAGES": "4", "PREPROCESS_BATCH_SIZE": "2"}
+    settings.PREPROCESS_AHEAD_IMAGES, settings.PREPROCESS_BATCH_SIZE = 4, 2
+    group = workers_for(tmp_path, media_root, INFERENCE_BATCH_SIZE="2", **window)
+    try:
+        cpu = group.start("cpu", CPU_QUEUES, extra_args=["--concurrency", "2"])
+        start_inference(group)
+        cpu.wait_ready(processes=2)
+        files = [upload(f"parcel-{i}.jpg", images.photo_jpeg(seed=i)) for i in range(24)]
+        response = submit(api_client, files)
+        assert response.status_code == 202, response.content
+        batch_id = response.json()["id"]
+        ahead = Image.objects.filter(
+            batch_id=batch_id,
+            status__in=[Status.PREPROCESSING, Status.PREPROCESSED, Status.INFERRING],
+        )
+        most = 0
+
+        def completed() -> bool:
+            nonlocal most
+            most = max(most, ahead.count())
+            return Batch.objects.filter(pk=batch_id, status=Batch.Status.COMPLETED).exists()
+
+        assert wait_until(completed, COMPLETION_TIMEOUT, 0.02), list(
+            Image.objects.filter(batch_id=batch_id).values_list("status", flat=True)
+        )
+    finally:
+        group.stop_all()
+    assert Image.objects.filter(batch_id=batch_id, status__in=Image.TERMINAL).count() == 24
+    assert 2 <= most <= 4 + 2

@@ -167,6 +167,7 @@ def test_two_processes_claiming_at_once_leave_no_image_without_a_message(
     can: whatever their claims do to each other (rows locked, or claimed and committed while
     the other's statement runs), every image is claimed by the time the messages run out."""
     settings.PREPROCESS_BATCH_SIZE = 4
+    settings.PREPROCESS_AHEAD_IMAGES = 0  # every image claimable: the claims race, not a window
     images = queued(facility, 200)
     messages = deque(enqueue.batches(PREPROCESS, [image.pk for image in images]))
     monkeypatch.setattr(enqueue, "_send", lambda stage, ids: messages.extend(ids))

@@ -11,6 +11,9 @@ image only, and other retries wait for their own turn; a poison image then fails
 While several facilities have images waiting, a batch holds at most one image per facility (its
 oldest, in turn order): no facility's image waits behind another's whole batch at any stage,
 and each facility's share of a batch's time is one image; a facility alone fills its batches.
+At preprocessing, a facility's fresh images are claimed only while its window has room
+(backpressure.py): the images it holds back are neither claimed nor counted as candidates, and
+one of them is returned for the held mark.
 
 Returns the claimed rows with what they were before the claim (when they started waiting, their
 timings). See fairness.claim_batch for the other databases. Times are the statement's
@@ -20,6 +23,7 @@ timings). See fairness.claim_batch for the other databases. Times are the statem
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +31,7 @@ from django.conf import settings
 from django.db import connection
 
 from inspection.models import Facility, Image, StageTurn
-from inspection.pipeline.stages import Stage
+from inspection.pipeline.stages import INFER, Stage
 
 CLAIM_SQL = """
 WITH turns AS (
@@ -35,7 +39,7 @@ WITH turns AS (
     FROM {facility} f
     LEFT JOIN {turn} t ON t.facility_id = f.id AND t.stage = %(stage)s
 ),
-candidates AS (
+waiting AS (
     SELECT c.id, c.attempts, c.facility_id, tu.served_at,
            row_number() OVER (PARTITION BY c.facility_id ORDER BY c.created_at, c.position)
                AS place
@@ -49,6 +53,21 @@ candidates AS (
         ORDER BY i.created_at, i.position
         LIMIT %(per_facility)s
     ) c
+),
+room AS (
+    -- How many more fresh images each waiting facility may have claimed (NULL: no limit).
+    SELECT f.facility_id, {room} AS room
+    FROM (SELECT DISTINCT facility_id FROM waiting) f
+),
+candidates AS (
+    SELECT w.id, w.attempts, w.facility_id, w.served_at, w.place
+    FROM waiting w JOIN room r ON r.facility_id = w.facility_id
+    WHERE r.room IS NULL OR w.attempts > 0 OR w.place <= r.room
+),
+held AS (
+    SELECT w.id
+    FROM waiting w JOIN room r ON r.facility_id = w.facility_id
+    WHERE r.room IS NOT NULL AND w.attempts = 0 AND w.place > r.room
 ),
 ordered AS (
     SELECT id, attempts, facility_id,
@@ -101,20 +120,45 @@ turned AS (
     SELECT DISTINCT facility_id, %(stage)s, %(now)s FROM claimed
     ON CONFLICT (facility_id, stage) DO UPDATE SET served_at = EXCLUDED.served_at
 )
-SELECT id, batch_id, attempts, waiting_since, timings, (SELECT count(*) FROM ordered)
-FROM claimed
+SELECT c.id, c.batch_id, c.attempts, c.waiting_since, c.timings, s.candidates, s.held_id
+FROM (
+    SELECT (SELECT count(*) FROM ordered) AS candidates, (SELECT min(id::text) FROM held) AS held_id
+) s
+LEFT JOIN claimed c ON true
 """
+
+# A facility's window (backpressure.py) less its images ahead of inference: preprocessing under
+# a live lease, preprocessed, inferring. An expired lease does not count: its image is claimable.
+WINDOW_ROOM_SQL = """%(window)s - (
+        SELECT count(*) FROM {image} x
+        WHERE x.facility_id = f.facility_id
+          AND (x.status = ANY(%(ahead)s)
+               OR (x.status = %(leased)s AND x.lease_expires_at >= statement_timestamp()))
+    )"""
+
+
+@dataclass(frozen=True)
+class BatchClaim:
+    # (id, batch_id, attempts after the claim, waiting since, timings) of each claimed image.
+    rows: list[tuple[Any, Any, int, datetime, Any]]
+    # The claimable images the statement read (those a full window holds back not counted).
+    candidates: int
+    # One image a full window held back (backpressure.py), or None.
+    held_id: str | None
 
 
 def claim_rows(
-    stage: Stage, count: int, token: uuid.UUID, holder: str, now: datetime
-) -> list[tuple[Any, Any, int, datetime, Any, int]]:
-    """(id, batch_id, attempts after the claim, waiting since, timings, the candidates read) of
-    each claimed image."""
+    stage: Stage, count: int, token: uuid.UUID, holder: str, now: datetime, window: int | None
+) -> BatchClaim:
+    """Claim the next batch at `stage`; `window`: each facility's limit of images ahead of
+    inference (preprocessing only; None: no limit)."""
     sql = CLAIM_SQL.format(
         facility=Facility._meta.db_table,
         turn=StageTurn._meta.db_table,
         image=Image._meta.db_table,
+        room="NULL::bigint"
+        if window is None
+        else WINDOW_ROOM_SQL.format(image=Image._meta.db_table),
     )
     params: dict[str, Any] = {
         "stage": stage.name,
@@ -127,7 +171,12 @@ def claim_rows(
         "holder": holder,
         "lease": settings.PIPELINE_LEASE_SECONDS,
         "now": now,
+        "window": window,
+        "ahead": [INFER.waiting, INFER.leased],
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return list(cursor.fetchall())
+        fetched = cursor.fetchall()
+    # One row even when nothing was claimed: the counts come with it.
+    rows = [tuple(row[:5]) for row in fetched if row[0] is not None]
+    return BatchClaim(rows, int(fetched[0][5]), fetched[0][6])

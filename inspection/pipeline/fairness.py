@@ -21,7 +21,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from inspection.models import Facility, Image, StageTurn
-from inspection.pipeline import batch_claim_sql, claims
+from inspection.pipeline import backpressure, batch_claim_sql, claims
 from inspection.pipeline.claims import CLAIM_FIELDS, Claim, Stage
 from inspection.pipeline.enqueue import send_now
 
@@ -40,22 +40,38 @@ def claim_batch(stage: Stage, count: int | None = None) -> list[Claim]:
     the facilities' turns, the inference time budget, or another process claiming at the same
     moment (the images it has locked are skipped: two CPU pool processes taking two messages at
     once left two of 120 images waiting with no message until the sweeper's re-send). A claim
-    that took nothing while images wait sends one too."""
+    that took nothing while images wait sends one too. At preprocessing, a facility whose
+    window is full (backpressure.py) is passed over, and its held images are marked for the
+    wake-up instead of being sent a message."""
     count = count or stage.batch_size
-    token, now = uuid.uuid4(), timezone.now()
+    token = uuid.uuid4()
     if connection.vendor == "postgresql":
-        rows = batch_claim_sql.claim_rows(stage, count, token, claims.holder(), now)
-        claimed = [claims.claim_of(stage, token, now, *row[:5]) for row in rows]
-        candidates = rows[0][5] if rows else 0
+        claimed, candidates = _claim_in_one_statement(stage, count, token)
     else:
         claimed = _claim_row_by_row(stage, count, token)
         candidates = len(claimed) + int(_claimable(stage, False).exists())
-    if not claimed:
-        _send_if_any_waiting(stage)
-    elif claimed[0].attempt == 1 and len(claimed) < stage.batch_size:
+        if not claimed:
+            _send_if_any_waiting(stage)
+    if claimed and claimed[0].attempt == 1 and len(claimed) < stage.batch_size:
         if candidates > len(claimed):
             send_now(stage, [claimed[0].image_id])
     return claimed
+
+
+def _claim_in_one_statement(stage: Stage, count: int, token: uuid.UUID) -> tuple[list[Claim], int]:
+    """The claimed batch and how many candidates the statement read (PostgreSQL)."""
+    now, window = timezone.now(), backpressure.window(stage)
+    freed_before = backpressure.freed_so_far() if window is not None else None
+    batch = batch_claim_sql.claim_rows(stage, count, token, claims.holder(), now, window)
+    claimed = [claims.claim_of(stage, token, now, *row) for row in batch.rows]
+    if batch.held_id is not None:
+        # The held images need no message until their window has room.
+        backpressure.hold(batch.held_id, freed_before)
+        if not claimed and batch.candidates:  # what it could take, another process took
+            send_now(stage, [batch.held_id])
+    elif not claimed:
+        _send_if_any_waiting(stage)
+    return claimed, batch.candidates
 
 
 def _send_if_any_waiting(stage: Stage) -> None:

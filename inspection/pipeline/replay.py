@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inspection.models import Batch, Detection, Image, ModelVersion, ShadowRun
+from inspection.pipeline import backpressure
 from inspection.pipeline.enqueue import enqueue_preprocess
 
 
@@ -46,16 +47,16 @@ def replay_images(image_ids: Iterable[Any], model: ModelVersion | None = None) -
             .filter(id__in=list(image_ids), status=Image.Status.FAILED)
             .exclude(storage_key="")  # refused at upload: nothing was stored to run again
             .order_by("pk")
-            .values_list("id", "batch_id")
+            .values_list("id", "batch_id", "facility_id")
         )
-        ids = [image_id for image_id, _ in rows]
+        ids = [image_id for image_id, _, _ in rows]
         if not ids:
             return []
         _reset(Image.objects.filter(id__in=ids), model)
         Detection.objects.filter(image_id__in=ids).delete()
         ShadowRun.objects.filter(image_id__in=ids).delete()
-        _reopen({batch_id for _, batch_id in rows})
-        enqueue_preprocess(ids)
+        _reopen({batch_id for _, batch_id, _ in rows})
+        enqueue_preprocess(backpressure.admit([(facility, i) for i, _, facility in rows]))
     return ids
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from inspection.observability import hooks
-from inspection.pipeline import claims, lease_keeper
+from inspection.pipeline import backpressure, claims, lease_keeper
 from inspection.pipeline.claims import Claim, Stage
 from inspection.pipeline.enqueue import send_each
 from inspection.pipeline.errors import TRANSIENT_ERRORS, StageFailed
@@ -85,6 +85,7 @@ def run_claims(
         raise
     except Exception as exc:
         _isolate(stage, active, exc, error_reason)
+    backpressure.after_batch(stage, len(active), done)
     # Each image's share of the stage's time, a failed image's too.
     share = (time.perf_counter() - started) / len(active)
     for _ in active:

@@ -7,12 +7,13 @@ Each sweep
   worker whose heartbeat stopped (a dead host, a killed worker), or a pool process its worker's
   heartbeat no longer lists (a process killed by a poison image, or by a time limit);
 - sends the messages that are missing: per stage, the images waiting there minus the messages
-  waiting in its queue. Only that many are sent, oldest image first, and an image re-sent once
-  waits twice as long before the next re-send (PIPELINE_RESEND_SECONDS, then 2x, 4x ... 16x), so
-  a backlog whose messages are merely slow is left alone and the queues never hold more messages
-  than there are images to take them. After the broker lost its messages (a restart without
-  persistence), or the database was away and workers dropped theirs, work resumes at the next
-  sweep;
+  waiting in its queue (at preprocessing, only the images their facilities' windows have room
+  for: backpressure.py; the others are woken when room is made). Only that many are sent,
+  oldest image first, and an image re-sent once waits twice as long before the next re-send
+  (PIPELINE_RESEND_SECONDS, then 2x, 4x ... 16x), so a backlog whose messages are merely slow
+  is left alone and the queues never hold more messages than there are images to take them.
+  After the broker lost its messages (a restart without persistence), or the database was
+  away and workers dropped theirs, work resumes at the next sweep;
 - completes batches a dying worker left behind.
 """
 
@@ -32,7 +33,7 @@ from django.db.models.functions import Now
 from inspection import task_names
 from inspection.models import Image
 from inspection.observability import broker, heartbeat
-from inspection.pipeline import claims
+from inspection.pipeline import backpressure, claims
 from inspection.pipeline.completion import complete_finished_batches
 from inspection.pipeline.enqueue import send_each, send_now
 from inspection.pipeline.failures import fail_image
@@ -123,13 +124,17 @@ def resend_missing(stage: Stage) -> int:
     counts = waiting.aggregate(
         fresh=Count("id", filter=Q(attempts=0)), retried=Count("id", filter=Q(attempts__gt=0))
     )
-    needed = math.ceil(counts["fresh"] / stage.batch_size) + counts["retried"]
+    fresh, resendable = counts["fresh"], Q()
+    if (ahead := backpressure.window(stage)) is not None:
+        fresh, resendable = backpressure.admissible(waiting, ahead)
+    needed = math.ceil(fresh / stage.batch_size) + counts["retried"]
     missing = needed - (queued or 0)
     if missing <= 0:
         return 0
     with transaction.atomic():
         # Retried images first: each needs a message of its own.
-        due = waiting.filter(_resend_due()).order_by("-attempts", "created_at", "position")
+        due = waiting.filter(resendable, _resend_due())
+        due = due.order_by("-attempts", "created_at", "position")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)  # two sweeps at once: one takes each
         rows = list(

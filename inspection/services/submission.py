@@ -27,6 +27,7 @@ from inspection import selectors
 from inspection.limits import FILE_TOO_LARGE, UPLOAD_REJECT_REASONS
 from inspection.models import ApiKey, Batch, Facility, Image
 from inspection.observability import hooks
+from inspection.pipeline import backpressure
 from inspection.pipeline.completion import complete_batch_if_done
 from inspection.pipeline.enqueue import enqueue_preprocess
 from inspection.preprocessing import ImageHeader, ImageRejected, PreprocessConfig, inspect_header
@@ -278,7 +279,8 @@ def _create_batch(
         _image_row(batch, position, item, key)
         for position, (item, key) in enumerate(zip(files, keys, strict=True))
     )
-    enqueue_preprocess(image.id for image in images if image.status == Image.Status.QUEUED)
+    queued = [(batch.facility_id, i.id) for i in images if i.status == Image.Status.QUEUED]
+    enqueue_preprocess(backpressure.admit(queued))
     refused = [image for image in images if image.status == Image.Status.FAILED]
     if refused:
         transaction.on_commit(partial(_announce_refused, batch.pk, refused))

@@ -1,0 +1,166 @@
+"""Back-pressure: each facility's images are preprocessed at most PREPROCESS_AHEAD_IMAGES ahead of
+inference (counting those preprocessing, preprocessed and inferring: its window).
+
+Without it, one facility's 500-image batch kept both CPU processes preprocessing for seconds, far
+ahead of the model: another facility's one image then waited behind that work for its own
+preprocessing and validation, and the model for the CPU (bench fairness: 3.95x its idle latency,
+the target is 3x). With it, the CPU processes are idle most of the time and the model has the
+cores.
+
+The window is part of the preprocess claim (batch_claim_sql): a fresh image of a facility whose
+window is full is not claimed and waits, `queued`, with no message. Whoever leaves images waiting
+that way marks them held (a Redis key naming one of them): a claim the window cut, or a
+submission larger than the window, which sends messages for a window's worth only. Whoever frees
+room takes the mark and sends messages for the room it freed: every finished inference batch,
+and a preprocess batch whose images failed. A claim that marks just as the last batch in its
+window finishes could miss that batch's look at the mark, so a claim compares the count of freed
+images before and after it marked, and sends the wake-up itself when they differ. The sweeper,
+window-aware, sends what a lost mark left (a Redis restart).
+
+Only with PostgreSQL and the Redis broker (the claim is one statement and the mark a Redis key);
+the embedded mode (SQLite, filesystem broker) preprocesses without a window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Now
+
+from inspection.models import Image
+from inspection.observability import broker
+from inspection.pipeline.enqueue import send_now
+from inspection.pipeline.stages import INFER, PREPROCESS, Stage
+
+logger = logging.getLogger(__name__)
+
+# An image id some preprocess message is missing for (the images a full window holds back).
+HELD_KEY = "inspection:preprocess:held"
+# How many images have left a window so far: a claim compares it before and after it marks.
+FREED_KEY = "inspection:preprocess:freed"
+
+
+def window(stage: Stage = PREPROCESS) -> int | None:
+    """The number of images a facility may have ahead of inference, when `stage`'s claims are
+    limited by one (preprocessing, PREPROCESS_AHEAD_IMAGES > 0, PostgreSQL and Redis)."""
+    ahead = int(settings.PREPROCESS_AHEAD_IMAGES)
+    if stage is not PREPROCESS or ahead <= 0 or connection.vendor != "postgresql":
+        return None
+    return ahead if broker.is_redis(settings.CELERY_BROKER_URL) else None
+
+
+def freed_so_far() -> int | None:
+    """Read before a preprocess claim; None when Redis did not answer (the sweeper covers)."""
+    try:
+        return int(_client().get(FREED_KEY) or 0)
+    except redis.RedisError as exc:
+        logger.warning("back-pressure: Redis unreadable (%r)", exc)
+        return None
+
+
+def hold(image_id: Any, freed_before: int | None) -> None:
+    """A claim left `image_id` (and maybe more) waiting because its facility's window was full.
+    Should an inference batch have finished since the claim read the windows, it may have looked
+    for the mark before it was set: then wake the held images here."""
+    try:
+        client = _client()
+        client.set(HELD_KEY, str(image_id))
+        freed_since = int(client.get(FREED_KEY) or 0) - (freed_before or 0)
+        if freed_before is not None and freed_since > 0:
+            _wake(client, freed_since)
+    except redis.RedisError as exc:
+        logger.warning("back-pressure: held images left to the sweeper (%r)", exc)
+
+
+def freed(count: int) -> None:
+    """`count` images left their facilities' windows (inferred, failed, sent back): wake the
+    held images they make room for, one message per preprocess batch of that room."""
+    if count <= 0 or window() is None:
+        return
+    try:
+        client = _client()
+        client.incrby(FREED_KEY, count)
+        _wake(client, count)
+    except redis.RedisError as exc:
+        logger.warning("back-pressure: wake-up left to the sweeper (%r)", exc)
+
+
+def after_batch(stage: Stage, claimed: int, carried: int) -> None:
+    """A stage ran a batch of `claimed` images and carried `carried` on: every image of an
+    inference batch left its window (inferred, failed or sent back), and those of a
+    preprocess batch that did not go on to inference (failed)."""
+    if stage is INFER:
+        freed(claimed)
+    elif stage is PREPROCESS:
+        freed(claimed - carried)
+
+
+def admit(images: Sequence[tuple[Any, Any]]) -> list[Any]:
+    """Of new waiting images, (facility id, image id) oldest first: those to send messages for
+    now, a window's worth of each facility. The rest are marked held first, so that the first
+    of them to have room is woken; their facility's claims keep the mark set from then on."""
+    ahead = window()
+    if ahead is None:
+        return [image_id for _, image_id in images]
+    taken: Counter[Any] = Counter()
+    admitted: list[Any] = []
+    held: list[Any] = []
+    for facility_id, image_id in images:
+        taken[facility_id] += 1
+        (admitted if taken[facility_id] <= ahead else held).append(image_id)
+    if held:
+        transaction.on_commit(lambda: hold(held[0], None))
+    return admitted
+
+
+def admissible(waiting: QuerySet[Image], ahead: int) -> tuple[int, Q]:
+    """For the sweeper, of the images `waiting` at preprocessing: how many fresh ones the
+    windows have room for, and which images a re-send may name (retried ones, those of a
+    facility with room). The held images need no message: their wake-up sends it."""
+    fresh = dict(
+        waiting.filter(attempts=0)
+        .values_list("facility_id")
+        .annotate(n=Count("id"))
+        .values_list("facility_id", "n")
+    )
+    in_window = Q(status__in=[INFER.waiting, INFER.leased])
+    in_window |= Q(status=PREPROCESS.leased, lease_expires_at__gte=Now())
+    taken = dict(
+        Image.objects.filter(in_window, facility_id__in=list(fresh))
+        .values_list("facility_id")
+        .annotate(n=Count("id"))
+        .values_list("facility_id", "n")
+    )
+    room = {facility: max(0, ahead - taken.get(facility, 0)) for facility in fresh}
+    with_room = [facility for facility, left in room.items() if left]
+    count = sum(min(n, room[facility]) for facility, n in fresh.items())
+    return count, Q(attempts__gt=0) | Q(facility_id__in=with_room)
+
+
+def _wake(client: redis.Redis, room: int) -> None:
+    held = client.getdel(HELD_KEY)
+    if held is not None:
+        # Each message claims a batch in fair order, whichever image it names.
+        send_now(PREPROCESS, [_text(held)] * room)
+
+
+def _client() -> redis.Redis:
+    return _client_for(settings.CELERY_BROKER_URL)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@lru_cache(maxsize=4)
+def _client_for(url: str) -> redis.Redis:
+    """One client (and its connection pool) per process."""
+    return broker.redis_client(url)
