@@ -65,7 +65,7 @@ def no_held_mark(request: pytest.FixtureRequest) -> Iterator[None]:
     url = settings.CELERY_BROKER_URL
     if request.node.get_closest_marker("django_db") and broker.is_redis(url):
         try:
-            broker.redis_client(url).delete(backpressure.HELD_KEY, backpressure.FREED_KEY)
+            broker.redis_client(url).delete(*backpressure.KEYS)
         except redis.RedisError:
             pass  # a test that stopped its own Redis
 

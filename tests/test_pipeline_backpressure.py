@@ -12,11 +12,12 @@ import pytest
 import redis
 
 from inspection.models import Facility, Image, ModelVersion
-from inspection.pipeline import backpressure
+from inspection.pipeline import backpressure, preprocess
 from inspection.pipeline.claims import PREPROCESS
 from inspection.pipeline.fairness import claim_batch
 from inspection.pipeline.infer import infer_image
 from inspection.pipeline.preprocess import preprocess_image
+from inspection.pipeline.steps import run_claims
 from inspection.pipeline.sweeper import resend_missing
 from tests.api_support import Published
 from tests.workers import add_image, empty_batch, photo_bytes, reload
@@ -89,7 +90,7 @@ def test_a_finished_inference_batch_wakes_the_images_it_made_room_for(
     assert redis_queues.get(backpressure.HELD_KEY) is not None
 
 
-def test_a_failed_preprocess_image_makes_room(
+def test_images_failed_at_preprocessing_make_room(
     facility: Facility,
     dev_model: ModelVersion,
     published: Published,
@@ -98,18 +99,56 @@ def test_a_failed_preprocess_image_makes_room(
     batch = empty_batch(facility)
     broken = [add_image(batch, b"not a photo", name=f"broken-{i}.jpg") for i in range(4)]
     good = [add_image(batch, photo_bytes(320, 240, seed=i)) for i in range(10)]
-    claim_batch(PREPROCESS)  # the four broken ones, held under a live lease by "another worker"
+    at_work = claim_batch(PREPROCESS)  # the four broken ones, claimed by a worker still at work
     with django_capture_on_commit_callbacks(execute=True):
         assert preprocess_image(good[0].pk) == 4
         assert preprocess_image(good[0].pk) == 0  # 4 + 4 ahead: full, the rest held
-        Image.objects.filter(pk__in=[i.pk for i in broken]).update(status=Status.QUEUED)
-        # Their second attempt (alone each: a later attempt) fails them as unreadable ...
-        for _ in broken:
-            preprocess_image(broken[0].pk)
+    assert preprocess_messages(published) == []
+    with django_capture_on_commit_callbacks(execute=True):  # that worker finds them unreadable
+        run_claims(PREPROCESS, broken[0].pk, at_work, preprocess._preprocess_batch, "error")
     assert set(statuses(broken)) == {Status.FAILED}
-    # ... and each failure wakes one preprocess message for the room it left.
-    assert len(preprocess_messages(published)) == 4
+    # The room the four failures left wakes one preprocess batch.
+    assert len(preprocess_messages(published)) == 1
     assert statuses(good).count(Status.QUEUED) == 6
+
+
+def test_a_claim_that_took_a_retried_image_wakes_the_held_ones_into_the_room_it_left(
+    facility: Facility,
+    published: Published,
+    django_capture_on_commit_callbacks: Any,
+    redis_queues: redis.Redis,
+) -> None:
+    """An image on a later attempt is claimed alone: the claim leaves the window's room unused
+    while fresh images are held, and that room must not wait for the next inference batch."""
+    images = queued(facility, 14)
+    Image.objects.filter(pk__in=[i.pk for i in images[:4]]).update(status=Status.PREPROCESSED)
+    Image.objects.filter(pk=images[4].pk).update(attempts=1)  # released after a failure
+    with django_capture_on_commit_callbacks(execute=True):
+        assert [claim.image_id for claim in claim_batch(PREPROCESS)] == [images[4].pk]
+    # Four ahead plus the retried one, of eight: room for a preprocess batch, woken at once.
+    assert len(preprocess_messages(published)) == 1
+    assert redis_queues.get(backpressure.HELD_KEY) is None
+
+
+def test_held_images_wake_once_a_preprocess_batch_has_room(
+    facility: Facility,
+    published: Published,
+    django_capture_on_commit_callbacks: Any,
+    redis_queues: redis.Redis,
+) -> None:
+    """On a slow CPU inference batches are two images: waking for each would preprocess in
+    batches of two, twice the messages and statements per image for the same work."""
+    (image,) = queued(facility, 1)
+    backpressure.hold(image.pk, 0, backpressure.freed_so_far())
+    with django_capture_on_commit_callbacks(execute=True):
+        backpressure.freed(2)
+    assert preprocess_messages(published) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        backpressure.freed(2)
+    assert preprocess_messages(published) == [str(image.pk)]
+    with django_capture_on_commit_callbacks(execute=True):
+        backpressure.freed(8)  # nothing is held any more: nothing to wake
+    assert len(preprocess_messages(published)) == 1
 
 
 def test_a_mark_set_as_the_window_empties_wakes_the_images_itself(
@@ -125,7 +164,7 @@ def test_a_mark_set_as_the_window_empties_wakes_the_images_itself(
     backpressure.freed(4)  # the batch finishes: no mark yet, nothing to wake
     assert preprocess_messages(published) == []
     with django_capture_on_commit_callbacks(execute=True):
-        backpressure.hold(image.pk, before)
+        backpressure.hold(image.pk, 0, before)
     assert preprocess_messages(published) == [str(image.pk)]
     assert redis_queues.get(backpressure.HELD_KEY) is None
 

@@ -44,8 +44,11 @@ logger = logging.getLogger(__name__)
 
 # An image id some preprocess message is missing for (the images a full window holds back).
 HELD_KEY = "inspection:preprocess:held"
+# The room made (images that left a window) since the mark was set.
+ROOM_KEY = "inspection:preprocess:room"
 # How many images have left a window so far: a claim compares it before and after it marks.
 FREED_KEY = "inspection:preprocess:freed"
+KEYS = (HELD_KEY, ROOM_KEY, FREED_KEY)
 
 
 def window(stage: Stage = PREPROCESS) -> int | None:
@@ -66,29 +69,30 @@ def freed_so_far() -> int | None:
         return None
 
 
-def hold(image_id: Any, freed_before: int | None) -> None:
-    """A claim left `image_id` (and maybe more) waiting because its facility's window was full.
-    Should an inference batch have finished since the claim read the windows, it may have looked
-    for the mark before it was set: then wake the held images here."""
+def hold(image_id: Any, room: int, freed_before: int | None) -> None:
+    """A claim left `image_id` (and maybe more) waiting because its facility's window was full,
+    with `room` left in it after the claim (none, unless the claim took a retried image or
+    another facility's). Should an inference batch have finished since the claim read the
+    windows, it may have looked for the mark before it was set: its room counts here too."""
     try:
         client = _client()
-        client.set(HELD_KEY, str(image_id))
-        freed_since = int(client.get(FREED_KEY) or 0) - (freed_before or 0)
-        if freed_before is not None and freed_since > 0:
-            _wake(client, freed_since)
+        with client.pipeline() as marking:  # MULTI: the mark and its room at once
+            marking.set(HELD_KEY, str(image_id))
+            marking.set(ROOM_KEY, room)
+            marking.get(FREED_KEY)
+            freed_now = marking.execute()[2]
+        freed_since = int(freed_now or 0) - (freed_before or 0) if freed_before is not None else 0
+        _wake(client, max(0, freed_since), count_as_freed=False)
     except redis.RedisError as exc:
         logger.warning("back-pressure: held images left to the sweeper (%r)", exc)
 
 
 def freed(count: int) -> None:
-    """`count` images left their facilities' windows (inferred, failed, sent back): wake the
-    held images they make room for, one message per preprocess batch of that room."""
+    """`count` images left their facilities' windows (inferred, failed, sent back)."""
     if count <= 0 or window() is None:
         return
     try:
-        client = _client()
-        client.incrby(FREED_KEY, count)
-        _wake(client, count)
+        _wake(_client(), count, count_as_freed=True)
     except redis.RedisError as exc:
         logger.warning("back-pressure: wake-up left to the sweeper (%r)", exc)
 
@@ -117,7 +121,7 @@ def admit(images: Sequence[tuple[Any, Any]]) -> list[Any]:
         taken[facility_id] += 1
         (admitted if taken[facility_id] <= ahead else held).append(image_id)
     if held:
-        transaction.on_commit(lambda: hold(held[0], None))
+        transaction.on_commit(lambda: hold(held[0], 0, None))
     return admitted
 
 
@@ -145,11 +149,36 @@ def admissible(waiting: QuerySet[Image], ahead: int) -> tuple[int, Q]:
     return count, Q(attempts__gt=0) | Q(facility_id__in=with_room)
 
 
-def _wake(client: redis.Redis, room: int) -> None:
-    held = client.getdel(HELD_KEY)
-    if held is not None:
+# KEYS: the held mark, the room made since it was set, the freed total. ARGV: images freed,
+# the room that wakes the held images, whether to add them to the total. Returns the mark and
+# the room when they wake (the mark is taken), else nothing. One script: atomic.
+WAKE_SCRIPT = """
+local freed = tonumber(ARGV[1])
+if ARGV[3] == '1' then redis.call('INCRBY', KEYS[3], freed) end
+local room = redis.call('INCRBY', KEYS[2], freed)
+if room < tonumber(ARGV[2]) then return false end
+local held = redis.call('GET', KEYS[1])
+if not held then return false end
+redis.call('DEL', KEYS[1], KEYS[2])
+return {held, room}
+"""
+
+
+def _wake(client: redis.Redis, count: int, count_as_freed: bool) -> None:
+    """Add `count` to the room made since the mark; once it holds a preprocess batch (half the
+    window, when that is less), take the mark and send one message per batch of that room.
+    Waking for less would split preprocessing into batches of what each inference batch freed
+    (two images on a slow CPU): more messages and statements per image for the same work. The
+    room never needs to reach more than half the window, so it always can: the mark was set with
+    the room the claim left, and the images in the window free the rest as they finish."""
+    ahead = window() or 1
+    batch = PREPROCESS.batch_size
+    wake_at = max(1, min(batch, ahead // 2))
+    woken = client.eval(WAKE_SCRIPT, len(KEYS), *KEYS, count, wake_at, int(count_as_freed))
+    if woken:
+        held, room = _text(woken[0]), int(woken[1])
         # Each message claims a batch in fair order, whichever image it names.
-        send_now(PREPROCESS, [_text(held)] * room)
+        send_now(PREPROCESS, [held] * (max(1, room // batch) * batch))
 
 
 def _client() -> redis.Redis:

@@ -65,7 +65,7 @@ candidates AS (
     WHERE r.room IS NULL OR w.attempts > 0 OR w.place <= r.room
 ),
 held AS (
-    SELECT w.id
+    SELECT w.id, w.facility_id
     FROM waiting w JOIN room r ON r.facility_id = w.facility_id
     WHERE r.room IS NOT NULL AND w.attempts = 0 AND w.place > r.room
 ),
@@ -120,9 +120,15 @@ turned AS (
     SELECT DISTINCT facility_id, %(stage)s, %(now)s FROM claimed
     ON CONFLICT (facility_id, stage) DO UPDATE SET served_at = EXCLUDED.served_at
 )
-SELECT c.id, c.batch_id, c.attempts, c.waiting_since, c.timings, s.candidates, s.held_id
+SELECT c.id, c.batch_id, c.attempts, c.waiting_since, c.timings,
+       s.candidates, s.held_id, s.held_room
 FROM (
-    SELECT (SELECT count(*) FROM ordered) AS candidates, (SELECT min(id::text) FROM held) AS held_id
+    SELECT (SELECT count(*) FROM ordered) AS candidates,
+           (SELECT min(id::text) FROM held) AS held_id,
+           -- The room the windows of facilities with held images have left after this claim.
+           (SELECT max(r.room - (SELECT count(*) FROM claimed c
+                                 WHERE c.facility_id = r.facility_id AND c.attempts = 1))
+            FROM room r WHERE r.facility_id IN (SELECT facility_id FROM held)) AS held_room
 ) s
 LEFT JOIN claimed c ON true
 """
@@ -143,8 +149,10 @@ class BatchClaim:
     rows: list[tuple[Any, Any, int, datetime, Any]]
     # The claimable images the statement read (those a full window holds back not counted).
     candidates: int
-    # One image a full window held back (backpressure.py), or None.
+    # One image a full window held back (backpressure.py), or None; and the room left in the
+    # windows of the facilities with held images.
     held_id: str | None
+    held_room: int
 
 
 def claim_rows(
@@ -179,4 +187,4 @@ def claim_rows(
         fetched = cursor.fetchall()
     # One row even when nothing was claimed: the counts come with it.
     rows = [tuple(row[:5]) for row in fetched if row[0] is not None]
-    return BatchClaim(rows, int(fetched[0][5]), fetched[0][6])
+    return BatchClaim(rows, int(fetched[0][5]), fetched[0][6], max(0, int(fetched[0][7] or 0)))

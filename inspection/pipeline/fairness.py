@@ -66,7 +66,7 @@ def _claim_in_one_statement(stage: Stage, count: int, token: uuid.UUID) -> tuple
     claimed = [claims.claim_of(stage, token, now, *row) for row in batch.rows]
     if batch.held_id is not None:
         # The held images need no message until their window has room.
-        backpressure.hold(batch.held_id, freed_before)
+        backpressure.hold(batch.held_id, batch.held_room, freed_before)
         if not claimed and batch.candidates:  # what it could take, another process took
             send_now(stage, [batch.held_id])
     elif not claimed:
