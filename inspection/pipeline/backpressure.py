@@ -10,12 +10,13 @@ cores.
 The window is part of the preprocess claim (batch_claim_sql): a fresh image of a facility whose
 window is full is not claimed and waits, `queued`, with no message. Whoever leaves images waiting
 that way marks them held (a Redis key naming one of them): a claim the window cut, or a
-submission larger than the window, which sends messages for a window's worth only. Whoever frees
-room takes the mark and sends messages for the room it freed: every finished inference batch,
-and a preprocess batch whose images failed. A claim that marks just as the last batch in its
-window finishes could miss that batch's look at the mark, so a claim compares the count of freed
-images before and after it marked, and sends the wake-up itself when they differ. The sweeper,
-window-aware, sends what a lost mark left (a Redis restart).
+submission larger than the window, which sends messages for a window's worth only; the mark
+carries the room the claim left. Whoever frees room (every finished inference batch, a
+preprocess batch whose images failed) adds it to the mark's room; once that holds a preprocess
+batch, it takes the mark and sends one message per batch of the room. A claim that marks just
+as the last batch in its window finishes could miss that batch's look at the mark, so a claim
+compares the count of freed images before and after it marked and adds the difference itself.
+The sweeper, window-aware, sends what a lost mark left (a Redis restart).
 
 Only with PostgreSQL and the Redis broker (the claim is one statement and the mark a Redis key);
 the embedded mode (SQLite, filesystem broker) preprocesses without a window.
