@@ -6,9 +6,11 @@ runs them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.core.files.base import ContentFile
+from django.db.models import QuerySet
 
 from inspection.models import Facility, Image
 from inspection.pipeline.infer import infer_image
@@ -54,11 +56,22 @@ def submit(facility: Facility, images: Sequence[FieldImage]) -> dict[uuid.UUID, 
 
 
 def process(batch_images: Sequence[uuid.UUID]) -> None:
-    """Each stage until none of the batch's images waits for it. A stage claims the next batch
-    in fair order, so it may take other waiting images too (there are none in a fresh database)."""
-    for stage, waiting in STAGES:
-        for _ in range(len(batch_images) + 1):
-            ready = Image.objects.filter(id__in=batch_images, status=waiting).first()
-            if ready is None:
-                break
-            stage(ready.id)
+    """The stages in turn, again and again, until a round moves none of the batch's images: with
+    back-pressure (pipeline/backpressure.py) preprocessing runs only a window ahead of inference,
+    so a batch larger than the window takes several rounds. A stage claims the next batch in
+    fair order, so it may take other waiting images too (there are none in a fresh database)."""
+    images = Image.objects.filter(id__in=batch_images)
+    while True:
+        before = dict(images.values_list("id", "status"))
+        for stage, waiting in STAGES:
+            _drain(stage, waiting, images)
+        if dict(images.values_list("id", "status")) == before:
+            return
+
+
+def _drain(stage: Callable[[Any], int], waiting: str, images: QuerySet[Image]) -> None:
+    """Run the stage while the batch has images waiting for it and it takes some."""
+    for _ in range(images.count() + 1):
+        ready = images.filter(status=waiting).first()
+        if ready is None or not stage(ready.id):
+            return
