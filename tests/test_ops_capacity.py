@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -66,8 +65,14 @@ def test_queries_and_messages_per_image_through_the_pipeline(
     media_root: Path,
     published: Published,
     capsys: pytest.CaptureFixture[str],
+    settings: Any,
 ) -> None:
     accepting_policy(facility)
+    # Batches of the configured sizes, not cut by the inference time budget: on a loaded machine
+    # the measured time per image cut them (5.58 statements an image in one CI run, 4.33 in
+    # another), and this counts the pipeline's statements, not the machine's speed (the bench
+    # measures both together).
+    settings.INFERENCE_MAX_BATCH_MS = 10**6
     files = [upload(f"p{i}.jpg", images.photo_jpeg(320, 240, seed=i)) for i in range(BATCH)]
     cost: dict[str, list[float]] = {name: [0, 0.0] for name in ("submit", *RUN)}
     cost["submit"] = list(capture(lambda: submit(api_client, files)))
